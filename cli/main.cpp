@@ -1,0 +1,37 @@
+// The single `merino` binary. Exit codes: 0 success, 1 runtime failure, 2 bad input
+// (command line, config file or data file), each reported as one line on stderr.
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "cli/commands.h"
+#include "model/yaml_reader.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"merino: pretrain, search and evaluate small transformer language models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "merino 0.1.0");
+  std::map<CLI::App*, merino::cli::Action> actions;
+  auto add = [&](merino::cli::Action (*make)(CLI::App&)) {
+    const size_t before = app.get_subcommands({}).size();
+    merino::cli::Action action = make(app);
+    actions[app.get_subcommands({})[before]] = std::move(action);
+  };
+  add(merino::cli::add_info_command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, action] : actions)
+      if (sub->parsed()) return action();
+  } catch (const merino::ConfigError& e) {
+    std::fprintf(stderr, "merino: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "merino: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,224 @@
+// Design: a thin forwarding layer, so the kernels stay free functions that tests call
+// directly. Profiling is one RAII timer constructed at the top of each op with __func__ as
+// its key: no per-op bookkeeping code to drift, and with profiling off the timer holds a null
+// sink and does nothing but test it (no clock reads, no map look-ups).
+#include "kernels/cpu/cpu_backend.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/crossentropy.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/norms.h"
+#include "kernels/cpu/rope.h"
+
+namespace merino {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+// Adds the scope's wall time to (*sink)[name] on exit; inert when sink is null.
+class OpTimer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  OpTimer(std::map<std::string, double>* sink, const char* name) : sink_(sink), name_(name) {
+    if (sink_) start_ = Clock::now();
+  }
+  ~OpTimer() {
+    if (sink_) (*sink_)[name_] += std::chrono::duration<double>(Clock::now() - start_).count();
+  }
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+
+ private:
+  std::map<std::string, double>* sink_;
+  const char* name_;
+  Clock::time_point start_{};
+};
+
+void* alloc_zeroed(size_t bytes) {
+  // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes
+  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  void* p = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded == 0 ? kAlign : rounded);
+  return p;
+}
+
+}  // namespace
+
+template <class T>
+T* CpuBackend<T>::alloc(size_t n) {
+  return static_cast<T*>(alloc_zeroed(n * sizeof(T)));
+}
+template <class T>
+int32_t* CpuBackend<T>::alloc_index(size_t n) {
+  return static_cast<int32_t*>(alloc_zeroed(n * sizeof(int32_t)));
+}
+template <class T>
+void CpuBackend<T>::release(void* p) {
+  std::free(p);
+}
+template <class T>
+void CpuBackend<T>::upload(T* dst, const T* host_src, size_t n) {
+  OpTimer timer(sink(), __func__);
+  if (n) std::memcpy(dst, host_src, n * sizeof(T));
+}
+template <class T>
+void CpuBackend<T>::upload_index(int32_t* dst, const int32_t* host_src, size_t n) {
+  OpTimer timer(sink(), __func__);
+  if (n) std::memcpy(dst, host_src, n * sizeof(int32_t));
+}
+template <class T>
+void CpuBackend<T>::download(T* host_dst, const T* src, size_t n) {
+  OpTimer timer(sink(), __func__);
+  if (n) std::memcpy(host_dst, src, n * sizeof(T));
+}
+template <class T>
+void CpuBackend<T>::zero(T* p, size_t n) {
+  OpTimer timer(sink(), __func__);
+  if (n) std::memset(p, 0, n * sizeof(T));
+}
+
+template <class T>
+void CpuBackend<T>::embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe,
+                                      int B, int Tn, int C, int pos_offset) {
+  OpTimer timer(sink(), __func__);
+  cpu::embedding_forward(out, tokens, wte, wpe, B, Tn, C, pos_offset);
+}
+template <class T>
+void CpuBackend<T>::embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens,
+                                       int B, int Tn, int C, int pos_offset) {
+  OpTimer timer(sink(), __func__);
+  cpu::embedding_backward(dwte, dwpe, dout, tokens, B, Tn, C, pos_offset);
+}
+
+template <class T>
+void CpuBackend<T>::layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight,
+                                      const T* bias, int N, int C, T eps) {
+  OpTimer timer(sink(), __func__);
+  cpu::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+template <class T>
+void CpuBackend<T>::layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                                       const T* weight, const T* mean, const T* rstd, int N,
+                                       int C) {
+  OpTimer timer(sink(), __func__);
+  cpu::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+}
+template <class T>
+void CpuBackend<T>::rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C,
+                                    T eps) {
+  OpTimer timer(sink(), __func__);
+  cpu::rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
+}
+template <class T>
+void CpuBackend<T>::rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp,
+                                     const T* weight, const T* rstd, int N, int C) {
+  OpTimer timer(sink(), __func__);
+  cpu::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C);
+}
+
+template <class T>
+void CpuBackend<T>::matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
+                                   int IC, int OC) {
+  OpTimer timer(sink(), __func__);
+  cpu::matmul_forward(out, inp, weight, bias, N, IC, OC);
+}
+template <class T>
+void CpuBackend<T>::matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                                    const T* weight, int N, int IC, int OC) {
+  OpTimer timer(sink(), __func__);
+  cpu::matmul_backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
+}
+
+template <class T>
+void CpuBackend<T>::attention_forward(T* out, T* lse, const T* qkv, int B, int Tn, int H, int KVH,
+                                      int hd) {
+  OpTimer timer(sink(), __func__);
+  cpu::attention_forward(out, lse, qkv, B, Tn, H, KVH, hd);
+}
+template <class T>
+void CpuBackend<T>::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out,
+                                       const T* lse, int B, int Tn, int H, int KVH, int hd) {
+  OpTimer timer(sink(), __func__);
+  cpu::attention_backward(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd);
+}
+template <class T>
+void CpuBackend<T>::rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {
+  OpTimer timer(sink(), __func__);
+  cpu::rope_forward(qkv, B, Tn, H, KVH, hd, theta);
+}
+template <class T>
+void CpuBackend<T>::rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
+  OpTimer timer(sink(), __func__);
+  cpu::rope_backward(dqkv, B, Tn, H, KVH, hd, theta);
+}
+
+template <class T>
+void CpuBackend<T>::gelu_forward(T* out, const T* inp, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::gelu_forward(out, inp, n);
+}
+template <class T>
+void CpuBackend<T>::gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::gelu_backward(dinp, dout, inp, n);
+}
+template <class T>
+void CpuBackend<T>::relu_forward(T* out, const T* inp, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::relu_forward(out, inp, n);
+}
+template <class T>
+void CpuBackend<T>::relu_backward(T* dinp, const T* dout, const T* inp, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::relu_backward(dinp, dout, inp, n);
+}
+template <class T>
+void CpuBackend<T>::swiglu_forward(T* out, const T* inp, int N, int F) {
+  OpTimer timer(sink(), __func__);
+  cpu::swiglu_forward(out, inp, N, F);
+}
+template <class T>
+void CpuBackend<T>::swiglu_backward(T* dinp, const T* dout, const T* inp, int N, int F) {
+  OpTimer timer(sink(), __func__);
+  cpu::swiglu_backward(dinp, dout, inp, N, F);
+}
+
+template <class T>
+void CpuBackend<T>::residual_forward(T* out, const T* a, const T* b, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::residual_forward(out, a, b, n);
+}
+template <class T>
+void CpuBackend<T>::accumulate(T* dst, const T* src, size_t n) {
+  OpTimer timer(sink(), __func__);
+  cpu::accumulate(dst, src, n);
+}
+
+template <class T>
+void CpuBackend<T>::crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N,
+                                         int V, int32_t ignore_index) {
+  OpTimer timer(sink(), __func__);
+  cpu::crossentropy_forward(losses, logits, targets, N, V, ignore_index);
+}
+template <class T>
+void CpuBackend<T>::crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets,
+                                                  int N, int V, int32_t ignore_index,
+                                                  T dloss_scale) {
+  OpTimer timer(sink(), __func__);
+  cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index, dloss_scale);
+}
+
+template struct CpuBackend<float>;
+template struct CpuBackend<double>;
+
+}  // namespace merino

@@ -1,0 +1,69 @@
+#include "model/init.h"
+
+#include <cmath>
+#include <string>
+
+namespace merino {
+
+uint64_t NormalRng::next_u64() {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+double NormalRng::uniform() { return (double(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+
+double NormalRng::normal() {
+  if (has_spare) {
+    has_spare = false;
+    return spare;
+  }
+  const double r = std::sqrt(-2.0 * std::log(uniform()));
+  const double theta = 2.0 * M_PI * uniform();
+  spare = r * std::sin(theta);
+  has_spare = true;
+  return r * std::cos(theta);
+}
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_residual_output(const std::string& name) {
+  return ends_with(name, "attn.c_proj.weight") || ends_with(name, "self_attn.o_proj.weight") ||
+         ends_with(name, "mlp.c_proj.weight") || ends_with(name, "mlp.down_proj.weight");
+}
+
+}  // namespace
+
+template <class T>
+std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout, uint64_t seed) {
+  std::vector<T> w(layout.total);
+  NormalRng rng(seed);
+  const double residual_scale = 1.0 / std::sqrt(2.0 * cfg.executed_layers());
+  for (const ParamEntry& e : layout.entries) {
+    T* p = w.data() + e.offset;
+    switch (e.role) {
+      case ParamRole::Norm:
+        for (size_t i = 0; i < e.numel; ++i) p[i] = T(1);
+        break;
+      case ParamRole::Bias:
+        break;  // already zero
+      case ParamRole::Embedding:
+      case ParamRole::Matrix: {
+        const double std = cfg.init_std * (is_residual_output(e.name) ? residual_scale : 1.0);
+        for (size_t i = 0; i < e.numel; ++i) p[i] = T(std * rng.normal());
+        break;
+      }
+    }
+  }
+  return w;
+}
+
+template std::vector<float> initial_weights<float>(const ModelConfig&, const ParamLayout&, uint64_t);
+template std::vector<double> initial_weights<double>(const ModelConfig&, const ParamLayout&, uint64_t);
+
+}  // namespace merino

@@ -1,0 +1,357 @@
+#include "model/model.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "model/init.h"
+
+namespace merino {
+
+template <class T>
+struct Model<T>::Step {
+  int block = 0;
+  const LayerOffsets* set = nullptr;
+  bool projects_in = false;  // first executed layer of a block whose width differs
+};
+
+template <class T>
+struct Model<T>::LayerActs {
+  T *proj_out = nullptr;  // input after the width projection (projects_in only)
+  T *ln1 = nullptr, *ln1_mean = nullptr, *ln1_rstd = nullptr;
+  T *qkv = nullptr, *att = nullptr, *lse = nullptr;
+  T *x_mid = nullptr;
+  T *ln2 = nullptr, *ln2_mean = nullptr, *ln2_rstd = nullptr;
+  T *h = nullptr, *a = nullptr;
+  T *x_out = nullptr;
+};
+
+template <class T>
+struct Model<T>::Scratch {
+  int32_t *tokens = nullptr, *targets = nullptr;
+  T* embed_out = nullptr;
+  T *lnf = nullptr, *lnf_mean = nullptr, *lnf_rstd = nullptr;
+  T* lm_in_proj = nullptr;  // lnf projected to the embedding width (tied, widths differ)
+  T *logits = nullptr, *losses = nullptr;
+  // backward
+  T *dresid = nullptr, *dresid_alt = nullptr, *dln = nullptr, *dqkv = nullptr, *datt = nullptr;
+  T *dh = nullptr, *da = nullptr, *dlm = nullptr;
+};
+
+template <class T>
+Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
+    : cfg_(cfg), be_(backend), layout_(build_param_layout(cfg)), sc_(new Scratch) {
+  for (size_t bi = 0; bi < cfg_.blocks.size(); ++bi) {
+    const BlockConfig& b = cfg_.blocks[bi];
+    const BlockOffsets& bo = layout_.blocks[bi];
+    for (int e = 0; e < b.executed_layers(); ++e) {
+      Step s;
+      s.block = int(bi);
+      s.set = &bo.sets[b.share ? 0 : e / b.repeat];
+      s.projects_in = e == 0 && bo.proj_in_w != LayerOffsets::kNone;
+      steps_.push_back(s);
+    }
+  }
+  params_ = alloc(layout_.total);
+  grads_ = alloc(layout_.total);
+}
+
+template <class T>
+Model<T>::~Model() {
+  for (void* p : act_owned_) be_.release(p);
+  for (void* p : owned_) be_.release(p);
+}
+
+template <class T>
+T* Model<T>::alloc(size_t n) {
+  T* p = be_.alloc(n);
+  owned_.push_back(p);
+  return p;
+}
+
+template <class T>
+void Model<T>::init_weights(uint64_t seed) {
+  set_params(initial_weights<T>(cfg_, layout_, seed));
+}
+
+template <class T>
+void Model<T>::set_params(const std::vector<T>& host) {
+  if (host.size() != layout_.total)
+    throw std::invalid_argument("set_params: expected " + std::to_string(layout_.total) +
+                                " values, got " + std::to_string(host.size()));
+  be_.upload(params_, host.data(), host.size());
+}
+
+template <class T>
+std::vector<T> Model<T>::get_params() {
+  std::vector<T> h(layout_.total);
+  be_.download(h.data(), params_, h.size());
+  return h;
+}
+
+template <class T>
+std::vector<T> Model<T>::get_grads() {
+  std::vector<T> h(layout_.total);
+  be_.download(h.data(), grads_, h.size());
+  return h;
+}
+
+template <class T>
+void Model<T>::zero_grads() {
+  be_.zero(grads_, layout_.total);
+}
+
+template <class T>
+void Model<T>::ensure_activations(int B, int Tn) {
+  const size_t N = size_t(B) * Tn;
+  if (N <= act_tokens_) return;
+  for (void* p : act_owned_) be_.release(p);
+  act_owned_.clear();
+  auto A = [&](size_t n) {
+    T* p = be_.alloc(n);
+    act_owned_.push_back(p);
+    return p;
+  };
+  const bool ln = cfg_.norm == NormKind::LayerNorm;
+  const size_t glu = cfg_.activation == ActivationKind::SwiGLU ? 2 : 1;
+  acts_.assign(steps_.size(), LayerActs{});
+  size_t max_qkv = 0, max_ffn = 0;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const BlockConfig& b = cfg_.blocks[steps_[i].block];
+    const size_t C = b.d_model, F = b.ffn_dim;
+    LayerActs& a = acts_[i];
+    if (steps_[i].projects_in) a.proj_out = A(N * C);
+    a.ln1 = A(N * C);
+    if (ln) a.ln1_mean = A(N);
+    a.ln1_rstd = A(N);
+    a.qkv = A(N * b.qkv_dim());
+    a.att = A(N * C);
+    a.lse = A(N * b.n_heads);
+    a.x_mid = A(N * C);
+    a.ln2 = A(N * C);
+    if (ln) a.ln2_mean = A(N);
+    a.ln2_rstd = A(N);
+    a.h = A(N * glu * F);
+    a.a = A(N * F);
+    a.x_out = A(N * C);
+    max_qkv = std::max(max_qkv, size_t(b.qkv_dim()));
+    max_ffn = std::max(max_ffn, F);
+  }
+  const size_t Cmax = cfg_.max_width(), E = cfg_.embed_dim(), Cf = cfg_.final_dim();
+  Scratch& s = *sc_;
+  s.tokens = be_.alloc_index(N);
+  s.targets = be_.alloc_index(N);
+  act_owned_.push_back(s.tokens);
+  act_owned_.push_back(s.targets);
+  s.embed_out = A(N * E);
+  s.lnf = A(N * Cf);
+  s.lnf_mean = ln ? A(N) : nullptr;
+  s.lnf_rstd = A(N);
+  s.lm_in_proj = layout_.lm_proj_w != LayerOffsets::kNone ? A(N * E) : nullptr;
+  s.logits = A(N * size_t(cfg_.vocab_size));
+  s.losses = A(N);
+  s.dresid = A(N * Cmax);
+  s.dresid_alt = A(N * Cmax);
+  s.dln = A(N * Cmax);
+  s.dqkv = A(N * max_qkv);
+  s.datt = A(N * Cmax);
+  s.dh = A(N * glu * max_ffn);
+  s.da = A(N * max_ffn);
+  s.dlm = s.lm_in_proj ? A(N * E) : nullptr;
+  act_tokens_ = N;
+}
+
+template <class T>
+T Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn) {
+  std::vector<T> losses;
+  return run_forward(tokens, targets, B, Tn, false, T(1), losses);
+}
+
+template <class T>
+T Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
+                    std::vector<T>& losses) {
+  return run_forward(tokens, targets, B, Tn, false, T(1), losses);
+}
+
+template <class T>
+T Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
+                             T grad_scale) {
+  std::vector<T> losses;
+  return run_forward(tokens, targets, B, Tn, true, grad_scale, losses);
+}
+
+template <class T>
+void Model<T>::layer_forward(const Step& st, LayerActs& a, const T* x_in, int B, int Tn) {
+  const BlockConfig& b = cfg_.blocks[st.block];
+  const LayerOffsets& o = *st.set;
+  const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
+  const int q = b.n_heads * hd;
+  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
+  const T eps = T(cfg_.norm_eps);
+  const bool ln = cfg_.norm == NormKind::LayerNorm;
+
+  if (ln) be_.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, P(o.ln1_w), P(o.ln1_b), N, C, eps);
+  else be_.rmsnorm_forward(a.ln1, a.ln1_rstd, x_in, P(o.ln1_w), N, C, eps);
+  be_.matmul_forward(a.qkv, a.ln1, P(o.qkv_w), P(o.qkv_b), N, C, b.qkv_dim());
+  if (cfg_.position == PositionKind::RoPE)
+    be_.rope_forward(a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
+  be_.attention_forward(a.att, a.lse, a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd);
+  be_.matmul_forward(a.x_mid, a.att, P(o.o_w), P(o.o_b), N, q, C);
+  be_.residual_forward(a.x_mid, a.x_mid, x_in, size_t(N) * C);
+
+  if (ln) be_.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, P(o.ln2_w), P(o.ln2_b), N, C, eps);
+  else be_.rmsnorm_forward(a.ln2, a.ln2_rstd, a.x_mid, P(o.ln2_w), N, C, eps);
+  const size_t NF = size_t(N) * F;
+  switch (cfg_.activation) {
+    case ActivationKind::GELU:
+      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, F);
+      be_.gelu_forward(a.a, a.h, NF);
+      break;
+    case ActivationKind::ReLU:
+      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, F);
+      be_.relu_forward(a.a, a.h, NF);
+      break;
+    case ActivationKind::SwiGLU:
+      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, 2 * F);
+      be_.swiglu_forward(a.a, a.h, N, F);
+      break;
+  }
+  be_.matmul_forward(a.x_out, a.a, P(o.proj_w), P(o.proj_b), N, F, C);
+  be_.residual_forward(a.x_out, a.x_out, a.x_mid, size_t(N) * C);
+}
+
+template <class T>
+void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dresid, int B,
+                              int Tn) {
+  const BlockConfig& b = cfg_.blocks[st.block];
+  const LayerOffsets& o = *st.set;
+  const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
+  const int q = b.n_heads * hd;
+  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
+  auto G = [&](size_t off) -> T* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
+  const bool ln = cfg_.norm == NormKind::LayerNorm;
+  Scratch& s = *sc_;
+  const size_t NF = size_t(N) * F;
+
+  // dresid holds d x_out; x_out = x_mid + proj(act(fc(norm2(x_mid))))
+  be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, P(o.proj_w), N, F, C);
+  int fc_out = F;
+  switch (cfg_.activation) {
+    case ActivationKind::GELU: be_.gelu_backward(s.dh, s.da, a.h, NF); break;
+    case ActivationKind::ReLU: be_.relu_backward(s.dh, s.da, a.h, NF); break;
+    case ActivationKind::SwiGLU:
+      be_.swiglu_backward(s.dh, s.da, a.h, N, F);
+      fc_out = 2 * F;
+      break;
+  }
+  be_.matmul_backward(s.dln, G(o.fc_w), G(o.fc_b), s.dh, a.ln2, P(o.fc_w), N, C, fc_out);
+  if (ln) be_.layernorm_backward(dresid, G(o.ln2_w), G(o.ln2_b), s.dln, a.x_mid, P(o.ln2_w), a.ln2_mean, a.ln2_rstd, N, C);
+  else be_.rmsnorm_backward(dresid, G(o.ln2_w), s.dln, a.x_mid, P(o.ln2_w), a.ln2_rstd, N, C);
+
+  // dresid now holds d x_mid; x_mid = x_in + o_proj(attention(qkv(norm1(x_in))))
+  be_.matmul_backward(s.datt, G(o.o_w), G(o.o_b), dresid, a.att, P(o.o_w), N, q, C);
+  be_.attention_backward(s.dqkv, s.datt, a.qkv, a.att, a.lse, B, Tn, b.n_heads, b.n_kv_heads, hd);
+  if (cfg_.position == PositionKind::RoPE)
+    be_.rope_backward(s.dqkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
+  be_.matmul_backward(s.dln, G(o.qkv_w), G(o.qkv_b), s.dqkv, a.ln1, P(o.qkv_w), N, C, b.qkv_dim());
+  if (ln) be_.layernorm_backward(dresid, G(o.ln1_w), G(o.ln1_b), s.dln, x_in, P(o.ln1_w), a.ln1_mean, a.ln1_rstd, N, C);
+  else be_.rmsnorm_backward(dresid, G(o.ln1_w), s.dln, x_in, P(o.ln1_w), a.ln1_rstd, N, C);
+}
+
+template <class T>
+T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
+                        bool backward, T grad_scale, std::vector<T>& losses) {
+  if (B < 1 || Tn < 1) throw std::invalid_argument("forward: batch and sequence length must be >= 1");
+  if (Tn > cfg_.context_length)
+    throw std::invalid_argument("forward: sequence length " + std::to_string(Tn) +
+                                " exceeds context_length " + std::to_string(cfg_.context_length));
+  const int N = B * Tn, V = cfg_.vocab_size;
+  size_t scored = 0;
+  for (int i = 0; i < N; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= V)
+      throw std::invalid_argument("forward: token " + std::to_string(tokens[i]) + " at position " +
+                                  std::to_string(i) + " is outside the vocabulary [0, " +
+                                  std::to_string(V) + ")");
+    if (targets[i] == kIgnoreIndex) continue;
+    if (targets[i] < 0 || targets[i] >= V)
+      throw std::invalid_argument("forward: target " + std::to_string(targets[i]) +
+                                  " at position " + std::to_string(i) + " is outside the vocabulary");
+    ++scored;
+  }
+  ensure_activations(B, Tn);
+  Scratch& s = *sc_;
+  be_.upload_index(s.tokens, tokens, size_t(N));
+  be_.upload_index(s.targets, targets, size_t(N));
+  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
+  auto G = [&](size_t off) -> T* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
+  const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
+  const bool ln = cfg_.norm == NormKind::LayerNorm;
+
+  be_.embedding_forward(s.embed_out, s.tokens, P(layout_.wte), P(layout_.wpe), B, Tn, E,
+                        cfg_.position_offset);
+  // input of step i: the previous step's output, projected when the block width changes
+  auto step_input = [&](size_t i) -> const T* {
+    return steps_[i].projects_in ? acts_[i].proj_out : i == 0 ? s.embed_out : acts_[i - 1].x_out;
+  };
+  auto projection_source = [&](size_t i) -> const T* { return i == 0 ? s.embed_out : acts_[i - 1].x_out; };
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].projects_in) {
+      const BlockOffsets& bo = layout_.blocks[steps_[i].block];
+      const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
+      be_.matmul_forward(acts_[i].proj_out, projection_source(i), P(bo.proj_in_w), P(bo.proj_in_b),
+                         N, in_w, cfg_.blocks[steps_[i].block].d_model);
+    }
+    layer_forward(steps_[i], acts_[i], step_input(i), B, Tn);
+  }
+  const T* x_last = acts_.back().x_out;
+  const T eps = T(cfg_.norm_eps);
+  if (ln) be_.layernorm_forward(s.lnf, s.lnf_mean, s.lnf_rstd, x_last, P(layout_.lnf_w), P(layout_.lnf_b), N, Cf, eps);
+  else be_.rmsnorm_forward(s.lnf, s.lnf_rstd, x_last, P(layout_.lnf_w), N, Cf, eps);
+  const T* head_in = s.lnf;
+  int head_w = Cf;
+  if (s.lm_in_proj) {
+    be_.matmul_forward(s.lm_in_proj, s.lnf, P(layout_.lm_proj_w), nullptr, N, Cf, E);
+    head_in = s.lm_in_proj;
+    head_w = E;
+  }
+  be_.matmul_forward(s.logits, head_in, P(layout_.lm_head), nullptr, N, head_w, V);
+  const T dscale = scored ? grad_scale / T(scored) : T(0);
+  if (backward) be_.crossentropy_forward_backward(s.logits, s.losses, s.targets, N, V, kIgnoreIndex, dscale);
+  else be_.crossentropy_forward(s.losses, s.logits, s.targets, N, V, kIgnoreIndex);
+
+  losses.resize(size_t(N));
+  be_.download(losses.data(), s.losses, losses.size());
+  double sum = 0;
+  for (T l : losses) sum += double(l);
+  const T mean = scored ? T(sum / double(scored)) : T(0);
+  if (!backward) return mean;
+
+  // backward: logits now hold dlogits
+  T* dhead_in = s.lm_in_proj ? s.dlm : s.dln;
+  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in, P(layout_.lm_head), N, head_w, V);
+  if (s.lm_in_proj)
+    be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, P(layout_.lm_proj_w), N, Cf, E);
+  T* dresid = s.dresid;
+  T* dother = s.dresid_alt;
+  be_.zero(dresid, size_t(N) * Cf);
+  if (ln) be_.layernorm_backward(dresid, G(layout_.lnf_w), G(layout_.lnf_b), s.dln, x_last, P(layout_.lnf_w), s.lnf_mean, s.lnf_rstd, N, Cf);
+  else be_.rmsnorm_backward(dresid, G(layout_.lnf_w), s.dln, x_last, P(layout_.lnf_w), s.lnf_rstd, N, Cf);
+  for (size_t i = steps_.size(); i-- > 0;) {
+    layer_backward(steps_[i], acts_[i], step_input(i), dresid, B, Tn);
+    if (steps_[i].projects_in) {
+      const BlockOffsets& bo = layout_.blocks[steps_[i].block];
+      const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
+      be_.matmul_backward(dother, G(bo.proj_in_w), G(bo.proj_in_b), dresid, projection_source(i),
+                          P(bo.proj_in_w), N, in_w, cfg_.blocks[steps_[i].block].d_model);
+      std::swap(dresid, dother);
+    }
+  }
+  be_.embedding_backward(G(layout_.wte), G(layout_.wpe), dresid, s.tokens, B, Tn, E, cfg_.position_offset);
+  return mean;
+}
+
+template class Model<float>;
+template class Model<double>;
+
+}  // namespace merino
