@@ -1,0 +1,224 @@
+// Tokenizer throughput on WikiText-2 test (raw, 1.29 MB), GPT-2 vocabulary:
+//   Naive          a textbook BPE written here (encoder.py's loop: rescan every pair, merge the
+//                  lowest-ranked everywhere, repeat; no cache), after the same regex split
+//   Encode         merino Tokenizer::encode on the whole file, one thread
+//   EncodeBatch/N  merino Tokenizer::encode_batch on the file's 4,358 lines, N threads
+// Each benchmark reports MB_per_s (10^6 bytes per wall-clock second) and speedup_vs_naive, its
+// rate over the naive rate measured (best of 3) in this same process, so Naive itself shows <= 1. Before timing, the naive and merino
+// ids for the whole file are compared; a mismatch aborts the benchmark.
+//
+// Data: MERINO_SHARED_DATA_DIR (compile definition, <repo>/../shared/data), overridable by the
+// environment variable of the same name.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "data/pretokenizer.h"
+#include "data/tokenizer.h"
+
+namespace {
+
+std::string shared_dir() {
+  const char* env = std::getenv("MERINO_SHARED_DATA_DIR");
+  return env ? env : MERINO_SHARED_DATA_DIR;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The textbook algorithm, with its own copy of GPT-2's byte alphabet so that it shares nothing
+// with merino's tables.
+class NaiveBpe {
+ public:
+  NaiveBpe(const std::string& encoder_json, const std::string& vocab_bpe) {
+    std::unordered_map<std::string, char> unmap;  // UTF-8 of an alphabet character -> byte
+    int shifted = 0;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+      const int cp = printable ? b : 256 + shifted++;
+      std::string u = cp < 0x80 ? std::string(1, char(cp))
+                                 : std::string{char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
+      unmap[u] = char(b);
+    }
+    auto to_bytes = [&](const std::string& s) {
+      std::string out;
+      for (size_t i = 0; i < s.size();) {
+        const size_t len = (static_cast<unsigned char>(s[i]) < 0x80) ? 1 : 2;
+        const auto it = unmap.find(s.substr(i, len));
+        out += it == unmap.end() ? '?' : it->second;
+        i += len;
+      }
+      return out;
+    };
+    const nlohmann::json encoder = nlohmann::json::parse(slurp(encoder_json));  // named: items() refers to it
+    for (const auto& [sym, id] : encoder.items()) ids_[to_bytes(sym)] = id.get<int>();
+    std::istringstream lines(slurp(vocab_bpe));
+    std::string line;
+    int rank = 0;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      const size_t sp = line.find(' ');
+      ranks_[key(to_bytes(line.substr(0, sp)), to_bytes(line.substr(sp + 1)))] = rank++;
+    }
+  }
+
+  void encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
+    std::vector<std::string> word;
+    for (char c : piece) word.emplace_back(1, c);
+    while (word.size() > 1) {
+      int best = INT_MAX;
+      size_t at = 0;
+      for (size_t i = 0; i + 1 < word.size(); ++i) {
+        const auto it = ranks_.find(key(word[i], word[i + 1]));
+        if (it != ranks_.end() && it->second < best) {
+          best = it->second;
+          at = i;
+        }
+      }
+      if (best == INT_MAX) break;
+      const std::string first = word[at], second = word[at + 1];
+      std::vector<std::string> merged;
+      for (size_t i = 0; i < word.size();) {
+        if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
+          merged.push_back(first + second);
+          i += 2;
+        } else {
+          merged.push_back(word[i++]);
+        }
+      }
+      word.swap(merged);
+    }
+    for (const std::string& w : word) out.push_back(ids_.at(w));
+  }
+
+ private:
+  static std::string key(const std::string& a, const std::string& b) {
+    return std::string(1, static_cast<char>(a.size())) + a + b;  // length prefix: no ambiguity
+  }
+  std::unordered_map<std::string, int32_t> ids_;
+  std::unordered_map<std::string, int> ranks_;
+};
+
+struct Setup {
+  std::unique_ptr<merino::Tokenizer> tok;
+  std::unique_ptr<NaiveBpe> naive;
+  merino::tok::Pretokenizer pre;
+  std::string text;
+  std::vector<std::string_view> lines;
+  std::string error;
+  double naive_bytes_per_s = 0;
+
+  std::vector<int32_t> naive_encode(const std::string& s) {
+    merino::tok::Pretokenizer::Scratch scratch(pre);
+    std::vector<merino::tok::Pretokenizer::Span> spans;
+    pre.split(s, scratch, spans);
+    std::vector<int32_t> out;
+    for (const auto& [b, e] : spans) naive->encode_piece(s.substr(b, e - b), out);
+    return out;
+  }
+};
+
+Setup& setup() {
+  static Setup* const s = [] {  // built once, on first use; lives until exit
+    auto* x = new Setup;
+    try {
+      const std::string g = shared_dir() + "/tokenizers/gpt2/";
+      x->tok = std::make_unique<merino::Tokenizer>(merino::Tokenizer::load_gpt2(g + "encoder.json", g + "vocab.bpe"));
+      x->naive = std::make_unique<NaiveBpe>(g + "encoder.json", g + "vocab.bpe");
+      x->text = slurp(shared_dir() + "/wikitext-2-raw/wiki.test.raw");
+      for (size_t pos = 0; pos < x->text.size();) {
+        const size_t end = std::min(x->text.find('\n', pos), x->text.size() - 1) + 1;
+        x->lines.emplace_back(x->text.data() + pos, end - pos);
+        pos = end;
+      }
+      // Same ids from both. The naive rate is the best of 3 runs, so that one slow run on a busy
+      // machine does not inflate every speedup.
+      std::vector<int32_t> naive_ids;
+      double best = 1e30;
+      for (int run = 0; run < 3; ++run) {
+        const auto t0 = std::chrono::steady_clock::now();
+        naive_ids = x->naive_encode(x->text);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      x->naive_bytes_per_s = x->text.size() / best;
+      if (naive_ids != x->tok->encode(x->text)) x->error = "merino and the naive reference disagree on wiki.test.raw";
+    } catch (const std::exception& e) {
+      x->error = e.what();
+    }
+    return x;
+  }();
+  return *s;
+}
+
+// Runs body once per iteration and reports throughput from wall-clock time measured here, so
+// that the ratio to the naive rate is a plain number.
+template <class Body>
+void timed(benchmark::State& state, const Setup& s, Body&& body) {
+  double seconds = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    body();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  const double bytes = static_cast<double>(s.text.size()) * state.iterations();
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["MB_per_s"] = bytes / seconds / 1e6;
+  state.counters["speedup_vs_naive"] = bytes / seconds / s.naive_bytes_per_s;
+}
+
+void BM_Naive(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  timed(state, s, [&] { benchmark::DoNotOptimize(s.naive_encode(s.text)); });
+}
+
+void BM_Encode(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  size_t tokens = 0;
+  timed(state, s, [&] {
+    const std::vector<int32_t> ids = s.tok->encode(s.text);
+    tokens = ids.size();
+    benchmark::DoNotOptimize(ids.data());
+  });
+  state.counters["tokens"] = static_cast<double>(tokens);
+}
+
+void BM_EncodeBatch(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  const int threads = static_cast<int>(state.range(0));
+  timed(state, s, [&] { benchmark::DoNotOptimize(s.tok->encode_batch(s.lines, threads)); });
+}
+
+void thread_counts(benchmark::internal::Benchmark* b) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int t = 1; t < hw; t *= 2) b->Arg(t);
+  b->Arg(hw);
+}
+
+// Wall-clock time throughout: the batch runs its own threads, so CPU time of the calling thread
+// would overstate its speed.
+BENCHMARK(BM_Naive)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Encode)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EncodeBatch)->Apply(thread_counts)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,65 @@
+// The immutable tables behind merino::Tokenizer and the encoding pipeline that uses them:
+//
+//   text -> split on added tokens (raw text)
+//        -> split into well-formed UTF-8 runs; other bytes become single-byte tokens
+//        -> NFC (only if the tokenizer declares it) -> split on "normalized" added tokens
+//        -> GPT-2 pattern pieces -> word cache or BPE merge -> ids
+//
+// That order is HF tokenizers' (AddedVocabulary splits, normalizer, pre-tokenizer, model); for
+// GPT-2 the normalisation steps are absent and it reduces to tiktoken's special-token split
+// followed by the regex and BPE.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/added_tokens.h"
+#include "data/bpe_merge.h"
+#include "data/pretokenizer.h"
+#include "data/word_cache.h"
+
+namespace merino::tok {
+
+class TokenizerImpl {
+ public:
+  // Mutable per-thread state: PCRE2 match data, BPE buffers, the word cache.
+  struct Context {
+    explicit Context(const TokenizerImpl& t) : pre(t.pretokenizer_) {}
+    Pretokenizer::Scratch pre;
+    BpeScratch bpe;
+    WordCache cache;
+    std::vector<Pretokenizer::Span> spans;
+    std::string normalized;
+  };
+
+  // Appends the ids of text to out.
+  void encode(std::string_view text, bool allow_special, Context& ctx, std::vector<int32_t>& out) const;
+
+  bool has_token(int32_t id) const { return id >= 0 && id < vocab_size() && present_[id]; }
+  std::string_view token_bytes(int32_t id) const {  // id must satisfy has_token
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  int32_t vocab_size() const { return static_cast<int32_t>(present_.size()); }
+  int32_t eot_token() const { return eot_; }
+
+ private:
+  friend class TokenizerBuilder;
+  void encode_segment(std::string_view seg, bool allow_special, Context& ctx, std::vector<int32_t>& out) const;
+  void encode_pieces(std::string_view text, Context& ctx, std::vector<int32_t>& out) const;
+
+  Pretokenizer pretokenizer_;
+  MergeTable merges_;
+  int32_t byte_token_[256] = {};  // -1: no token for this byte (never in UTF-8 text)
+  std::vector<int32_t> replacement_ids_;  // U+FFFD, written for a byte without a token
+  // Decode table: bytes of id i are bytes_[offsets_[i], offsets_[i+1]); holes have present_ 0.
+  std::string bytes_;
+  std::vector<uint32_t> offsets_;
+  std::vector<uint8_t> present_;
+  // Added tokens, indexed by allow_special: matched on the raw text / after normalisation.
+  LiteralMatcher raw_added_[2], normalized_added_[2];
+  bool nfc_ = false;
+  int32_t eot_ = -1;
+};
+
+}  // namespace merino::tok

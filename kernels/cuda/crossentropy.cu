@@ -1,0 +1,154 @@
+// Fused softmax + cross-entropy in fp32 on CUDA; CPU twin: kernels/cpu/crossentropy.cpp.
+//
+// Design: one block per row (the vocabulary, ~50k, is long enough to occupy a block).
+// * Pass 1 reads the row once, float4 loads when V % 4 == 0 and the pointer is 16-byte aligned
+//   (scalar otherwise), keeping an online (running max m, sum s of exp(x - m)) pair per thread:
+//   when a larger value arrives, s is rescaled by exp(m_old - m_new). The pairs are merged with
+//   warp shuffles and then across warps through shared memory, in a fixed order, so results are
+//   deterministic. loss = log(s) + m - x[target].
+// * Pass 2 (forward_backward only) reads the row again and overwrites it in place with
+//   dloss_scale * (exp(x - m) / s - onehot(target)), so the N x V probability matrix never
+//   exists beside the logits. x[target] is read before the first __syncthreads, hence before
+//   any thread of the block writes the row.
+// * Rows whose target == ignore_index get loss 0 and (forward_backward) a zero gradient row.
+//   A target outside [0, V) that is not ignore_index cannot raise an error from a kernel: its
+//   loss is NaN (so it shows up in the mean loss) and its gradient row is dloss_scale * softmax.
+#include "kernels/cuda/crossentropy.cuh"
+#include "kernels/cuda/cuda_check.cuh"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+
+namespace merino::cuda {
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kThreads = 512;
+
+struct MaxSum {
+  float m;  // running maximum
+  float s;  // sum of exp(x - m)
+};
+
+// Merge two partial (max, sum) pairs. Symmetric in a and b up to float commutativity, so the
+// butterfly shuffle leaves the same bits in every lane.
+__device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
+  const float m = fmaxf(a.m, b.m);
+  return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
+}
+
+template <bool BACKWARD>
+__global__ void __launch_bounds__(kThreads)
+    crossentropy_kernel(float* __restrict__ logits, float* __restrict__ losses,
+                        const int32_t* __restrict__ targets, int V, int32_t ignore_index,
+                        float dloss_scale, bool vec) {
+  __shared__ MaxSum sh_part[kThreads / kWarp];
+  __shared__ MaxSum sh_total;
+  const int row = blockIdx.x;
+  const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
+  float* x = logits + static_cast<size_t>(row) * V;
+  const int32_t target = targets[row];
+
+  if (target == ignore_index) {  // block-uniform branch
+    if (tid == 0) losses[row] = 0.f;
+    if (BACKWARD) {
+      for (int i = tid; i < V; i += blockDim.x) x[i] = 0.f;
+    }
+    return;
+  }
+  const bool valid = target >= 0 && target < V;
+  float x_target = 0.f;
+  if (tid == 0 && valid) x_target = x[target];  // before any write to the row
+
+  // pass 1: online max / sum of exponentials. Starting from -FLT_MAX rather than -inf keeps
+  // -inf logits (masked entries) from producing exp(-inf - -inf) = NaN.
+  MaxSum acc = {-FLT_MAX, 0.f};
+  const int V4 = V / 4;
+  if (vec) {
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    for (int i = tid; i < V4; i += blockDim.x) {
+      const float4 v = x4[i];
+      const float vm = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+      if (vm > acc.m) {
+        acc.s *= expf(acc.m - vm);  // 0 * exp(very negative) = 0 on the first element
+        acc.m = vm;
+      }
+      acc.s += (expf(v.x - acc.m) + expf(v.y - acc.m)) + (expf(v.z - acc.m) + expf(v.w - acc.m));
+    }
+  } else {
+    for (int i = tid; i < V; i += blockDim.x) {
+      const float v = x[i];
+      if (v > acc.m) {
+        acc.s *= expf(acc.m - v);
+        acc.m = v;
+      }
+      acc.s += expf(v - acc.m);
+    }
+  }
+  for (int o = kWarp / 2; o > 0; o >>= 1) {
+    const MaxSum other = {__shfl_xor_sync(0xffffffffu, acc.m, o),
+                          __shfl_xor_sync(0xffffffffu, acc.s, o)};
+    acc = merge(acc, other);
+  }
+  if (lane == 0) sh_part[warp] = acc;
+  __syncthreads();
+  if (tid == 0) {
+    MaxSum t = sh_part[0];
+    for (int w = 1; w < static_cast<int>(blockDim.x / kWarp); ++w) t = merge(t, sh_part[w]);
+    sh_total = t;
+    losses[row] = valid ? logf(t.s) + t.m - x_target : NAN;
+  }
+  if (!BACKWARD) return;
+  __syncthreads();
+
+  // pass 2: dlogits = dloss_scale * (softmax - onehot(target)), in place
+  const float m = sh_total.m;
+  const float scale = dloss_scale / sh_total.s;
+  if (vec) {
+    float4* x4 = reinterpret_cast<float4*>(x);
+    for (int i = tid; i < V4; i += blockDim.x) {
+      float4 v = x4[i];
+      v.x = expf(v.x - m) * scale;
+      v.y = expf(v.y - m) * scale;
+      v.z = expf(v.z - m) * scale;
+      v.w = expf(v.w - m) * scale;
+      x4[i] = v;
+    }
+  } else {
+    for (int i = tid; i < V; i += blockDim.x) x[i] = expf(x[i] - m) * scale;
+  }
+  __syncthreads();  // the thread that wrote x[target] is not necessarily tid 0
+  if (tid == 0 && valid) {
+    // recompute p_target from x_target instead of reading back the rounded value
+    x[target] = dloss_scale * (expf(x_target - m) / sh_total.s - 1.f);
+  }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+template <bool BACKWARD>
+void launch(float* logits, float* losses, const int32_t* targets, int N, int V,
+            int32_t ignore_index, float dloss_scale, cudaStream_t stream) {
+  if (N <= 0 || V <= 0) return;
+  const bool vec = V % 4 == 0 && aligned16(logits);
+  crossentropy_kernel<BACKWARD><<<N, kThreads, 0, stream>>>(logits, losses, targets, V,
+                                                            ignore_index, dloss_scale, vec);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+void crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int N,
+                          int V, int32_t ignore_index, cudaStream_t stream) {
+  // the forward-only instantiation never writes through the logits pointer
+  launch<false>(const_cast<float*>(logits), losses, targets, N, V, ignore_index, 0.f, stream);
+}
+
+void crossentropy_forward_backward(float* logits, float* losses, const int32_t* targets, int N,
+                                   int V, int32_t ignore_index, float dloss_scale,
+                                   cudaStream_t stream) {
+  launch<true>(logits, losses, targets, N, V, ignore_index, dloss_scale, stream);
+}
+
+}  // namespace merino::cuda

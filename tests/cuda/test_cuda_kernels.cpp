@@ -1,0 +1,373 @@
+// CUDA kernels against their CPU twins (merino::cpu, kernels/cpu) on seeded random inputs,
+// including odd sizes: C not a multiple of 4 (scalar path), N = 1, partial blocks, V = 50257,
+// an ignored row, a C that needs opt-in shared memory. Every test first checks for a device
+// and reports SKIPPED (never passes) when there is none.
+//
+// Tolerances. Both sides compute in fp32 (eps = 2^-23 ~ 1.2e-7), but the CPU twins accumulate
+// their reductions in double, so the differences measured here are essentially the rounding
+// error of the GPU's float reductions plus a few ulps per element-wise op. A float sum of K
+// terms, split over lanes and combined by a tree as the kernels do, has a typical relative error
+// of order sqrt(K / lanes) * eps -- about 1e-6 for the row lengths used here -- and every bound
+// below leaves about a factor 3-10 over that estimate (run through a CPU emulation of the
+// kernels, the worst element used under 3% of its bound; the GPU adds FMA contraction and
+// expf/logf that may be 2 ulp off, well inside the margin). A real indexing or formula bug
+// shows up as an O(1e-2..1) error, orders of magnitude above these bounds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/crossentropy.h"
+#include "kernels/cpu/norms.h"
+#include "kernels/cuda/crossentropy.cuh"
+#include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/norms.cuh"
+
+namespace {
+
+#define REQUIRE_CUDA_DEVICE()                                   \
+  do {                                                          \
+    std::string why_;                                           \
+    if (!merino::cuda::cuda_device_available(&why_)) {          \
+      GTEST_SKIP() << "no CUDA device: " << why_;               \
+    }                                                           \
+  } while (0)
+
+using Floats = std::vector<float>;
+
+Floats uniform(size_t n, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Floats v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Owning device buffer; offset > 0 hands out a pointer `offset` elements into the allocation
+// (to exercise the kernels' unaligned fallback).
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n, size_t offset = 0) : n_(n), offset_(offset) {
+    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base_), (n + offset + 1) * sizeof(T)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host, size_t offset = 0)
+      : DeviceBuffer(host.size(), offset) {
+    CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(base_); }
+  T* get() const { return base_ + offset_; }
+  std::vector<T> download() const {
+    CUDA_CHECK(cudaDeviceSynchronize());  // kernels are asynchronous; surface their errors here
+    std::vector<T> host(n_);
+    CUDA_CHECK(cudaMemcpy(host.data(), get(), n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+
+ private:
+  T* base_ = nullptr;
+  size_t n_, offset_;
+};
+
+// every element: |got - ref| <= atol + rtol * |ref|; reports the worst element and the first few
+// failures. Refuses to pass vacuously: the arrays must be non-empty and ref not all zero.
+void expect_close(const std::string& what, const Floats& got, const Floats& ref, double atol,
+                  double rtol) {
+  ASSERT_EQ(got.size(), ref.size()) << what;
+  ASSERT_FALSE(ref.empty()) << what;
+  double worst = 0.0, ref_max = 0.0;
+  size_t worst_i = 0;
+  int failures = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double g = got[i], r = ref[i], err = std::fabs(g - r);
+    ref_max = std::max(ref_max, std::fabs(r));
+    const double e = std::isfinite(g) ? err : INFINITY;
+    if (e > worst) {
+      worst = e;
+      worst_i = i;
+    }
+    if (!(err <= atol + rtol * std::fabs(r))) {
+      if (++failures <= 5) {
+        ADD_FAILURE() << what << "[" << i << "]: gpu " << g << " vs cpu " << r << " (|diff| "
+                      << err << " > " << atol + rtol * std::fabs(r) << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << ref.size()
+                         << " elements out of tolerance; worst |diff| " << worst << " at "
+                         << worst_i;
+  EXPECT_GT(ref_max, 0.0) << what << ": reference is all zero, the comparison proves nothing";
+}
+
+struct NormCase {
+  int N, C;
+};
+
+std::string name(const NormCase& c) {
+  std::ostringstream s;
+  s << "N=" << c.N << " C=" << c.C;
+  return s.str();
+}
+
+// N = 1; C < 32 (idle lanes); C % 4 != 0 (scalar path); N not a multiple of the 8 rows of a
+// forward block or the 16 rows of a backward block; > 32 backward blocks (strided partial sums);
+// C = 6200: 2 * C floats = 49.6 KB of shared memory in LayerNorm backward, above the 48 KB
+// default, so the opt-in path runs.
+const NormCase kNormCases[] = {{1, 77},   {37, 77},   {19, 3},   {5, 4},    {64, 768},
+                               {130, 1024}, {643, 77}, {600, 128}, {3, 6200}};
+
+// Forward tolerances: the row statistics are float sums of C terms, relative error ~1e-6, and
+// |out| <= ~6 here, so out is off by a few 1e-6 in the worst rows; mean is O(0.1) but its error
+// scales with mean|x| ~ 1, hence an absolute bound; rstd is O(1) with about half the relative
+// error of the variance.
+constexpr double kOutAtol = 1e-5, kOutRtol = 1e-5;
+constexpr double kMeanAtol = 5e-6;
+constexpr double kRstdRtol = 1e-5;
+// Backward: dinp is O(1..5) (its initial value plus rstd * (...)), same reasoning as out.
+constexpr double kDinpAtol = 1e-5, kDinpRtol = 1e-5;
+// dweight / dbias sum N per-row terms of size <~2: the partial sums are O(sqrt(N)) and their
+// rounding error grows like a random walk, ~N * eps ~ 1.2e-7 * N, under 1e-5 * sqrt(N) for
+// N <= 643 with a margin of 3 or more.
+double dparam_atol(int N) { return 1e-5 * std::sqrt(static_cast<double>(N)); }
+constexpr double kDparamRtol = 1e-5;
+
+TEST(CudaNorms, LayerNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(1234);
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    for (bool with_bias : {true, false}) {
+      SCOPED_TRACE(with_bias ? "with bias" : "bias = null");
+      const Floats inp = uniform(NC, rng, -1.7f, 2.3f);  // nonzero row means
+      const Floats w = uniform(tc.C, rng, 0.5f, 1.5f), b = uniform(tc.C, rng, -0.5f, 0.5f);
+      Floats out(NC), mean(tc.N), rstd(tc.N);
+      merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(),
+                                            w.data(), with_bias ? b.data() : nullptr, tc.N, tc.C,
+                                            1e-5f);
+      DeviceBuffer<float> d_inp(inp), d_w(w), d_b(b), d_out(NC), d_mean(tc.N), d_rstd(tc.N);
+      merino::cuda::layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_inp.get(),
+                                      d_w.get(), with_bias ? d_b.get() : nullptr, tc.N, tc.C,
+                                      1e-5f);
+      expect_close("out", d_out.download(), out, kOutAtol, kOutRtol);
+      expect_close("mean", d_mean.download(), mean, kMeanAtol, 0.0);
+      expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+    }
+  }
+}
+
+// C % 4 == 0 but the pointers are not 16-byte aligned: the launcher must take the scalar path.
+TEST(CudaNorms, LayerNormForwardUnalignedPointers) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(99);
+  const int N = 21, C = 256;
+  const Floats inp = uniform(static_cast<size_t>(N) * C, rng, -2.f, 2.f);
+  const Floats w = uniform(C, rng, 0.5f, 1.5f), b = uniform(C, rng, -0.5f, 0.5f);
+  Floats out(inp.size()), mean(N), rstd(N);
+  merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(),
+                                        w.data(), b.data(), N, C, 1e-5f);
+  DeviceBuffer<float> d_inp(inp, 1), d_w(w, 1), d_b(b, 1), d_out(inp.size(), 1), d_mean(N),
+      d_rstd(N);
+  merino::cuda::layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_inp.get(),
+                                  d_w.get(), d_b.get(), N, C, 1e-5f);
+  expect_close("out", d_out.download(), out, kOutAtol, kOutRtol);
+  expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+}
+
+TEST(CudaNorms, LayerNormBackwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(42);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const bool with_bias = case_index % 3 != 2;        // some cases pass dbias = null
+    const bool own_scratch = case_index++ % 2 == 1;    // alternate both scratch paths
+    const Floats inp = uniform(NC, rng, -1.7f, 2.3f), dout = uniform(NC, rng, -1.f, 1.f);
+    const Floats w = uniform(tc.C, rng, 0.5f, 1.5f), b = uniform(tc.C, rng, -0.5f, 0.5f);
+    // statistics from the CPU forward feed both backward passes, isolating backward
+    Floats out(NC), mean(tc.N), rstd(tc.N);
+    merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(),
+                                          w.data(), b.data(), tc.N, tc.C, 1e-5f);
+    // nonzero initial gradients: the kernels must accumulate (+=), not overwrite
+    Floats dinp = uniform(NC, rng, -1.f, 1.f), dw = uniform(tc.C, rng, -1.f, 1.f),
+           db = uniform(tc.C, rng, -1.f, 1.f);
+    DeviceBuffer<float> d_inp(inp), d_dout(dout), d_w(w), d_mean(mean), d_rstd(rstd),
+        d_dinp(dinp), d_dw(dw), d_db(db);
+    DeviceBuffer<float> d_scratch(merino::cuda::layernorm_backward_scratch_floats(tc.N, tc.C));
+    merino::cpu::layernorm_backward<float>(dinp.data(), dw.data(), with_bias ? db.data() : nullptr,
+                                           dout.data(), inp.data(), w.data(), mean.data(),
+                                           rstd.data(), tc.N, tc.C);
+    merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), with_bias ? d_db.get() : nullptr,
+                                     d_dout.get(), d_inp.get(), d_w.get(), d_mean.get(),
+                                     d_rstd.get(), tc.N, tc.C, 0,
+                                     own_scratch ? d_scratch.get() : nullptr);
+    expect_close("dinp", d_dinp.download(), dinp, kDinpAtol, kDinpRtol);
+    expect_close("dweight", d_dw.download(), dw, dparam_atol(tc.N), kDparamRtol);
+    // dbias = null must leave the bias gradient alone (db still holds its initial values)
+    expect_close("dbias", d_db.download(), db, dparam_atol(tc.N), kDparamRtol);
+  }
+}
+
+TEST(CudaNorms, RmsNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(7);
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const Floats inp = uniform(NC, rng, -1.7f, 2.3f), w = uniform(tc.C, rng, 0.5f, 1.5f);
+    Floats out(NC), rstd(tc.N);
+    merino::cpu::rmsnorm_forward<float>(out.data(), rstd.data(), inp.data(), w.data(), tc.N,
+                                        tc.C, 1e-6f);
+    DeviceBuffer<float> d_inp(inp), d_w(w), d_out(NC), d_rstd(tc.N);
+    merino::cuda::rmsnorm_forward(d_out.get(), d_rstd.get(), d_inp.get(), d_w.get(), tc.N, tc.C,
+                                  1e-6f);
+    expect_close("out", d_out.download(), out, kOutAtol, kOutRtol);
+    expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+  }
+}
+
+TEST(CudaNorms, RmsNormBackwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(8);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const bool own_scratch = case_index++ % 2 == 0;
+    const Floats inp = uniform(NC, rng, -1.7f, 2.3f), dout = uniform(NC, rng, -1.f, 1.f);
+    const Floats w = uniform(tc.C, rng, 0.5f, 1.5f);
+    Floats out(NC), rstd(tc.N);
+    merino::cpu::rmsnorm_forward<float>(out.data(), rstd.data(), inp.data(), w.data(), tc.N,
+                                        tc.C, 1e-6f);
+    Floats dinp = uniform(NC, rng, -1.f, 1.f), dw = uniform(tc.C, rng, -1.f, 1.f);
+    DeviceBuffer<float> d_inp(inp), d_dout(dout), d_w(w), d_rstd(rstd), d_dinp(dinp), d_dw(dw);
+    DeviceBuffer<float> d_scratch(merino::cuda::rmsnorm_backward_scratch_floats(tc.N, tc.C));
+    merino::cpu::rmsnorm_backward<float>(dinp.data(), dw.data(), dout.data(), inp.data(),
+                                         w.data(), rstd.data(), tc.N, tc.C);
+    merino::cuda::rmsnorm_backward(d_dinp.get(), d_dw.get(), d_dout.get(), d_inp.get(),
+                                   d_w.get(), d_rstd.get(), tc.N, tc.C, 0,
+                                   own_scratch ? d_scratch.get() : nullptr);
+    expect_close("dinp", d_dinp.download(), dinp, kDinpAtol, kDinpRtol);
+    expect_close("dweight", d_dw.download(), dw, dparam_atol(tc.N), kDparamRtol);
+  }
+}
+
+// No float atomics anywhere: two runs from the same state must agree bit for bit.
+TEST(CudaNorms, BackwardIsDeterministic) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(5);
+  const int N = 1000, C = 768;
+  const size_t NC = static_cast<size_t>(N) * C;
+  const Floats inp = uniform(NC, rng, -2.f, 2.f), dout = uniform(NC, rng, -1.f, 1.f);
+  const Floats w = uniform(C, rng, 0.5f, 1.5f), b = uniform(C, rng, -0.5f, 0.5f);
+  Floats out(NC), mean(N), rstd(N);
+  merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(),
+                                        w.data(), b.data(), N, C, 1e-5f);
+  DeviceBuffer<float> d_inp(inp), d_dout(dout), d_w(w), d_mean(mean), d_rstd(rstd);
+  std::vector<Floats> results[2];
+  for (auto& r : results) {
+    const Floats zeros_nc(NC, 0.f), zeros_c(C, 0.f);
+    DeviceBuffer<float> d_dinp(zeros_nc), d_dw(zeros_c), d_db(zeros_c);
+    merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), d_db.get(), d_dout.get(),
+                                     d_inp.get(), d_w.get(), d_mean.get(), d_rstd.get(), N, C);
+    r = {d_dinp.download(), d_dw.download(), d_db.download()};
+  }
+  for (size_t k = 0; k < results[0].size(); ++k) {
+    ASSERT_EQ(results[0][k].size(), results[1][k].size());
+    EXPECT_EQ(0, std::memcmp(results[0][k].data(), results[1][k].data(),
+                             results[0][k].size() * sizeof(float)))
+        << "output " << k << " differs between two identical runs";
+  }
+}
+
+struct CeCase {
+  int N, V;
+};
+
+// V = 50257 (GPT-2, scalar path), 50304 (padded, float4 path), V < the 512 threads of a block,
+// N = 1. Row 2 (when present) is ignored.
+const CeCase kCeCases[] = {{4, 50257}, {5, 50304}, {3, 1024}, {1, 7}, {6, 13}};
+constexpr int32_t kIgnore = -100;
+
+// Loss = log(sum of V exps) + max - x[target]: the GPU sum (float, V/512 terms per thread then
+// a tree) is off by ~1e-6 relative, so log is off by ~1e-6 absolute, plus <= 2 ulp from
+// expf/logf; losses are ~ln V ~ 11.
+constexpr double kLossAtol = 1e-5, kLossRtol = 1e-5;
+// dlogits = scale * p: p inherits the sum's ~1e-6 relative error plus a few ulps of expf; the
+// target entry scale * (p - 1) loses relative precision to cancellation, hence a small bound
+// relative to |scale|.
+constexpr double kGradRtol = 1e-5, kGradAtolPerScale = 1e-7;
+
+std::vector<int32_t> ce_targets(const CeCase& tc, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> dist(0, tc.V - 1);
+  std::vector<int32_t> t(tc.N);
+  for (auto& x : t) x = dist(rng);
+  if (tc.N > 2) t[2] = kIgnore;
+  return t;
+}
+
+TEST(CudaCrossEntropy, ForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(11);
+  for (const CeCase& tc : kCeCases) {
+    SCOPED_TRACE("N=" + std::to_string(tc.N) + " V=" + std::to_string(tc.V));
+    const Floats logits = uniform(static_cast<size_t>(tc.N) * tc.V, rng, -4.f, 4.f);
+    const std::vector<int32_t> targets = ce_targets(tc, rng);
+    Floats losses(tc.N);
+    merino::cpu::crossentropy_forward<float>(losses.data(), logits.data(), targets.data(), tc.N,
+                                             tc.V, kIgnore);
+    DeviceBuffer<float> d_logits(logits), d_losses(tc.N);
+    DeviceBuffer<int32_t> d_targets(targets);
+    merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
+                                       tc.V, kIgnore);
+    const Floats got = d_losses.download();
+    expect_close("losses", got, losses, kLossAtol, kLossRtol);
+    if (tc.N > 2) {
+      EXPECT_EQ(got[2], 0.f) << "ignored row";
+    }
+    EXPECT_EQ(d_logits.download(), logits) << "forward must leave the logits untouched";
+  }
+}
+
+TEST(CudaCrossEntropy, ForwardBackwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(12);
+  for (const CeCase& tc : kCeCases) {
+    SCOPED_TRACE("N=" + std::to_string(tc.N) + " V=" + std::to_string(tc.V));
+    const size_t NV = static_cast<size_t>(tc.N) * tc.V;
+    Floats logits = uniform(NV, rng, -4.f, 4.f);
+    const std::vector<int32_t> targets = ce_targets(tc, rng);
+    const float scale = 1.0f / static_cast<float>(tc.N);
+    DeviceBuffer<float> d_logits(logits), d_losses(tc.N);
+    DeviceBuffer<int32_t> d_targets(targets);
+    Floats losses(tc.N);
+    merino::cpu::crossentropy_forward_backward<float>(logits.data(), losses.data(),
+                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+    merino::cuda::crossentropy_forward_backward(d_logits.get(), d_losses.get(), d_targets.get(),
+                                                tc.N, tc.V, kIgnore, scale);
+    const Floats dlogits = d_logits.download();
+    expect_close("losses", d_losses.download(), losses, kLossAtol, kLossRtol);
+    expect_close("dlogits", dlogits, logits, kGradAtolPerScale * scale, kGradRtol);
+    if (tc.N > 2) {
+      const auto row = dlogits.begin() + 2 * static_cast<size_t>(tc.V);
+      EXPECT_TRUE(std::all_of(row, row + tc.V, [](float v) { return v == 0.f; }))
+          << "ignored row must get an all-zero gradient";
+    }
+    // each non-ignored gradient row sums to scale * (1 - 1) = 0
+    for (int r = 0; r < tc.N; ++r) {
+      double s = 0.0;
+      for (int v = 0; v < tc.V; ++v) s += dlogits[static_cast<size_t>(r) * tc.V + v];
+      EXPECT_NEAR(s, 0.0, 1e-5 * scale) << "row " << r;
+    }
+  }
+}
+
+}  // namespace
