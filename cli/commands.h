@@ -9,5 +9,8 @@ namespace merino::cli {
 using Action = std::function<int()>;
 
 Action add_info_command(CLI::App& app);
+Action add_prepare_command(CLI::App& app);
+Action add_train_command(CLI::App& app);
+Action add_search_command(CLI::App& app);
 
 }  // namespace merino::cli

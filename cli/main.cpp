@@ -5,12 +5,17 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "data/shard.h"
 #include "model/yaml_reader.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"merino: pretrain, search and evaluate small transformer language models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "merino 0.1.0");
+  // one line, like every other error (CLI11's default adds a second "Run with --help" line)
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "merino: error: " + std::string(e.what()) + " (see merino --help)\n";
+  });
   std::map<CLI::App*, merino::cli::Action> actions;
   auto add = [&](merino::cli::Action (*make)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();
@@ -18,15 +23,21 @@ int main(int argc, char** argv) {
     actions[app.get_subcommands({})[before]] = std::move(action);
   };
   add(merino::cli::add_info_command);
+  add(merino::cli::add_prepare_command);
+  add(merino::cli::add_train_command);
+  add(merino::cli::add_search_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version are not errors
   }
   try {
     for (auto& [sub, action] : actions)
       if (sub->parsed()) return action();
   } catch (const merino::ConfigError& e) {
+    std::fprintf(stderr, "merino: error: %s\n", e.what());
+    return 2;
+  } catch (const merino::DataError& e) {
     std::fprintf(stderr, "merino: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {

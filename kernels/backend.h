@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/adamw_step.h"
+
 namespace merino {
 
 template <class T>
@@ -66,6 +68,10 @@ struct Backend {
                                     int V, int32_t ignore_index) = 0;
   virtual void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N,
                                              int V, int32_t ignore_index, T dloss_scale) = 0;
+
+  virtual void adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
+                            const AdamWStep& step) = 0;
+  virtual double sum_squares(const T* x, size_t n) = 0;
 };
 
 }  // namespace merino

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "kernels/cpu/activation.h"
+#include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/elementwise.h"
@@ -216,6 +217,19 @@ void CpuBackend<T>::crossentropy_forward_backward(T* logits, T* losses, const in
                                                   T dloss_scale) {
   OpTimer timer(sink(), __func__);
   cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index, dloss_scale);
+}
+
+template <class T>
+void CpuBackend<T>::adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
+                                 const AdamWStep& step) {
+  OpTimer timer(sink(), __func__);
+  cpu::adamw_update(params, grads, m, v, n, step);
+}
+
+template <class T>
+double CpuBackend<T>::sum_squares(const T* x, size_t n) {
+  OpTimer timer(sink(), __func__);
+  return cpu::sum_squares(x, n);
 }
 
 template struct CpuBackend<float>;

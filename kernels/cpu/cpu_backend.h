@@ -68,6 +68,10 @@ struct CpuBackend final : Backend<T> {
   void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N, int V,
                                      int32_t ignore_index, T dloss_scale) override;
 
+  void adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
+                    const AdamWStep& step) override;
+  double sum_squares(const T* x, size_t n) override;
+
  private:
   // the profile to charge, or null when profiling is off (what the per-op timer tests)
   std::map<std::string, double>* sink() { return profiling_ ? &profile_ : nullptr; }

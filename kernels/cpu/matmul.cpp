@@ -3,10 +3,15 @@
 // bias is pre-broadcast into `out` so one gemm with beta = 1 adds it, and dweight uses beta = 1
 // to accumulate in place without a temporary. The bias gradient is a column sum, parallel over
 // fixed 32-column blocks (each summing all rows in order, in double) so it is independent of
-// the thread count. OpenBLAS keeps its own thread pool (OPENBLAS_NUM_THREADS).
+// the thread count. Threads: OpenBLAS runs single-threaded and each OpenMP thread calls it on
+// its own block of output rows. Two pools (OpenMP for the other kernels, OpenBLAS's pthreads for
+// gemm) spin-wait against each other on a small machine; measured on 2 cores, one pool made a
+// training step of configs/tiny.yaml several times faster.
 #include "kernels/cpu/matmul.h"
 
 #include <cblas.h>
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,14 +22,41 @@ namespace {
 constexpr int kChannelBlock = 32;
 constexpr int64_t kParallelMin = 1 << 14;
 
-inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
-                 const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                      const float* A, int lda, const float* B, int ldb, float beta, float* C,
+                      int ldc) {
   cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-inline void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha,
-                 const double* A, int lda, const double* B, int ldb, double beta, double* C,
-                 int ldc) {
+inline void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha,
+                      const double* A, int lda, const double* B, int ldb, double beta, double* C,
+                      int ldc) {
   cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// Below this many multiply-adds a gemm runs on one thread: splitting costs more than it saves.
+constexpr double kParallelGemmMin = 1 << 20;
+
+// C[M, N] = alpha op(A) op(B) + beta C, split into contiguous blocks of C's rows, one per
+// OpenMP thread. Row block [m0, m1) of C needs rows [m0, m1) of op(A): for A^T that is a column
+// offset into A.
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, T alpha, const T* A,
+          int lda, const T* B, int ldb, T beta, T* C, int ldc) {
+  static const bool single_threaded_blas = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)single_threaded_blas;
+  const int threads = double(M) * N * K < kParallelGemmMin ? 1 : std::min(omp_get_max_threads(), M);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int m0 = int(int64_t(M) * t / n), m1 = int(int64_t(M) * (t + 1) / n);
+    if (m1 > m0) {
+      const T* a = ta == CblasNoTrans ? A + int64_t(m0) * lda : A + m0;
+      blas_gemm(ta, tb, m1 - m0, N, K, alpha, a, lda, B, ldb, beta, C + int64_t(m0) * ldc, ldc);
+    }
+  }
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/config.h"
+#include "temp_path.h"
 
 using merino::ConfigError;
 using merino::load_model_config;
@@ -26,7 +27,7 @@ const char* kGood = R"(model:
 )";
 
 std::string write_config(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "merino_bad.yaml";
+  const std::string path = merino::test::temp_path("bad.yaml");
   std::ofstream(path) << text;
   return path;
 }
@@ -72,7 +73,7 @@ TEST(ModelConfig, GoodConfigParses) {
 TEST(ModelConfig, UnknownKeyNamesKeyAndLine) {
   const std::string msg = error_of(with_line("layers", "n_layer: 2"));
   EXPECT_CONTAINS(msg, "model.n_layer: unknown key");
-  EXPECT_CONTAINS(msg, "merino_bad.yaml:9:");
+  EXPECT_CONTAINS(msg, "bad.yaml:9:");
 }
 
 TEST(ModelConfig, MissingKey) {

@@ -1,0 +1,171 @@
+// `merino search`: MeRino-style architecture search under parameter, FLOP and latency budgets.
+// Writes a trainable model YAML and the search log beside it; see docs/NAS.md.
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "search/report.h"
+#include "search/units.h"
+
+namespace merino::cli {
+namespace {
+
+struct SearchOptions {
+  std::string params, flops, latency_ms;  // budgets as typed, e.g. "64M"
+  std::string device = "jetson-nano";
+  std::string seq_len = "1024";
+  std::string blocks = "3";
+  std::string objective = "subspace";
+  std::string rho_max = "0.3";
+  std::string population = "128";
+  std::string iterations = "100000";
+  std::string seed = "0";
+  std::string out;
+};
+
+// Single-quotes an argument for the recorded command when the shell would split or expand it.
+std::string shell_word(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_./+=:,") == std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : c == '\n' ? std::string(" ") : std::string(1, c);
+  return q + "'";
+}
+
+// Every setting spelled out, so the command reproduces the search even if defaults change.
+std::string command_line(const SearchOptions& o) {
+  std::string c = "merino search";
+  auto add = [&](const char* flag, const std::string& v) {
+    if (!v.empty()) c += std::string(" ") + flag + " " + shell_word(v);
+  };
+  add("--params", o.params);
+  add("--flops", o.flops);
+  add("--latency-ms", o.latency_ms);
+  add("--device", o.device);
+  add("--seq-len", o.seq_len);
+  add("--blocks", o.blocks);
+  add("--objective", o.objective);
+  add("--rho-max", o.rho_max);
+  add("--population", o.population);
+  add("--iterations", o.iterations);
+  add("--seed", o.seed);
+  add("--out", o.out);
+  return c;
+}
+
+// The output file's stem, restricted to characters that are safe in a YAML string.
+std::string model_name(const std::string& out) {
+  std::string name = std::filesystem::path(out).stem().string();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
+  return name.empty() ? "merino-search" : name;
+}
+
+void show_progress(long long iteration, long long total, const search::Evaluation& best) {
+  std::fprintf(
+      stderr,
+      "\rsearch: %lld/%lld iterations, best score %.1f, %.2fM params, %.3g FLOPs/token, %.2f ms ",
+      iteration, total, best.value.score, double(best.costs.params) / 1e6, best.costs.flops,
+      best.costs.latency * 1e3);
+  std::fflush(stderr);
+}
+
+int run_search(const SearchOptions& o) {
+  using namespace merino::search;
+  SearchSettings s;
+  if (o.params.empty() && o.flops.empty() && o.latency_ms.empty())
+    throw ConfigError("search: give at least one budget: --params, --flops or --latency-ms");
+  if (!o.params.empty()) s.budgets.params = parse_amount("--params", o.params);
+  if (!o.flops.empty()) s.budgets.flops = parse_amount("--flops", o.flops);
+  if (!o.latency_ms.empty())
+    s.budgets.latency = parse_amount("--latency-ms", o.latency_ms, "50 or 12.5") * 1e-3;
+  const std::filesystem::path out(o.out);
+  if (out.filename().empty() || std::filesystem::is_directory(out))
+    throw ConfigError("--out: '" + o.out + "' is a folder; give a file name like configs/m.yaml");
+  const DeviceProfile& device = find_device(o.device);
+  const Objective& objective = find_objective(o.objective);
+  ObjectiveParams op;
+  op.rho_max = parse_amount("--rho-max", o.rho_max, "0.3");
+  s.space.seq_len = int(parse_integer("--seq-len", o.seq_len, 1, 1 << 20));
+  s.space.n_blocks = int(parse_integer("--blocks", o.blocks, 1, kMaxBlocks));
+  s.population = int(parse_integer("--population", o.population, 2, 1 << 20));
+  s.iterations = parse_integer("--iterations", o.iterations, 1, 1LL << 40);
+  s.seed = uint64_t(parse_integer("--seed", o.seed, 0, (1LL << 62)));
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto drawn = t0;
+  Progress progress;
+  if (tty)  // redraw at most 10 times a second, and always the final state
+    progress = [&](long long it, const Evaluation& best) {
+      const auto now = std::chrono::steady_clock::now();
+      if (it < s.iterations && now - drawn < std::chrono::milliseconds(100)) return;
+      drawn = now;
+      show_progress(it, s.iterations, best);
+    };
+  SearchReport r;
+  r.result = evolve(s, make_evaluator(s.space, device, objective, op), progress);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (tty) std::fputc('\n', stderr);
+  r.command = command_line(o);
+  r.name = model_name(o.out);
+  r.settings = s;
+  r.device = device.name;
+  r.objective = objective.name;
+  r.objective_params = op;
+
+  write_report(r, o.out);
+  const std::string log = log_path_for(o.out);
+
+  const Evaluation& e = r.result.best_eval;
+  std::printf("wrote %s and %s (%lld iterations in %.2f s, %lld accepted)\n", o.out.c_str(),
+              log.c_str(), s.iterations, r.seconds, r.result.stats.accepted);
+  std::printf(
+      "score %.2f, entropy %.2f nats, rho %.3f; %zu parameters, %.4g FLOPs/token, %.2f ms on %s\n",
+      e.value.score, e.value.entropy, e.value.rho, e.costs.params, e.costs.flops,
+      e.costs.latency * 1e3, device.name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Action add_search_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "search",
+      "Find a MeRino-style model shape: maximum entropy under parameter, FLOP and latency budgets");
+  auto o = std::make_shared<SearchOptions>();
+  // Numbers are read as text and checked in run_search, so a bad one is a ConfigError (exit 2).
+  auto opt = [&](const char* flag, std::string& into, const char* type, const std::string& help) {
+    return cmd->add_option(flag, into, help)->type_name(type);
+  };
+  opt("--params", o->params, "AMOUNT", "Parameter budget, e.g. 64M (K/M/G/T are powers of 1000)");
+  opt("--flops", o->flops, "AMOUNT", "Forward FLOPs/token budget at --seq-len, e.g. 1.5G");
+  opt("--latency-ms", o->latency_ms, "MS", "Decode-step latency budget on --device");
+  std::string devices, objectives;
+  for (const search::DeviceProfile& d : search::device_profiles()) devices += " " + d.name;
+  for (const search::Objective& x : search::objectives()) objectives += " " + std::string(x.name);
+  opt("--device", o->device, "NAME", "Latency profile:" + devices)->capture_default_str();
+  opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str();
+  opt("--blocks", o->blocks, "N", "Number of blocks, each one shared layer run L_i times")
+      ->capture_default_str();
+  opt("--objective", o->objective, "NAME", "Objective:" + objectives)->capture_default_str();
+  opt("--rho-max", o->rho_max, "X", "Effectiveness bound rho0 (docs/NAS.md)")
+      ->capture_default_str();
+  opt("--population", o->population, "N", "Population size")->capture_default_str();
+  opt("--iterations", o->iterations, "N", "Evolution iterations")->capture_default_str();
+  opt("--seed", o->seed, "N", "Random seed; the same seed gives the same model")
+      ->capture_default_str();
+  opt("--out", o->out, "FILE", "Model YAML to write; the log goes to FILE.search.jsonl")
+      ->required();
+  return [o] { return run_search(*o); };
+}
+
+}  // namespace merino::cli

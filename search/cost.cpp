@@ -1,0 +1,66 @@
+#include "search/cost.h"
+
+#include <algorithm>
+
+namespace merino::search {
+namespace {
+
+// Roofline time of one kernel plus its fixed dispatch cost.
+double kernel_time(const DeviceProfile& d, double flops, double bytes) {
+  return std::max(flops / d.peak_flops, bytes / d.bandwidth) + d.kernel_overhead;
+}
+
+// One executed GPT-2 layer while decoding one token: LayerNorm, fused qkv, attention over the
+// KV cache, output projection (+ residual), LayerNorm, fc (+ GELU), projection (+ residual).
+// Each kernel streams its weights (and the cache) once; activations are negligible at batch 1.
+double layer_time(const DeviceProfile& d, double C, double F, double T) {
+  const double b = d.bytes_per_value;
+  return 2 * kernel_time(d, 8 * C, 2 * C * b) +                    // the two LayerNorms
+         kernel_time(d, 2 * 3 * C * C, (3 * C * C + 3 * C) * b) +  // qkv
+         kernel_time(d, 4 * C * T, 2 * C * T * b) +                // scores and weighted sum
+         kernel_time(d, 2 * C * C, (C * C + C) * b) +              // out projection
+         kernel_time(d, 2 * F * C, (F * C + F) * b) +              // fc
+         kernel_time(d, 2 * F * C, (F * C + C) * b);               // projection
+}
+
+}  // namespace
+
+Costs estimate_costs(const Candidate& c, const SearchSpace& s, const DeviceProfile& d) {
+  const size_t V = size_t(s.vocab_size), T = size_t(s.seq_len);
+  const size_t E = size_t(c.blocks[0].width);
+  const double b = d.bytes_per_value;
+  size_t params = V * E + T * E;  // token and position tables
+  double executed = 0;            // weights multiplied per token, shared sets once per use
+  double attention = 0;
+  double latency = kernel_time(d, 0, 2 * double(E) * b);  // embedding rows
+  size_t prev = E;
+  for (int i = 0; i < c.n_blocks; ++i) {
+    const BlockGene& g = c.blocks[i];
+    const size_t C = size_t(g.width), F = size_t(g.ffn_dim()), L = size_t(g.depth);
+    if (C != prev) {  // proj_in [C, prev] with bias
+      params += C * prev + C;
+      executed += double(C * prev);
+      latency += kernel_time(d, 2.0 * double(C * prev), double(C * prev + C) * b);
+    }
+    // one shared set: qkv, out, fc, proj matrices + their biases + two LayerNorms (w and b)
+    const size_t matrices = 4 * C * C + 2 * F * C;
+    params += matrices + (5 * C + F) + 4 * C;
+    executed += double(L * matrices);
+    attention += double(L) * 4.0 * double(C) * double(T);
+    latency += double(L) * layer_time(d, double(C), double(F), double(T));
+    prev = C;
+  }
+  const size_t Cf = prev;
+  params += 2 * Cf;  // final LayerNorm
+  latency += kernel_time(d, 8.0 * double(Cf), 2.0 * double(Cf) * b);
+  if (Cf != E) {  // lm_proj [E, Cf], no bias, before the tied head
+    params += E * Cf;
+    executed += double(E * Cf);
+    latency += kernel_time(d, 2.0 * double(E * Cf), double(E * Cf) * b);
+  }
+  executed += double(V * E);  // tied LM head
+  latency += kernel_time(d, 2.0 * double(V * E), double(V * E) * b);
+  return {params, 2.0 * executed + attention, latency};
+}
+
+}  // namespace merino::search

@@ -1,0 +1,52 @@
+// The search space: N blocks, each with its own width E_i, head count, FFN ratio R_i and depth
+// L_i (MeRino's adaptive block-wise design). Every block is one shared parameter set run L_i
+// times, so depth costs FLOPs and latency but no parameters. The rest of the model is fixed
+// GPT-2 style (MeRino uses GPT-2 BPE): LayerNorm, GELU, learned positions, biases, tied head.
+#pragma once
+#include <array>
+#include <string>
+
+#include "model/config.h"
+
+namespace merino::search {
+
+constexpr int kMaxBlocks = 8;
+
+struct BlockGene {
+  int width = 0;  // d_model, a multiple of the head size (itself a multiple of 8)
+  int heads = 0;
+  int ffn_halves = 0;  // FFN ratio in steps of 0.5: R = ffn_halves / 2
+  int depth = 0;       // executed layers of the block's one parameter set
+
+  int head_dim() const { return width / heads; }
+  double ffn_ratio() const { return ffn_halves / 2.0; }
+  // R x E rounded to a multiple of 8, so every matrix dimension stays a multiple of 8
+  int ffn_dim() const { return (ffn_halves * width / 2 + 4) / 8 * 8; }
+};
+
+struct Candidate {
+  int n_blocks = 0;
+  std::array<BlockGene, kMaxBlocks> blocks{};
+};
+bool operator==(const Candidate& a, const Candidate& b);
+
+// Bounds of the space and the fixed parts of the model. Head sizes are multiples of 8.
+struct SearchSpace {
+  int vocab_size = 50257;  // GPT-2 BPE
+  int seq_len = 1024;      // context length: position table rows and attention span
+  int n_blocks = 3;
+  int min_width = 64, max_width = 2048;
+  int min_head_dim = 32, max_head_dim = 128;
+  int min_ffn_halves = 2, max_ffn_halves = 12;  // R from 1.0 to 6.0
+  int max_depth = 64;
+};
+
+// Throws ConfigError naming the bad bound.
+void check_space(const SearchSpace& space);
+// Every block at the smallest width, head count, ratio and depth: where the search starts.
+Candidate smallest_candidate(const SearchSpace& space);
+bool in_space(const Candidate& c, const SearchSpace& space);
+// The trainable model the candidate describes (what `merino search` writes as YAML).
+ModelConfig to_model_config(const Candidate& c, const SearchSpace& space, const std::string& name);
+
+}  // namespace merino::search

@@ -1,0 +1,96 @@
+// The evolutionary search: budgets always hold, the same seed gives the same search, budgets
+// that nothing fits are a ConfigError, and 100,000 iterations take well under 10 s.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "model/param_layout.h"
+#include "model/yaml_reader.h"
+#include "search/evolution.h"
+
+namespace ms = merino::search;
+
+namespace {
+
+ms::SearchSettings settings(long long iterations, uint64_t seed) {
+  ms::SearchSettings s;
+  s.budgets.params = 40e6;
+  s.budgets.flops = 0.8e9;
+  s.budgets.latency = 30e-3;
+  s.iterations = iterations;
+  s.seed = seed;
+  return s;
+}
+
+ms::SearchResult run(const ms::SearchSettings& s) {
+  return ms::evolve(s, ms::make_evaluator(s.space, ms::find_device("jetson-nano"),
+                                          ms::find_objective("subspace"), {}));
+}
+
+}  // namespace
+
+TEST(search_evolution, EveryEvaluatedCandidateThatIsKeptMeetsTheBudgets) {
+  const ms::SearchSettings s = settings(20000, 1);
+  long long evaluated = 0, over = 0;
+  const ms::Evaluate inner = ms::make_evaluator(s.space, ms::find_device("jetson-nano"),
+                                                ms::find_objective("subspace"), {});
+  const ms::SearchResult r = ms::evolve(s, [&](const ms::Candidate& c) {
+    const ms::Evaluation e = inner(c);
+    ++evaluated;
+    over += !ms::within(e.costs, s.budgets);
+    return e;
+  });
+  EXPECT_EQ(over, r.stats.over_budget);  // every over-budget child was rejected
+  EXPECT_EQ(evaluated,
+            1 + r.stats.accepted + r.stats.over_budget + r.stats.ineffective + r.stats.duplicate);
+  ASSERT_GT(r.history.size(), 10u);
+  for (const ms::Improvement& imp : r.history) {
+    EXPECT_TRUE(ms::within(imp.eval.costs, s.budgets)) << "iteration " << imp.iteration;
+    EXPECT_TRUE(imp.eval.value.effective);
+    EXPECT_LE(imp.eval.value.rho, ms::ObjectiveParams{}.rho_max);
+  }
+  // the best scores rise, and the best model, as the builder counts it, fits
+  for (size_t i = 1; i < r.history.size(); ++i)
+    EXPECT_GT(r.history[i].eval.value.score, r.history[i - 1].eval.value.score);
+  const auto counts = merino::count_model(ms::to_model_config(r.best, s.space, "best"));
+  EXPECT_LE(double(counts.params), s.budgets.params);
+  EXPECT_LE(counts.forward_flops_per_token, s.budgets.flops);
+  // the search fills at least one budget: nothing cheap is left on the table
+  const ms::Costs& c = r.best_eval.costs;
+  EXPECT_GT(std::max({c.params / s.budgets.params, c.flops / s.budgets.flops,
+                      c.latency / s.budgets.latency}),
+            0.95);
+}
+
+TEST(search_evolution, SameSeedSameSearch) {
+  const ms::SearchResult a = run(settings(5000, 42)), b = run(settings(5000, 42));
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    EXPECT_EQ(a.history[i].iteration, b.history[i].iteration);
+    EXPECT_TRUE(a.history[i].candidate == b.history[i].candidate);
+    EXPECT_EQ(a.history[i].eval.value.score, b.history[i].eval.value.score);
+  }
+  EXPECT_EQ(a.stats.accepted, b.stats.accepted);
+  const ms::SearchResult other = run(settings(5000, 43));
+  EXPECT_FALSE(other.history.size() == a.history.size() && other.best == a.best &&
+               other.stats.accepted == a.stats.accepted);
+}
+
+TEST(search_evolution, BudgetsNothingFitsAreAConfigError) {
+  ms::SearchSettings s = settings(100, 1);
+  s.budgets.params = 1e6;  // the token table alone needs 50257 x 64
+  EXPECT_THROW(run(s), merino::ConfigError);
+  s = settings(100, 1);
+  s.budgets.latency = 1e-6;
+  EXPECT_THROW(run(s), merino::ConfigError);
+}
+
+TEST(search_evolution, HundredThousandIterationsWellUnderTenSeconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const ms::SearchResult r = run(settings(100000, 3));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 10.0);
+  EXPECT_GT(r.stats.accepted, 1000);
+}

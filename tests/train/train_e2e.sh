@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end trainer checks on a tiny model, run by CTest:
+#   train_e2e.sh MERINO SHARED_DATA resume   2N steps straight == N steps, kill -9, resume, rest:
+#                                            per-step losses and final weights bit-identical
+#   train_e2e.sh MERINO SHARED_DATA sigterm  SIGTERM -> checkpoint of the last step, exit 0
+#   train_e2e.sh MERINO SHARED_DATA fresh    a fresh run refuses a run.dir holding checkpoints
+set -euo pipefail
+merino=$1 shared=$2 mode=$3
+work=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+head -c 60000 "$shared/ptb/ptb.valid.txt" > "$work/text.txt"
+"$merino" prepare --input "$work/text.txt" --out "$work/data" --tokenizer gpt2 --val-tokens 3000 >/dev/null
+cat > "$work/cfg.yaml" <<YAML
+model:
+  vocab_size: 50257
+  context_length: 32
+  norm: layernorm
+  activation: gelu
+  position: learned
+  bias: true
+  tie_embeddings: true
+  layers: 2
+  d_model: 32
+  n_heads: 2
+  ffn_dim: 64
+data: {dir: $work/data}
+run: {dir: $work/unset, seed: 3}
+batch: {micro_batch: 4, seq_len: 32, grad_accum: 2}
+optimizer: {lr: 3.0e-3, weight_decay: 0.1, grad_clip: 1.0}
+schedule: {kind: linear, warmup_steps: 5, min_lr: 3.0e-4}
+train: {max_steps: 40, log_every: 1, val_batches: 2}
+checkpoint: {every: 5, keep_last: 3}
+YAML
+train() { "$merino" train "$work/cfg.yaml" "$@"; }
+
+wait_for() {  # a file to appear, for up to 120 s
+  for _ in $(seq 1200); do [ -e "$1" ] && return 0; sleep 0.1; done
+  echo "timed out waiting for $1"; exit 1
+}
+
+case "$mode" in
+resume)
+  train --set run.dir="$work/a" >/dev/null
+  # the binary itself in the background (not a shell function), so kill -9 hits the trainer
+  "$merino" train "$work/cfg.yaml" --set run.dir="$work/b" >/dev/null & pid=$!
+  wait_for "$work/b/step_00000020/state.json"
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+  echo "killed after $(ls "$work/b" | grep -c ^step_) checkpoints; resuming"
+  train --set run.dir="$work/b" --resume auto | grep -E "resumed from"
+  for f in model.safetensors optimizer.safetensors; do
+    cmp "$work/a/step_00000040/$f" "$work/b/step_00000040/$f"
+  done
+  python3 - "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" <<'PY'
+import json, sys
+def losses(path):
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        if "loss" in r:
+            assert r["step"] not in out, f"{path}: step {r['step']} logged twice"
+            out[r["step"]] = r["loss"]
+    return out
+a, b = losses(sys.argv[1]), losses(sys.argv[2])
+assert sorted(a) == list(range(1, 41)), sorted(a)
+assert a == b, [(s, a[s], b.get(s)) for s in a if a[s] != b.get(s)]
+print("per-step losses identical for", len(a), "steps")
+PY
+  ;;
+sigterm)
+  "$merino" train "$work/cfg.yaml" --set run.dir="$work/s" --set train.max_steps=100000 \
+    --set checkpoint.every=0 >"$work/log" & pid=$!
+  wait_for "$work/s/metrics.jsonl"
+  sleep 1
+  kill -TERM "$pid"
+  wait "$pid"  # must exit 0
+  grep -E "signal 15: stopped after step" "$work/log"
+  step=$(python3 -c "import json;print(json.load(open('$work/s/latest/state.json'))['step'])")
+  last=$(python3 -c "import json;print(max(json.loads(l)['step'] for l in open('$work/s/metrics.jsonl')))")
+  echo "checkpoint step $step, last logged step $last"
+  [ "$step" = "$last" ]
+  ;;
+fresh)
+  train --set run.dir="$work/f" --set train.max_steps=2 --set schedule.warmup_steps=0 >/dev/null
+  before=$(sha256sum "$work/f/latest/model.safetensors")
+  if train --set run.dir="$work/f" --set train.max_steps=2 --set schedule.warmup_steps=0 2>"$work/err"; then
+    echo "a fresh run over existing checkpoints should fail"; exit 1
+  fi
+  grep -E "already holds checkpoints; pass --resume auto" "$work/err"
+  [ "$before" = "$(sha256sum "$work/f/latest/model.safetensors")" ]
+  ;;
+*) echo "unknown mode $mode"; exit 2 ;;
+esac
+echo "ok: $mode"

@@ -1,0 +1,59 @@
+// Checkpoints: a directory RUN/step_NNNNNNNN holding model.safetensors (HF tensor names),
+// optimizer.safetensors (AdamW moments "exp_avg.NAME", "exp_avg_sq.NAME"; the fp32 parameters
+// are the master weights on the CPU backend, so none are duplicated), config.yaml (the resolved
+// run config) and state.json (step, tokens seen, loader state, file sizes and sha256s).
+// Written atomically: everything goes into a temporary sibling directory that is fsynced and
+// renamed into place, then RUN/latest is re-pointed; a crash at any moment leaves either the
+// old set of checkpoints or the new one, never a partial directory under a final name.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "model/param_layout.h"
+
+namespace merino {
+
+// The checkpoint is complete but belongs to a model of another shape.
+struct CheckpointMismatch : DataError {
+  using DataError::DataError;
+};
+
+struct CheckpointState {
+  int64_t step = 0;  // optimizer steps completed
+  uint64_t tokens_seen = 0;
+  LoaderState loader;
+  double elapsed_seconds = 0;
+};
+
+struct CheckpointData {
+  CheckpointState state;
+  std::vector<float> params, exp_avg, exp_avg_sq;  // laid out by the run's ParamLayout
+  std::string config_yaml;
+};
+
+// Writes RUN/step_<step> and points RUN/latest at it; then deletes all but the newest
+// `keep_last` checkpoints. Returns the directory written.
+std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layout,
+                            const CheckpointData& data, int keep_last);
+
+// Loads and verifies (sha256, shapes against `layout`); throws DataError naming the file and
+// the problem, e.g. a tensor missing or of another shape than the model expects.
+CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout);
+
+struct FoundCheckpoint {
+  std::string dir;
+  CheckpointData data;
+};
+
+// The newest checkpoint in RUN that loads and verifies; corrupt or partial ones are skipped
+// with a warning on stderr; one of another model shape is an error (CheckpointMismatch).
+// Empty when there is none.
+std::optional<FoundCheckpoint> load_latest_checkpoint(const std::string& run_dir,
+                                                      const ParamLayout& layout);
+
+}  // namespace merino

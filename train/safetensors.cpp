@@ -1,0 +1,102 @@
+#include "train/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "data/shard.h"
+
+namespace merino {
+namespace {
+
+size_t numel(const std::vector<int64_t>& shape) {
+  size_t n = 1;
+  for (int64_t d : shape) n *= size_t(d);
+  return n;
+}
+
+}  // namespace
+
+std::string encode_safetensors(const std::vector<TensorView>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header;
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  size_t offset = 0;
+  for (const TensorView& t : tensors) {
+    const size_t bytes = numel(t.shape) * sizeof(float);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string json = header.dump();
+  json.append((8 - json.size() % 8) % 8, ' ');  // align the data to 8 bytes, as HF does
+  const uint64_t n = json.size();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char((n >> (8 * i)) & 0xff);
+  out += json;
+  out.reserve(out.size() + offset);
+  for (const TensorView& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.data), numel(t.shape) * sizeof(float));
+  return out;
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  auto fail = [&](const std::string& why) -> void { throw DataError(path + ": " + why); };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 8) fail("truncated: shorter than the 8-byte header length");
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[size_t(i)])) << (8 * i);
+  if (n > bytes.size() - 8) fail("truncated: header length " + std::to_string(n) + " exceeds the file");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(n));
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) fail("header is not a JSON object");
+  const size_t data_begin = 8 + size_t(n), data_size = bytes.size() - data_begin;
+  SafetensorsFile out;
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const nlohmann::json& e = it.value();
+    if (name == "__metadata__") {
+      if (!e.is_object()) fail("__metadata__ is not an object");
+      for (auto m = e.begin(); m != e.end(); ++m) {
+        if (!m.value().is_string()) fail("__metadata__." + m.key() + " is not a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+      fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
+    if (e["dtype"] != "F32") fail("tensor '" + name + "' has dtype " + e["dtype"].dump() + ", expected \"F32\"");
+    SafetensorsFile::Tensor t;
+    const auto& shape = e["shape"];
+    const auto& offs = e["data_offsets"];
+    if (!shape.is_array()) fail("tensor '" + name + "' shape is not a list");
+    for (const auto& d : shape) {
+      if (!d.is_number_integer() || d.get<int64_t>() < 0) fail("tensor '" + name + "' has a bad dimension");
+      t.shape.push_back(d.get<int64_t>());
+    }
+    if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
+      fail("tensor '" + name + "' data_offsets is not [begin, end]");
+    const size_t begin = offs[0].get<size_t>(), end = offs[1].get<size_t>();
+    if (begin > end || end > data_size) fail("tensor '" + name + "' data lies outside the file (truncated?)");
+    if (end - begin != numel(t.shape) * sizeof(float))
+      fail("tensor '" + name + "' byte range does not match its shape");
+    ranges.emplace_back(begin, end);
+    t.data.resize(numel(t.shape));
+    std::memcpy(t.data.data(), bytes.data() + data_begin + begin, end - begin);
+    out.tensors.emplace(name, std::move(t));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second) fail("tensor byte ranges overlap");
+  return out;
+}
+
+}  // namespace merino
