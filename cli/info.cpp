@@ -5,16 +5,10 @@
 #include "cli/commands.h"
 #include "model/config.h"
 #include "model/param_layout.h"
+#include "model/text_format.h"
 
 namespace merino::cli {
 namespace {
-
-// 124439808 -> "124,439,808"
-std::string grouped(size_t n) {
-  std::string s = std::to_string(n);
-  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
-  return s;
-}
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";

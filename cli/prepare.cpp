@@ -10,23 +10,10 @@
 #include "cli/commands.h"
 #include "data/named_tokenizer.h"
 #include "data/prepare.h"
+#include "model/text_format.h"
 
 namespace merino::cli {
 namespace {
-
-std::string grouped(uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
-  return s;
-}
-
-std::string duration(double seconds) {
-  const auto s = static_cast<long long>(seconds);
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
-  return buf;
-}
 
 // One line, redrawn in place at most twice a second; only called when stderr is a terminal.
 class ProgressLine {

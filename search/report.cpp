@@ -7,6 +7,7 @@
 
 #include "data/atomic_file.h"
 #include "model/param_layout.h"
+#include "model/text_format.h"
 #include "model/yaml_reader.h"
 
 namespace merino::search {
@@ -16,13 +17,6 @@ std::string format(const char* fmt, double a, double b = 0) {
   char buf[128];
   std::snprintf(buf, sizeof buf, fmt, a, b);
   return buf;
-}
-
-// 64000000 -> "64,000,000"
-std::string grouped(size_t n) {
-  std::string s = std::to_string(n);
-  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
-  return s;
 }
 
 std::string budget_text(double budget, const char* fmt, double scale = 1) {

@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
+#include "model/text_format.h"
 #include "train/metrics.h"
 #include "train/peak_flops.h"
 #include "train/stop_signal.h"
@@ -53,14 +54,6 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   std::sort(out.begin(), out.end());
   if (out.empty()) throw DataError(dir + ": no " + split + "_*.bin shards (run `merino prepare` first)");
   return out;
-}
-
-std::string duration_string(double s) {
-  char buf[32];
-  const long t = long(s + 0.5);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  return buf;
 }
 
 class Trainer {
@@ -222,7 +215,7 @@ int Trainer::run(const std::string& resume) {
       std::printf("%sstep %lld/%lld | loss %.4f | lr %.3g | grad norm %.3f | %.0f tok/s | ETA %s%s",
                   tty ? "\r" : "", static_cast<long long>(state_.step),
                   static_cast<long long>(cfg_.max_steps), loss, lr, grad_norm_, tok_s,
-                  duration_string(eta).c_str(), tty ? "   " : "\n");
+                  duration(eta).c_str(), tty ? "   " : "\n");
       std::fflush(stdout);
     }
     if ((cfg_.val_every > 0 && state_.step % cfg_.val_every == 0) || last) {

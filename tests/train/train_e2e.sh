@@ -4,6 +4,8 @@
 #                                            per-step losses and final weights bit-identical
 #   train_e2e.sh MERINO SHARED_DATA sigterm  SIGTERM -> checkpoint of the last step, exit 0
 #   train_e2e.sh MERINO SHARED_DATA fresh    a fresh run refuses a run.dir holding checkpoints
+#   train_e2e.sh MERINO SHARED_DATA quickstart  README's PTB run, shortened to 200 steps,
+#                                            reaches validation loss < 6.0
 set -euo pipefail
 merino=$1 shared=$2 mode=$3
 work=$(mktemp -d)
@@ -88,6 +90,19 @@ fresh)
   fi
   grep -E "already holds checkpoints; pass --resume auto" "$work/err"
   [ "$before" = "$(sha256sum "$work/f/latest/model.safetensors")" ]
+  ;;
+quickstart)
+  repo=$(cd "$(dirname "$0")/../.." && pwd)
+  "$merino" prepare --input "$shared/ptb/ptb.valid.txt" --input "$shared/ptb/ptb.train.txt" \
+    --val-tokens 92831 --out "$work/ptb" --tokenizer gpt2 >/dev/null
+  "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/q" \
+    --set train.max_steps=200 --set train.val_every=200 >/dev/null
+  python3 - "$work/q/metrics.jsonl" <<'PY'
+import json, sys
+val = [json.loads(l)["val_loss"] for l in open(sys.argv[1]) if "val_loss" in l]
+print("validation loss after 200 steps:", val[-1])
+assert val[-1] < 6.0, val
+PY
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
