@@ -12,5 +12,6 @@ Action add_info_command(CLI::App& app);
 Action add_prepare_command(CLI::App& app);
 Action add_train_command(CLI::App& app);
 Action add_search_command(CLI::App& app);
+Action add_eval_command(CLI::App& app);
 
 }  // namespace merino::cli

@@ -151,7 +151,8 @@ std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layou
   return final_dir;
 }
 
-CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout) {
+CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout,
+                               bool with_optimizer) {
   const std::string state_path = dir + "/state.json";
   nlohmann::json state;
   try {
@@ -166,6 +167,7 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
   CheckpointData out;
   try {
     for (const char* file : {"model.safetensors", "optimizer.safetensors", "config.yaml"}) {
+      if (!with_optimizer && std::string(file) == "optimizer.safetensors") continue;
       const std::string path = dir + "/" + file;
       const std::string bytes = read_file(path);
       const auto& expect = state.at("files").at(file);
@@ -187,6 +189,7 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
   const SafetensorsFile model = read_safetensors(model_path);
   reject_extra_tensors(model_path, model, layout, {""});
   gather(model_path, model, layout, "", out.params);
+  if (!with_optimizer) return out;
   const std::string opt_path = dir + "/optimizer.safetensors";
   const SafetensorsFile opt = read_safetensors(opt_path);
   reject_extra_tensors(opt_path, opt, layout, {"exp_avg.", "exp_avg_sq."});

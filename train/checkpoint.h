@@ -42,8 +42,10 @@ std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layou
                             const CheckpointData& data, int keep_last);
 
 // Loads and verifies (sha256, shapes against `layout`); throws DataError naming the file and
-// the problem, e.g. a tensor missing or of another shape than the model expects.
-CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout);
+// the problem, e.g. a tensor missing or of another shape than the model expects. Without
+// `with_optimizer` the AdamW moments (twice the model's size) are neither read nor returned.
+CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout,
+                               bool with_optimizer = true);
 
 struct FoundCheckpoint {
   std::string dir;

@@ -202,3 +202,14 @@ TEST(checkpoint, SafetensorsReaderRejectsBadHeaders) {
                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12))
                 .find("overlap"), std::string::npos);
 }
+
+TEST(checkpoint, ModelOnlyLoadSkipsTheOptimizerFile) {
+  const ParamLayout layout = build_param_layout(tiny());
+  const std::string dir = save_checkpoint(fresh_dir("model_only"), layout, sample(layout, 4), 1);
+  fs::remove(dir + "/optimizer.safetensors");
+  const CheckpointData d = load_checkpoint(dir, layout, /*with_optimizer=*/false);
+  EXPECT_EQ(d.params, sample(layout, 4).params);
+  EXPECT_TRUE(d.exp_avg.empty());
+  EXPECT_EQ(d.state.step, 4);
+  EXPECT_NE(load_error(dir, layout).find("optimizer.safetensors: cannot open file"), std::string::npos);
+}

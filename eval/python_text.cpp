@@ -1,0 +1,105 @@
+#include "eval/python_text.h"
+
+#include "data/utf8.h"
+
+namespace merino::eval {
+
+bool is_python_space(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 ||
+         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+size_t space_length_at(std::string_view s, size_t i) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
+  if (*p < 0x80) return is_python_space(*p) ? 1 : 0;  // the common case, without decoding
+  uint32_t cp = 0;
+  const size_t n = tok::utf8_decode(p, s.size() - i, cp);
+  return n && is_python_space(cp) ? n : 0;
+}
+
+namespace {
+
+// Length of the whitespace character that ends at s[end - 1], or 0. A UTF-8 character is at
+// most 4 bytes, so the candidates are the 1..4 bytes before `end`.
+size_t space_length_before(std::string_view s, size_t end) {
+  for (size_t len = 1; len <= 4 && len <= end; ++len) {
+    const auto c = static_cast<unsigned char>(s[end - len]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: the character starts earlier
+    return space_length_at(s, end - len) == len ? len : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string_view python_strip(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e) {
+    const size_t n = space_length_at(s, b);
+    if (!n) break;
+    b += n;
+  }
+  while (e > b) {
+    const size_t n = space_length_before(s, e);
+    if (!n) break;
+    e -= n;
+  }
+  return s.substr(b, e - b);
+}
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  for (size_t j; (j = s.find(from, i)) != std::string_view::npos; i = j + from.size()) {
+    out.append(s.substr(i, j - i));
+    out.append(to);
+  }
+  out.append(s.substr(i));
+  return out;
+}
+
+namespace {
+
+// Calls on_run(start, end) for each maximal whitespace run.
+template <class F>
+void for_each_space_run(std::string_view s, F on_run) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = space_length_at(s, i);
+    if (!n) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    while (n) {
+      i += n;
+      n = i < s.size() ? space_length_at(s, i) : 0;
+    }
+    on_run(start, i);
+  }
+}
+
+}  // namespace
+
+uint64_t count_regex_split_fields(std::string_view s) {
+  uint64_t runs = 0;
+  for_each_space_run(s, [&](size_t, size_t) { ++runs; });
+  return runs + 1;
+}
+
+uint64_t count_words(std::string_view s) {
+  // fields between runs, minus the empty ones at either end
+  uint64_t fields = 0;
+  bool at_start = false, at_end = false;
+  for_each_space_run(s, [&](size_t b, size_t e) {
+    ++fields;
+    at_start |= b == 0;
+    at_end |= e == s.size();
+  });
+  if (s.empty()) return 0;
+  return fields + 1 - uint64_t(at_start) - uint64_t(at_end);
+}
+
+}  // namespace merino::eval

@@ -1,0 +1,119 @@
+#include "eval/run_eval.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "data/atomic_file.h"
+#include "data/named_tokenizer.h"
+#include "data/shard.h"
+#include "eval/evaluate.h"
+#include "eval/progress_line.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "model/config.h"
+#include "model/param_layout.h"
+#include "model/yaml_reader.h"
+#include "train/checkpoint.h"
+
+namespace merino::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LoadedCheckpoint {
+  ModelConfig config;
+  std::vector<float> params;
+  int64_t step = 0;
+  std::string resolved_dir;  // RUN/latest is a symlink; this names the step it pointed at
+};
+
+LoadedCheckpoint load_for_eval(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw DataError(dir + ": no such checkpoint directory");
+  LoadedCheckpoint c;
+  c.config = load_model_config(dir + "/config.yaml");
+  CheckpointData data = load_checkpoint(dir, build_param_layout(c.config), /*with_optimizer=*/false);
+  c.params = std::move(data.params);
+  c.step = data.state.step;
+  c.resolved_dir = fs::canonical(dir, ec).string();
+  return c;
+}
+
+// Fails before the evaluation rather than after it.
+void check_output_directory(const std::string& json_out) {
+  if (json_out.empty()) return;
+  const fs::path parent = fs::path(json_out).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw ConfigError("--json " + json_out + ": directory " + parent.string() + " does not exist");
+}
+
+nlohmann::json report(const RunEvalOptions& o, const EvalTask& task, const LoadedCheckpoint& ckpt,
+                      const std::string& tokenizer, const EvalResult& r) {
+  return {
+      {"task", task.name},
+      {"task_version", task.version},
+      {"reference", task.reference},
+      {"data_file", task.file},
+      {"data_sha256", task.sha256},
+      {"checkpoint", o.checkpoint},
+      {"checkpoint_resolved", ckpt.resolved_dir},
+      {"step", ckpt.step},
+      {"model", ckpt.config.name},
+      {"context_length", ckpt.config.context_length},
+      {"tokenizer", tokenizer},
+      {"stride", r.stride},
+      {"batch", r.batch},
+      {"documents", r.documents},
+      {"windows", r.windows},
+      {"tokens", r.totals.tokens},
+      {"words", r.totals.words},
+      {"word_count", task.word_count},
+      {"bytes", r.totals.bytes},
+      {"loglikelihood", r.totals.loglikelihood},
+      {"metrics",
+       {{"word_perplexity", r.metrics.word_perplexity},
+        {"byte_perplexity", r.metrics.byte_perplexity},
+        {"bits_per_byte", r.metrics.bits_per_byte},
+        {"token_perplexity", r.metrics.token_perplexity}}},
+  };
+}
+
+void print_summary(const nlohmann::json& j, const EvalResult& r) {
+  std::printf("%s v%d: %llu documents, %llu tokens, %llu words, %llu bytes (checkpoint %s, step %lld)\n",
+              j["task"].get<std::string>().c_str(), j["task_version"].get<int>(),
+              (unsigned long long)r.documents, (unsigned long long)r.totals.tokens,
+              (unsigned long long)r.totals.words, (unsigned long long)r.totals.bytes,
+              j["checkpoint"].get<std::string>().c_str(), j["step"].get<long long>());
+  for (const char* name : {"word_perplexity", "byte_perplexity", "bits_per_byte", "token_perplexity"})
+    std::printf("  %-17s %.4f\n", name, j["metrics"][name].get<double>());
+  std::printf("scored in %.1f s: %.0f tokens/s (%llu windows, batch %d, stride %d)\n", r.seconds,
+              double(r.totals.tokens) / r.seconds, (unsigned long long)r.windows, r.batch, r.stride);
+}
+
+}  // namespace
+
+nlohmann::json run_eval(const RunEvalOptions& o) {
+  // cheap checks first, so a typo fails before a large checkpoint is read
+  check_output_directory(o.json_out);
+  const EvalTask task = load_task(o.task, o.data_dir.empty() ? default_data_dir() : o.data_dir);
+  const LoadedCheckpoint ckpt = load_for_eval(o.checkpoint);
+  const NamedTokenizer tok =
+      load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
+
+  CpuBackend<float> backend;
+  Model<float> model(ckpt.config, backend);
+  model.set_params(ckpt.params);
+  EvalOptions options{o.stride, o.batch, o.progress ? make_progress_line(task.name) : nullptr};
+  const EvalResult result = evaluate(model, tok.tokenizer, task, options);
+
+  const nlohmann::json j = report(o, task, ckpt, tok.name, result);
+  print_summary(j, result);
+  if (!o.json_out.empty()) {
+    write_file_atomically(o.json_out, j.dump(2) + "\n");
+    std::printf("wrote %s\n", o.json_out.c_str());
+  }
+  return j;
+}
+
+}  // namespace merino::eval

@@ -1,0 +1,71 @@
+// run_eval's bad-input contract: each problem is one exception naming the file or option.
+#include <gtest/gtest.h>
+
+#include "data/shard.h"
+#include "eval/run_eval.h"
+#include "eval_test_util.h"
+#include "model/yaml_reader.h"
+
+namespace merino::eval {
+namespace {
+
+std::string message_of(const RunEvalOptions& o) {
+  try {
+    run_eval(o);
+  } catch (const DataError& e) {
+    return std::string("DataError: ") + e.what();
+  } catch (const ConfigError& e) {
+    return std::string("ConfigError: ") + e.what();
+  }
+  return "no error";
+}
+
+struct eval_run_errors : ::testing::Test {
+  test::TempDir dir;
+  RunEvalOptions o;
+  void SetUp() override {
+    test::write_file(dir.path + "/doc.txt", " some text \n");
+    o.task = "text:" + dir.path + "/doc.txt";
+    o.tokenizer_dir = test::kTokenizerDir;
+    o.progress = false;
+  }
+};
+
+TEST_F(eval_run_errors, missing_checkpoint) {
+  o.checkpoint = dir.path + "/no/such/ckpt";
+  EXPECT_EQ(message_of(o), "DataError: " + o.checkpoint + ": no such checkpoint directory");
+}
+
+TEST_F(eval_run_errors, directory_that_is_not_a_checkpoint) {
+  o.checkpoint = dir.path;
+  test::write_file(dir.path + "/config.yaml", test::model_yaml(50257, 8));
+  EXPECT_EQ(message_of(o), "DataError: " + dir.path + "/state.json: cannot open file");
+}
+
+TEST_F(eval_run_errors, missing_task_file_is_reported_before_the_checkpoint) {
+  o.checkpoint = dir.path + "/no/such/ckpt";
+  o.task = "text:" + dir.path + "/missing.txt";
+  EXPECT_EQ(message_of(o), "DataError: " + dir.path + "/missing.txt: no such file");
+}
+
+TEST_F(eval_run_errors, tokenizer_larger_than_the_model_vocabulary) {
+  o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(37, 8));
+  EXPECT_EQ(message_of(o),
+            "DataError: the tokenizer has 50257 tokens but the model's vocabulary is 37 (pass the --tokenizer the "
+            "model was trained with)");
+}
+
+TEST_F(eval_run_errors, stride_longer_than_the_context) {
+  o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(50257, 8));
+  o.stride = 9;
+  EXPECT_EQ(message_of(o), "ConfigError: --stride 9: must be between 1 and the context length 8");
+}
+
+TEST_F(eval_run_errors, json_into_a_missing_directory_fails_before_scoring) {
+  o.checkpoint = dir.path + "/no/such/ckpt";
+  o.json_out = dir.path + "/no/such/out.json";
+  EXPECT_EQ(message_of(o), "ConfigError: --json " + o.json_out + ": directory " + dir.path + "/no/such does not exist");
+}
+
+}  // namespace
+}  // namespace merino::eval
