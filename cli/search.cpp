@@ -1,5 +1,6 @@
 // `merino search`: MeRino-style architecture search under parameter, FLOP and latency budgets.
-// Writes a trainable model YAML and the search log beside it; see docs/NAS.md.
+// Writes a trainable model YAML and the search log beside it; see docs/NAS.md. With --score it
+// searches nothing and prints the objective and costs of given model YAMLs, one JSON line each.
 #include <unistd.h>
 
 #include <cctype>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "search/report.h"
@@ -27,6 +29,7 @@ struct SearchOptions {
   std::string iterations = "100000";
   std::string seed = "0";
   std::string out;
+  std::vector<std::string> score;  // model YAMLs to score instead of searching
 };
 
 // Single-quotes an argument for the recorded command when the shell would split or expand it.
@@ -78,8 +81,34 @@ void show_progress(long long iteration, long long total, const search::Evaluatio
   std::fflush(stderr);
 }
 
+// `--score FILE...`: each model's objective value and costs in the space its own shape defines
+// (its vocabulary, context and block count), one JSON object per line on stdout.
+int run_score(const SearchOptions& o) {
+  using namespace merino::search;
+  const DeviceProfile& device = find_device(o.device);
+  const Objective& objective = find_objective(o.objective);
+  ObjectiveParams op;
+  op.rho_max = parse_amount("--rho-max", o.rho_max, "0.3");
+  for (const std::string& file : o.score) {
+    const ModelConfig model = load_model_config(file);
+    const SearchSpace space = space_for(model);
+    Candidate c;
+    try {
+      c = from_model_config(model, space);
+    } catch (const ConfigError& e) {
+      throw ConfigError(file + ": " + e.what());
+    }
+    const Evaluation e = make_evaluator(space, device, objective, op)(c);
+    std::printf("%s\n", score_json(file, objective.name, op, device.name, space, c, e).c_str());
+  }
+  return 0;
+}
+
 int run_search(const SearchOptions& o) {
   using namespace merino::search;
+  if (!o.score.empty()) return run_score(o);
+  if (o.out.empty())
+    throw ConfigError("search: --out is required (or --score FILE to score existing models)");
   SearchSettings s;
   if (o.params.empty() && o.flops.empty() && o.latency_ms.empty())
     throw ConfigError("search: give at least one budget: --params, --flops or --latency-ms");
@@ -146,25 +175,41 @@ Action add_search_command(CLI::App& app) {
   auto opt = [&](const char* flag, std::string& into, const char* type, const std::string& help) {
     return cmd->add_option(flag, into, help)->type_name(type);
   };
-  opt("--params", o->params, "AMOUNT", "Parameter budget, e.g. 64M (K/M/G/T are powers of 1000)");
-  opt("--flops", o->flops, "AMOUNT", "Forward FLOPs/token budget at --seq-len, e.g. 1.5G");
-  opt("--latency-ms", o->latency_ms, "MS", "Decode-step latency budget on --device");
+  // Options that only make sense for a search; --score excludes them.
+  std::vector<CLI::Option*> search_only;
+  search_only.push_back(opt("--params", o->params, "AMOUNT",
+                            "Parameter budget, e.g. 64M (K/M/G/T are powers of 1000)"));
+  search_only.push_back(
+      opt("--flops", o->flops, "AMOUNT", "Forward FLOPs/token budget at --seq-len, e.g. 1.5G"));
+  search_only.push_back(
+      opt("--latency-ms", o->latency_ms, "MS", "Decode-step latency budget on --device"));
   std::string devices, objectives;
   for (const search::DeviceProfile& d : search::device_profiles()) devices += " " + d.name;
   for (const search::Objective& x : search::objectives()) objectives += " " + std::string(x.name);
   opt("--device", o->device, "NAME", "Latency profile:" + devices)->capture_default_str();
-  opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str();
-  opt("--blocks", o->blocks, "N", "Number of blocks, each one shared layer run L_i times")
-      ->capture_default_str();
+  search_only.push_back(
+      opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str());
+  search_only.push_back(
+      opt("--blocks", o->blocks, "N", "Number of blocks, each one shared layer run L_i times")
+          ->capture_default_str());
   opt("--objective", o->objective, "NAME", "Objective:" + objectives)->capture_default_str();
   opt("--rho-max", o->rho_max, "X", "Effectiveness bound rho0 (docs/NAS.md)")
       ->capture_default_str();
-  opt("--population", o->population, "N", "Population size")->capture_default_str();
-  opt("--iterations", o->iterations, "N", "Evolution iterations")->capture_default_str();
-  opt("--seed", o->seed, "N", "Random seed; the same seed gives the same model")
-      ->capture_default_str();
-  opt("--out", o->out, "FILE", "Model YAML to write; the log goes to FILE.search.jsonl")
-      ->required();
+  search_only.push_back(
+      opt("--population", o->population, "N", "Population size")->capture_default_str());
+  search_only.push_back(
+      opt("--iterations", o->iterations, "N", "Evolution iterations")->capture_default_str());
+  search_only.push_back(
+      opt("--seed", o->seed, "N", "Random seed; the same seed gives the same model")
+          ->capture_default_str());
+  search_only.push_back(opt("--out", o->out, "FILE",
+                            "Model YAML to write (required to search); the log goes to "
+                            "FILE.search.jsonl"));
+  auto* score = cmd->add_option("--score", o->score,
+                                "Search nothing: print the objective and costs of these model "
+                                "YAMLs (in the search space), one JSON line each")
+                    ->type_name("FILE");
+  for (CLI::Option* x : search_only) score->excludes(x);
   return [o] { return run_search(*o); };
 }
 

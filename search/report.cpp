@@ -128,6 +128,21 @@ std::string search_log(const SearchReport& r) {
   return out;
 }
 
+std::string score_json(const std::string& file, const std::string& objective,
+                       const ObjectiveParams& objective_params, const std::string& device,
+                       const SearchSpace& space, const Candidate& candidate,
+                       const Evaluation& eval) {
+  nlohmann::json j = {{"file", file},
+                      {"objective", objective},
+                      {"rho_max", objective_params.rho_max},
+                      {"device", device},
+                      {"seq_len", space.seq_len}};
+  j.update(evaluation_json(eval));
+  j["effective"] = eval.value.effective;
+  j["blocks"] = blocks_json(candidate);
+  return j.dump();
+}
+
 std::string log_path_for(const std::string& yaml_path) {
   for (const char* ext : {".yaml", ".yml"}) {
     const size_t n = std::string(ext).size();

@@ -23,6 +23,13 @@ std::string model_yaml(const SearchReport& report);
 // candidate changed: the best score at every iteration as a step function), "done" (counts,
 // the budgets used as fractions, the winning blocks).
 std::string search_log(const SearchReport& report);
+// One JSON object on one line for `merino search --score`: the file, objective (with rho_max),
+// device and context, then score, entropy, rho, effective, params, flops, latency_ms as in the
+// log, and the blocks.
+std::string score_json(const std::string& file, const std::string& objective,
+                       const ObjectiveParams& objective_params, const std::string& device,
+                       const SearchSpace& space, const Candidate& candidate,
+                       const Evaluation& eval);
 // configs/m.yaml -> configs/m.search.jsonl
 std::string log_path_for(const std::string& yaml_path);
 // Parses the model YAML text as `merino info` would and throws std::runtime_error unless the

@@ -1,8 +1,20 @@
 #include "search/space.h"
 
+#include <cstdio>
+#include <string>
+
 #include "model/yaml_reader.h"
 
 namespace merino::search {
+namespace {
+
+std::string ratio_text(int halves) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", halves / 2.0);
+  return buf;
+}
+
+}  // namespace
 
 bool operator==(const Candidate& a, const Candidate& b) {
   if (a.n_blocks != b.n_blocks) return false;
@@ -81,6 +93,64 @@ ModelConfig to_model_config(const Candidate& c, const SearchSpace& s, const std:
     m.blocks.push_back(b);
   }
   return m;
+}
+
+SearchSpace space_for(const ModelConfig& m) {
+  SearchSpace s;
+  s.vocab_size = m.vocab_size;
+  s.seq_len = m.context_length;
+  s.n_blocks = int(m.blocks.size());
+  return s;
+}
+
+Candidate from_model_config(const ModelConfig& m, const SearchSpace& s) {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw ConfigError("not in the search space: " + what);
+  };
+  need(m.vocab_size == s.vocab_size && m.context_length == s.seq_len,
+       "vocabulary and context length differ from the space's");
+  need(!m.blocks.empty() && m.blocks.size() <= size_t(kMaxBlocks),
+       std::to_string(m.blocks.size()) + " blocks, the search has 1 to " +
+           std::to_string(kMaxBlocks));
+  need(int(m.blocks.size()) == s.n_blocks,
+       std::to_string(m.blocks.size()) + " blocks, the space has " + std::to_string(s.n_blocks));
+  need(m.norm == NormKind::LayerNorm && m.activation == ActivationKind::GELU &&
+           m.position == PositionKind::Learned && m.position_offset == 0 && m.bias &&
+           m.tie_embeddings,
+       "the search's models are GPT-2 style (layernorm, gelu, learned positions without offset, "
+       "bias, tied embeddings)");
+  Candidate c;
+  c.n_blocks = s.n_blocks;
+  for (int i = 0; i < c.n_blocks; ++i) {
+    const BlockConfig& b = m.blocks[i];
+    const std::string at = "block " + std::to_string(i + 1) + ": ";
+    need(b.share || b.layers == 1, at + "its layers must share one parameter set (share: true)");
+    need(b.repeat == 1, at + "repeat must be 1");
+    need(b.n_kv_heads == b.n_heads, at + "grouped-query attention (n_kv_heads < n_heads)");
+    BlockGene& g = c.blocks[i];
+    g.width = b.d_model;
+    g.heads = b.n_heads;
+    g.depth = b.layers;
+    need(g.heads >= 1 && g.width % g.heads == 0 && g.head_dim() % 8 == 0 &&
+             g.head_dim() >= s.min_head_dim && g.head_dim() <= s.max_head_dim,
+         at + "head size must be a multiple of 8 from " + std::to_string(s.min_head_dim) + " to " +
+             std::to_string(s.max_head_dim));
+    need(g.width >= s.min_width && g.width <= s.max_width,
+         at + "d_model must be from " + std::to_string(s.min_width) + " to " +
+             std::to_string(s.max_width));
+    need(g.depth >= 1 && g.depth <= s.max_depth,
+         at + "layers must be from 1 to " + std::to_string(s.max_depth));
+    for (int h = s.min_ffn_halves; h <= s.max_ffn_halves && g.ffn_halves == 0; ++h) {
+      BlockGene t = g;
+      t.ffn_halves = h;
+      if (t.ffn_dim() == b.ffn_dim) g.ffn_halves = h;
+    }
+    need(g.ffn_halves != 0, at + "ffn_dim " + std::to_string(b.ffn_dim) +
+                                " is not R x d_model rounded to a multiple of 8 for R from " +
+                                ratio_text(s.min_ffn_halves) + " to " +
+                                ratio_text(s.max_ffn_halves) + " in steps of 0.5");
+  }
+  return c;
 }
 
 }  // namespace merino::search

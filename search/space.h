@@ -49,4 +49,12 @@ bool in_space(const Candidate& c, const SearchSpace& space);
 // The trainable model the candidate describes (what `merino search` writes as YAML).
 ModelConfig to_model_config(const Candidate& c, const SearchSpace& space, const std::string& name);
 
+// The default bounds with the model's vocabulary, context length and block count: the space in
+// which `merino search --score` scores a model.
+SearchSpace space_for(const ModelConfig& m);
+// The inverse of to_model_config: the candidate a model describes. Throws ConfigError naming the
+// first thing outside `space` (not GPT-2 style, a block that is not one shared parameter set, a
+// head size, width, FFN size or depth the search cannot produce).
+Candidate from_model_config(const ModelConfig& m, const SearchSpace& space);
+
 }  // namespace merino::search
