@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "data/atomic_file.h"
 #include "data/sha256.h"
@@ -165,19 +166,21 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
   if (state.value("version", 0) != kVersion)
     throw DataError(state_path + ": unsupported checkpoint version " + state.value("version", nlohmann::json()).dump());
   CheckpointData out;
+  std::map<std::string, std::string> verified;  // file name -> bytes that matched state.json
   try {
     for (const char* file : {"model.safetensors", "optimizer.safetensors", "config.yaml"}) {
       if (!with_optimizer && std::string(file) == "optimizer.safetensors") continue;
       const std::string path = dir + "/" + file;
-      const std::string bytes = read_file(path);
+      std::string bytes = read_file(path);
       const auto& expect = state.at("files").at(file);
       if (bytes.size() != expect.at("bytes").get<size_t>())
         throw DataError(path + ": size " + std::to_string(bytes.size()) + " differs from the " +
                         std::to_string(expect.at("bytes").get<size_t>()) + " bytes recorded (truncated?)");
       if (sha256_hex(bytes) != expect.at("sha256").get<std::string>())
         throw DataError(path + ": sha256 differs from the one recorded (corrupted)");
-      if (std::string(file) == "config.yaml") out.config_yaml = bytes;
+      verified[file] = std::move(bytes);
     }
+    out.config_yaml = std::move(verified["config.yaml"]);
     out.state.step = state.at("step").get<int64_t>();
     out.state.tokens_seen = state.at("tokens_seen").get<uint64_t>();
     out.state.elapsed_seconds = state.at("elapsed_seconds").get<double>();
@@ -186,12 +189,12 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
     throw DataError(state_path + ": missing or malformed field: " + e.what());
   }
   const std::string model_path = dir + "/model.safetensors";
-  const SafetensorsFile model = read_safetensors(model_path);
+  const SafetensorsFile model = parse_safetensors(verified["model.safetensors"], model_path);
   reject_extra_tensors(model_path, model, layout, {""});
   gather(model_path, model, layout, "", out.params);
   if (!with_optimizer) return out;
   const std::string opt_path = dir + "/optimizer.safetensors";
-  const SafetensorsFile opt = read_safetensors(opt_path);
+  const SafetensorsFile opt = parse_safetensors(verified["optimizer.safetensors"], opt_path);
   reject_extra_tensors(opt_path, opt, layout, {"exp_avg.", "exp_avg_sq."});
   gather(opt_path, opt, layout, "exp_avg.", out.exp_avg);
   gather(opt_path, opt, layout, "exp_avg_sq.", out.exp_avg_sq);

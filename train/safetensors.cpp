@@ -42,10 +42,14 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  auto fail = [&](const std::string& why) -> void { throw DataError(path + ": " + why); };
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) throw DataError(path + ": cannot open file");
+  return parse_safetensors(
+      std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), path);
+}
+
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path) {
+  auto fail = [&](const std::string& why) -> void { throw DataError(path + ": " + why); };
   if (bytes.size() < 8) fail("truncated: shorter than the 8-byte header length");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[size_t(i)])) << (8 * i);

@@ -32,5 +32,7 @@ struct SafetensorsFile {
 
 // Throws DataError "PATH: problem" for any malformed content.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same for a file's bytes already in memory; `path` only names it in errors.
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path);
 
 }  // namespace merino

@@ -62,6 +62,7 @@ class Trainer {
       : cfg_(cfg),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle)),
+        val_shards_(shards(cfg.data_dir, "val")),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
         m_(be_.alloc(model_.num_params())),
         v_(be_.alloc(model_.num_params())) {}
@@ -90,6 +91,7 @@ class Trainer {
   CpuBackend<float> be_;
   Model<float> model_;
   DataLoader train_;
+  std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
   std::vector<DecayRange> ranges_;
   float* m_;
   float* v_;
@@ -151,7 +153,7 @@ double Trainer::train_step(int64_t step) {
 }
 
 double Trainer::validation_loss() {
-  DataLoader val(shards(cfg_.data_dir, "val"), loader_options(cfg_, false));
+  DataLoader val(val_shards_, loader_options(cfg_, false));
   double sum = 0;
   for (int b = 0; b < cfg_.val_batches; ++b) {
     val.next(inputs_.data(), targets_.data());
