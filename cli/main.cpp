@@ -35,15 +35,14 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, action] : actions)
       if (sub->parsed()) return action();
-  } catch (const merino::ConfigError& e) {
-    std::fprintf(stderr, "merino: error: %s\n", e.what());
-    return 2;
-  } catch (const merino::DataError& e) {
-    std::fprintf(stderr, "merino: error: %s\n", e.what());
-    return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "merino: error: %s\n", e.what());
-    return 1;
+    return merino::cli::report_error(e);
   }
   return 0;
+}
+
+int merino::cli::report_error(const std::exception& e, const std::string& prefix) {
+  std::fprintf(stderr, "merino: error: %s%s\n", prefix.c_str(), e.what());
+  const bool bad_input = dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e);
+  return bad_input ? 2 : 1;
 }

@@ -1,16 +1,36 @@
-// `merino train CONFIG.yaml [--set key=value ...] [--resume auto|DIR]`
+// `merino train CONFIG.yaml [--set key=value ...] [--resume auto|DIR]`, on one process or on
+// every rank of an mpirun / srun launch (docs/DISTRIBUTED.md).
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "train/communicator.h"
+#include "train/launch_env.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
 namespace merino::cli {
+namespace {
+
+int train(const std::string& file, const std::vector<std::string>& sets, const std::string& resume) {
+  const std::unique_ptr<Communicator> comm = make_communicator(discover_launch_env());
+  if (comm->world() == 1) return run_training(load_train_config(file, sets), resume, *comm);
+  // An error on one rank would leave the others waiting inside a collective: report it with
+  // the rank and end the whole job with its exit code.
+  int code = 1;
+  try {
+    return run_training(load_train_config(file, sets), resume, *comm);
+  } catch (const std::exception& e) {
+    code = report_error(e, "rank " + std::to_string(comm->rank()) + ": ");
+  }
+  comm->abort(code);
+}
+
+}  // namespace
 
 Action add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a model (CPU backend) from a training config");
+  auto* cmd = app.add_subcommand("train", "Train a model (CPU backend; data parallel under mpirun or srun)");
   auto file = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
   auto resume = std::make_shared<std::string>();
@@ -19,7 +39,7 @@ Action add_train_command(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--resume", *resume,
                   "'auto': continue from the newest valid checkpoint in run.dir; or a checkpoint directory");
-  return [file, sets, resume] { return run_training(load_train_config(*file, *sets), *resume); };
+  return [file, sets, resume] { return train(*file, *sets, *resume); };
 }
 
 }  // namespace merino::cli

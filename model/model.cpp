@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -55,6 +56,59 @@ Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
   }
   params_ = alloc(layout_.total);
   grads_ = alloc(layout_.total);
+  plan_grad_ready();
+}
+
+// A parameter's gradient is final after the backward of the earliest executed layer using it
+// (backward runs from the last layer down); the token and position tables only after the
+// embedding's backward (the token table also receives the tied head's gradient); everything
+// else (final norm, head, head projection) right after the head's backward.
+template <class T>
+void Model<T>::plan_grad_ready() {
+  constexpr int kHead = -1, kEnd = -2;
+  std::vector<int> phase(layout_.entries.size(), kHead);
+  auto entry_at = [&](size_t offset) {
+    for (size_t e = 0; e < layout_.entries.size(); ++e)
+      if (layout_.entries[e].offset == offset) return e;
+    throw std::logic_error("plan_grad_ready: no parameter at offset " + std::to_string(offset));
+  };
+  for (size_t off : {layout_.wte, layout_.wpe})
+    if (off != LayerOffsets::kNone) phase[entry_at(off)] = kEnd;
+  for (size_t i = steps_.size(); i-- > 0;) {  // the smallest index using an entry wins
+    // a parameter set is contiguous from ln1_w to its last tensor; the fused q/k/v and gate/up
+    // parts inside it have no offset of their own in LayerOffsets
+    const LayerOffsets& o = *steps_[i].set;
+    size_t lo = SIZE_MAX, hi = 0;
+    for (size_t off : {o.ln1_w, o.ln1_b, o.qkv_w, o.qkv_b, o.o_w, o.o_b, o.ln2_w, o.ln2_b, o.fc_w,
+                       o.fc_b, o.proj_w, o.proj_b})
+      if (off != LayerOffsets::kNone) lo = std::min(lo, off), hi = std::max(hi, off);
+    for (size_t e = 0; e < layout_.entries.size(); ++e)
+      if (layout_.entries[e].offset >= lo && layout_.entries[e].offset <= hi) phase[e] = int(i);
+    if (steps_[i].projects_in) {
+      const BlockOffsets& bo = layout_.blocks[steps_[i].block];
+      for (size_t off : {bo.proj_in_w, bo.proj_in_b})
+        if (off != LayerOffsets::kNone) phase[entry_at(off)] = int(i);
+    }
+  }
+  ready_after_step_.assign(steps_.size(), {});
+  // entries are in offset order; walking them backwards yields each phase's ranges from the top
+  // of the buffer down, merged where adjacent
+  for (size_t e = layout_.entries.size(); e-- > 0;) {
+    const ParamEntry& p = layout_.entries[e];
+    auto& list = phase[e] == kHead ? ready_after_head_ : phase[e] == kEnd ? ready_at_end_ : ready_after_step_[size_t(phase[e])];
+    if (!list.empty() && p.offset + p.numel == list.back().first) {
+      list.back().first = p.offset;
+      list.back().second += p.numel;
+    } else {
+      list.emplace_back(p.offset, p.numel);
+    }
+  }
+}
+
+template <class T>
+void Model<T>::report_ready(const std::vector<std::pair<size_t, size_t>>& ranges) {
+  if (!grad_ready_) return;
+  for (const auto& [offset, numel] : ranges) grad_ready_(offset, numel);
 }
 
 template <class T>
@@ -337,6 +391,7 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   be_.zero(dresid, size_t(N) * Cf);
   if (ln) be_.layernorm_backward(dresid, G(layout_.lnf_w), G(layout_.lnf_b), s.dln, x_last, P(layout_.lnf_w), s.lnf_mean, s.lnf_rstd, N, Cf);
   else be_.rmsnorm_backward(dresid, G(layout_.lnf_w), s.dln, x_last, P(layout_.lnf_w), s.lnf_rstd, N, Cf);
+  report_ready(ready_after_head_);
   for (size_t i = steps_.size(); i-- > 0;) {
     layer_backward(steps_[i], acts_[i], step_input(i), dresid, B, Tn);
     if (steps_[i].projects_in) {
@@ -346,8 +401,10 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
                           P(bo.proj_in_w), N, in_w, cfg_.blocks[steps_[i].block].d_model);
       std::swap(dresid, dother);
     }
+    report_ready(ready_after_step_[i]);
   }
   be_.embedding_backward(G(layout_.wte), G(layout_.wpe), dresid, s.tokens, B, Tn, E, cfg_.position_offset);
+  report_ready(ready_at_end_);
   return mean;
 }
 

@@ -3,6 +3,7 @@
 // pass and (re)allocated only when a larger batch arrives.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -46,6 +47,13 @@ class Model {
   T forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
                      T grad_scale = T(1));
 
+  // While forward_backward runs, called with each range of grads() whose gradient is final for
+  // this pass (no later op of the pass adds to it), from the output layer back to the embedding;
+  // over one pass the ranges cover every parameter exactly once. Data parallelism uses it to
+  // start summing gradients across ranks while the backward pass goes on. Empty: no calls.
+  using GradReadyHook = std::function<void(size_t offset, size_t numel)>;
+  void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
+
  private:
   struct LayerActs;  // activations saved by one executed layer
   struct Step;       // one executed layer: which block, which parameter set
@@ -56,6 +64,8 @@ class Model {
   void layer_forward(const Step& s, LayerActs& a, const T* x_in, int B, int Tn);
   void layer_backward(const Step& s, LayerActs& a, const T* x_in, T* dresid, int B, int Tn);
   T* alloc(size_t n);
+  void plan_grad_ready();
+  void report_ready(const std::vector<std::pair<size_t, size_t>>& ranges);
 
   ModelConfig cfg_;
   Backend<T>& be_;
@@ -69,6 +79,10 @@ class Model {
   std::vector<LayerActs> acts_;
   struct Scratch;
   std::unique_ptr<Scratch> sc_;
+  GradReadyHook grad_ready_;
+  // ranges (offset, numel) final after the head's backward, after each step's backward, at the end
+  std::vector<std::pair<size_t, size_t>> ready_after_head_, ready_at_end_;
+  std::vector<std::vector<std::pair<size_t, size_t>>> ready_after_step_;
 };
 
 }  // namespace merino

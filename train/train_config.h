@@ -33,8 +33,13 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;  // 0: only at the end (and on SIGTERM / SIGINT)
   int keep_last = 2;
   std::string precision = "fp32";
+  // data parallelism across the ranks of a launch (docs/DISTRIBUTED.md)
+  bool zero1 = false;        // shard the AdamW state across ranks (ZeRO stage 1)
+  bool overlap = true;       // all-reduce gradient buckets during the backward pass
+  double bucket_mb = 25.0;   // bucket size for the overlapped all-reduce
   std::string resolved_yaml;  // the whole config after overrides, as printed and saved
 
+  // tokens of one optimizer step on one rank; the step consumes world times as many
   int64_t tokens_per_step() const { return int64_t(micro_batch) * seq_len * grad_accum; }
 };
 

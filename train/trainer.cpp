@@ -14,6 +14,8 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
+#include "train/communicator.h"
+#include "train/grad_sync.h"
 #include "model/text_format.h"
 #include "train/metrics.h"
 #include "train/peak_flops.h"
@@ -58,53 +60,83 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
 
 class Trainer {
  public:
-  explicit Trainer(const TrainConfig& cfg)
+  Trainer(const TrainConfig& cfg, Communicator& comm)
       : cfg_(cfg),
+        comm_(comm),
+        lead_(comm.rank() == 0),
+        world_(comm.world()),
         model_(cfg.model, be_),
-        train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle)),
+        train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
         val_shards_(shards(cfg.data_dir, "val")),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
-        m_(be_.alloc(model_.num_params())),
-        v_(be_.alloc(model_.num_params())) {}
+        counts_(cfg.zero1 ? shard_counts(model_.num_params(), world_)
+                          : std::vector<size_t>(1, model_.num_params())),
+        opt_lo_(cfg.zero1 ? shard_offset(counts_, comm.rank()) : 0),
+        opt_n_(cfg.zero1 ? counts_[size_t(comm.rank())] : model_.num_params()),
+        m_(be_.alloc(opt_n_)),
+        v_(be_.alloc(opt_n_)),
+        grad_shard_(cfg.zero1 ? be_.alloc(opt_n_) : nullptr) {}
   ~Trainer() {
     be_.release(m_);
     be_.release(v_);
+    if (grad_shard_) be_.release(grad_shard_);
   }
 
   int run(const std::string& resume);
 
  private:
-  static LoaderOptions loader_options(const TrainConfig& cfg, bool shuffle) {
+  static LoaderOptions loader_options(const TrainConfig& cfg, bool shuffle, const Communicator& comm) {
     LoaderOptions o;
     o.batch = cfg.micro_batch;
     o.seq_len = cfg.seq_len;
     o.seed = cfg.seed;
     o.shuffle = shuffle;
+    o.rank = comm.rank();
+    o.world = comm.world();
     return o;
   }
   void start(const std::string& resume);
+  void print_memory() const;
+  // one optimizer step; returns the loss averaged over ranks and sets stop_ when any rank was
+  // asked to stop
   double train_step(int64_t step);
+  const float* reduce_gradients(GradSync& sync);
   double validation_loss();
   void checkpoint();
 
   TrainConfig cfg_;
+  Communicator& comm_;
+  const bool lead_;  // rank 0 prints, logs and writes checkpoints
+  const int world_;
   CpuBackend<float> be_;
   Model<float> model_;
   DataLoader train_;
   std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
   std::vector<DecayRange> ranges_;
+  // the parameter range whose AdamW state this rank keeps: all of it, or its ZeRO-1 shard
+  std::vector<size_t> counts_;
+  size_t opt_lo_, opt_n_;
   float* m_;
   float* v_;
+  float* grad_shard_;  // ZeRO-1: this rank's slice of the summed gradients
   std::vector<int32_t> inputs_, targets_;
   CheckpointState state_;
   double grad_norm_ = 0;
+  bool stop_ = false;
   std::string last_checkpoint_ = "(none)";
 };
 
 void Trainer::start(const std::string& resume) {
   std::optional<FoundCheckpoint> found;
   if (resume == "auto") {
-    found = load_latest_checkpoint(cfg_.run_dir, model_.layout());
+    // rank 0 picks the checkpoint (skipping corrupt ones); the others load the one it chose
+    std::string dir;
+    if (lead_) {
+      found = load_latest_checkpoint(cfg_.run_dir, model_.layout());
+      if (found) dir = found->dir;
+    }
+    dir = comm_.broadcast(dir);
+    if (!lead_ && !dir.empty()) found = FoundCheckpoint{dir, load_checkpoint(dir, model_.layout())};
   } else if (!resume.empty()) {
     found = FoundCheckpoint{resume, load_checkpoint(resume, model_.layout())};
   } else if (fs::exists(cfg_.run_dir + "/latest")) {
@@ -113,30 +145,74 @@ void Trainer::start(const std::string& resume) {
   }
   if (!found) {
     model_.init_weights(cfg_.seed);
-    std::printf("starting a new run in %s\n", cfg_.run_dir.c_str());
+    if (lead_) std::printf("starting a new run in %s\n", cfg_.run_dir.c_str());
     return;
   }
   CheckpointData& d = found->data;
   model_.set_params(d.params);
-  be_.upload(m_, d.exp_avg.data(), d.exp_avg.size());
-  be_.upload(v_, d.exp_avg_sq.data(), d.exp_avg_sq.size());
+  be_.upload(m_, d.exp_avg.data() + opt_lo_, opt_n_);
+  be_.upload(v_, d.exp_avg_sq.data() + opt_lo_, opt_n_);
   train_.restore(d.state.loader);
   state_ = d.state;
   last_checkpoint_ = found->dir;
-  std::printf("resumed from %s at step %lld\n", found->dir.c_str(), static_cast<long long>(state_.step));
+  if (lead_) std::printf("resumed from %s at step %lld\n", found->dir.c_str(), static_cast<long long>(state_.step));
+}
+
+void Trainer::print_memory() const {
+  const double mib = 1.0 / (1 << 20), n = double(model_.num_params()) * sizeof(float);
+  const double opt = 2.0 * double(opt_n_) * sizeof(float) + (grad_shard_ ? double(opt_n_) * sizeof(float) : 0);
+  std::printf("data parallel: %d rank%s over %s%s; memory per rank: parameters %.1f MiB, gradients "
+              "%.1f MiB, optimizer state %.1f MiB\n",
+              world_, world_ == 1 ? "" : "s", comm_.transport().c_str(),
+              cfg_.zero1 ? ", ZeRO-1 optimizer sharding" : "", n * mib, n * mib, opt * mib);
+}
+
+// Sums the gradients over ranks; returns the gradients this rank updates from: the whole
+// buffer, or its ZeRO-1 slice (then indexed from opt_lo_).
+const float* Trainer::reduce_gradients(GradSync& sync) {
+  float* g = model_.grads();
+  if (cfg_.zero1) {
+    comm_.reduce_scatter_sum(g, grad_shard_, counts_);
+    return grad_shard_;
+  }
+  if (world_ > 1) {
+    if (cfg_.overlap) sync.finish();
+    else comm_.all_reduce_sum(g, model_.num_params());
+  }
+  return g;
 }
 
 double Trainer::train_step(int64_t step) {
   const int B = cfg_.micro_batch, T = cfg_.seq_len;
   model_.zero_grads();
+  GradSync sync(comm_, model_.grads(), size_t(cfg_.bucket_mb * (1 << 20)));
+  // each rank's gradient is pre-scaled, so the sum over ranks is the global mean
+  const float scale = 1.0f / float(cfg_.grad_accum * world_);
   double loss = 0;
   for (int micro = 0; micro < cfg_.grad_accum; ++micro) {
+    // gradients are communicated only once they are complete, in the last micro-step
+    if (micro == cfg_.grad_accum - 1 && world_ > 1 && !cfg_.zero1 && cfg_.overlap)
+      model_.set_grad_ready_hook([&sync](size_t offset, size_t numel) { sync.ready(offset, numel); });
     train_.next(inputs_.data(), targets_.data());
-    loss += model_.forward_backward(inputs_.data(), targets_.data(), B, T, 1.0f / float(cfg_.grad_accum));
+    loss += model_.forward_backward(inputs_.data(), targets_.data(), B, T, scale);
   }
-  loss /= cfg_.grad_accum;
+  model_.set_grad_ready_hook(nullptr);
+  const float* g = reduce_gradients(sync);
+  const size_t g_lo = cfg_.zero1 ? opt_lo_ : 0;  // g[i - g_lo] is the gradient of parameter i
+
+  // the squared norm is summed over disjoint slices, one per rank; the loss and the stop
+  // request travel in the same reduction
+  const std::vector<size_t> norm_counts = shard_counts(model_.num_params(), world_);
+  const size_t norm_lo = shard_offset(norm_counts, comm_.rank());
+  double agg[3] = {loss / cfg_.grad_accum, stop_requested() ? 1.0 : 0.0,
+                   be_.sum_squares(g + (norm_lo - g_lo), norm_counts[size_t(comm_.rank())])};
+  if (cfg_.zero1) agg[2] = be_.sum_squares(g, opt_n_);  // its own slice is all it holds
+  comm_.all_reduce_sum(agg, 3);
+  loss = agg[0] / world_;
+  stop_ = agg[1] > 0;
   if (!std::isfinite(loss)) return loss;  // the caller stops before touching the weights
-  grad_norm_ = std::sqrt(be_.sum_squares(model_.grads(), model_.num_params()));
+  grad_norm_ = std::sqrt(agg[2]);
+
   AdamWStep s;
   s.lr = learning_rate(cfg_.schedule, step);
   s.beta1 = cfg_.beta1;
@@ -145,32 +221,45 @@ double Trainer::train_step(int64_t step) {
   s.step = step + 1;
   s.grad_scale = cfg_.grad_clip > 0 && grad_norm_ > cfg_.grad_clip ? cfg_.grad_clip / grad_norm_ : 1.0;
   for (const DecayRange& r : ranges_) {
+    const size_t lo = std::max(r.offset, opt_lo_), hi = std::min(r.offset + r.numel, opt_lo_ + opt_n_);
+    if (lo >= hi) continue;
     s.weight_decay = r.decay ? cfg_.weight_decay : 0.0;
-    be_.adamw_update(model_.params() + r.offset, model_.grads() + r.offset, m_ + r.offset,
-                     v_ + r.offset, r.numel, s);
+    be_.adamw_update(model_.params() + lo, g + (lo - g_lo), m_ + (lo - opt_lo_), v_ + (lo - opt_lo_),
+                     hi - lo, s);
   }
+  if (cfg_.zero1) comm_.all_gather(model_.params(), counts_);
   return loss;
 }
 
 double Trainer::validation_loss() {
-  DataLoader val(val_shards_, loader_options(cfg_, false));
+  DataLoader val(val_shards_, loader_options(cfg_, false, comm_));
   double sum = 0;
   for (int b = 0; b < cfg_.val_batches; ++b) {
     val.next(inputs_.data(), targets_.data());
     sum += model_.forward(inputs_.data(), targets_.data(), cfg_.micro_batch, cfg_.seq_len);
   }
-  return sum / cfg_.val_batches;
+  comm_.all_reduce_sum(&sum, 1);
+  return sum / (double(cfg_.val_batches) * world_);
 }
 
 void Trainer::checkpoint() {
+  // the whole AdamW state is written by rank 0, so a run resumes on any number of ranks
   CheckpointData d;
+  if (lead_) {
+    d.exp_avg.resize(model_.num_params());
+    d.exp_avg_sq.resize(model_.num_params());
+  }
+  if (cfg_.zero1) {
+    comm_.gather(m_, lead_ ? d.exp_avg.data() : nullptr, counts_);
+    comm_.gather(v_, lead_ ? d.exp_avg_sq.data() : nullptr, counts_);
+  } else if (lead_) {
+    be_.download(d.exp_avg.data(), m_, d.exp_avg.size());
+    be_.download(d.exp_avg_sq.data(), v_, d.exp_avg_sq.size());
+  }
+  if (!lead_) return;
   d.state = state_;
   d.state.loader = train_.state();
   d.params = model_.get_params();
-  d.exp_avg.resize(model_.num_params());
-  d.exp_avg_sq.resize(model_.num_params());
-  be_.download(d.exp_avg.data(), m_, d.exp_avg.size());
-  be_.download(d.exp_avg_sq.data(), v_, d.exp_avg_sq.size());
   d.config_yaml = cfg_.resolved_yaml;
   last_checkpoint_ = save_checkpoint(cfg_.run_dir, model_.layout(), d, cfg_.keep_last);
 }
@@ -180,15 +269,21 @@ int Trainer::run(const std::string& resume) {
   inputs_.resize(tokens);
   targets_.resize(tokens);
   start(resume);
-  fs::create_directories(cfg_.run_dir);
-  MetricsLog metrics(cfg_.run_dir + "/metrics.jsonl", state_.step);
+  if (lead_) print_memory();
+  std::optional<MetricsLog> metrics;
+  if (lead_) {
+    fs::create_directories(cfg_.run_dir);
+    metrics.emplace(cfg_.run_dir + "/metrics.jsonl", state_.step);
+  }
   install_stop_handlers();
 
   ModelConfig at_len = cfg_.model;
   at_len.context_length = cfg_.seq_len;
   const double flops_per_token = count_model(at_len).training_flops_per_token;
-  const double peak = cpu_peak_flops();
-  const bool tty = ::isatty(STDOUT_FILENO);
+  const double peak = lead_ ? cpu_peak_flops() * world_ : 1.0;
+  const int64_t step_tokens = cfg_.tokens_per_step() * world_;
+  // under mpirun stdout is a pty, but a job log is read as a file: one line per report
+  const bool tty = world_ == 1 && ::isatty(STDOUT_FILENO);
   const auto run_start = Clock::now();
   const double elapsed_before = state_.elapsed_seconds;
 
@@ -197,22 +292,23 @@ int Trainer::run(const std::string& resume) {
     const auto t0 = Clock::now();
     const double loss = train_step(step);
     if (!std::isfinite(loss)) {
-      std::fprintf(stderr, "merino: error: step %lld: loss is %s; stopped without updating the weights; "
-                   "last good checkpoint: %s\n", static_cast<long long>(step + 1),
-                   std::isnan(loss) ? "nan" : "inf", last_checkpoint_.c_str());
+      if (lead_)
+        std::fprintf(stderr, "merino: error: step %lld: loss is %s; stopped without updating the weights; "
+                     "last good checkpoint: %s\n", static_cast<long long>(step + 1),
+                     std::isnan(loss) ? "nan" : "inf", last_checkpoint_.c_str());
       return 1;
     }
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     state_.step = step + 1;
-    state_.tokens_seen += uint64_t(cfg_.tokens_per_step());
+    state_.tokens_seen += uint64_t(step_tokens);
     state_.elapsed_seconds = elapsed_before + std::chrono::duration<double>(Clock::now() - run_start).count();
-    const double tok_s = double(cfg_.tokens_per_step()) / dt;
+    const double tok_s = double(step_tokens) / dt;
     const double lr = learning_rate(cfg_.schedule, step);
     const bool last = state_.step == cfg_.max_steps;
-    if (state_.step % cfg_.log_every == 0 || last || state_.step == 1) {
-      metrics.write({{"step", state_.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm_},
-                     {"tokens_per_s", tok_s}, {"mfu", tok_s * flops_per_token / peak},
-                     {"elapsed_s", state_.elapsed_seconds}});
+    if (lead_ && (state_.step % cfg_.log_every == 0 || last || state_.step == 1)) {
+      metrics->write({{"step", state_.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm_},
+                      {"tokens_per_s", tok_s}, {"mfu", tok_s * flops_per_token / peak},
+                      {"elapsed_s", state_.elapsed_seconds}});
       const double eta = (cfg_.max_steps - state_.step) * dt;
       std::printf("%sstep %lld/%lld | loss %.4f | lr %.3g | grad norm %.3f | %.0f tok/s | ETA %s%s",
                   tty ? "\r" : "", static_cast<long long>(state_.step),
@@ -222,29 +318,37 @@ int Trainer::run(const std::string& resume) {
     }
     if ((cfg_.val_every > 0 && state_.step % cfg_.val_every == 0) || last) {
       const double val = validation_loss();
-      metrics.write({{"step", state_.step}, {"val_loss", val}});
-      std::printf("%sstep %lld: validation loss %.4f\n", tty ? "\n" : "",
-                  static_cast<long long>(state_.step), val);
+      if (lead_) {
+        metrics->write({{"step", state_.step}, {"val_loss", val}});
+        std::printf("%sstep %lld: validation loss %.4f\n", tty ? "\n" : "",
+                    static_cast<long long>(state_.step), val);
+      }
     }
     const bool periodic = cfg_.checkpoint_every > 0 && state_.step % cfg_.checkpoint_every == 0;
-    if (periodic || last || stop_requested()) checkpoint();
-    if (stop_requested()) {
-      std::printf("%ssignal %d: stopped after step %lld, checkpoint %s\n", tty ? "\n" : "",
-                  stop_signal_number(), static_cast<long long>(state_.step), last_checkpoint_.c_str());
+    if (periodic || last || stop_) checkpoint();
+    if (stop_) {
+      if (lead_) {
+        const std::string why = stop_signal_number() ? "signal " + std::to_string(stop_signal_number())
+                                                     : std::string("another rank was signalled");
+        std::printf("%s%s: stopped after step %lld, checkpoint %s\n", tty ? "\n" : "", why.c_str(),
+                    static_cast<long long>(state_.step), last_checkpoint_.c_str());
+      }
       return 0;
     }
   }
-  std::printf("%sdone: %lld steps, %llu tokens, checkpoint %s\n", tty ? "\n" : "",
-              static_cast<long long>(state_.step), static_cast<unsigned long long>(state_.tokens_seen),
-              last_checkpoint_.c_str());
+  if (lead_)
+    std::printf("%sdone: %lld steps, %llu tokens, checkpoint %s\n", tty ? "\n" : "",
+                static_cast<long long>(state_.step), static_cast<unsigned long long>(state_.tokens_seen),
+                last_checkpoint_.c_str());
   return 0;
 }
 
 }  // namespace
 
-int run_training(const TrainConfig& cfg, const std::string& resume) {
-  std::printf("--- resolved config ---\n%s\n-----------------------\n", cfg.resolved_yaml.c_str());
-  Trainer trainer(cfg);
+int run_training(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
+  if (comm.rank() == 0)
+    std::printf("--- resolved config ---\n%s\n-----------------------\n", cfg.resolved_yaml.c_str());
+  Trainer trainer(cfg, comm);
   return trainer.run(resume);
 }
 

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Data-parallel training under mpirun on the CPU backend, run by CTest (exit 77 = skipped when
+# there is no mpirun or this merino was built without MPI):
+#   equivalence  2 ranks x grad_accum 1 == 1 process x grad_accum 2 (same global batch):
+#                per-step losses within 1e-5 relative; bucketed overlapped all-reduce (tiny
+#                buckets) == one blocking all-reduce, bit for bit
+#   zero         ZeRO-1 == plain data parallel, losses within 1e-5 relative, same checkpoint
+#   resume       2 ranks: N steps straight == killed after a checkpoint and resumed, bit for bit;
+#                a ZeRO-1 checkpoint resumes on 1 process (re-sharded) and tracks the 2-rank run
+#   killed       one rank killed -9: the job ends non-zero within 60 s with the launcher's
+#                error, and the last checkpoint is intact and resumable
+set -euo pipefail
+merino=$1 shared=$2 mode=$3 mpirun=${4:-}
+if [ -z "$mpirun" ] || ! command -v "$mpirun" >/dev/null; then
+  echo "SKIPPED: no mpirun (install openmpi-bin libopenmpi-dev and reconfigure)"; exit 77
+fi
+if ! "$merino" train --help | grep -q "data parallel under mpirun"; then
+  echo "SKIPPED: merino built without MPI"; exit 77
+fi
+launch=("$mpirun" --oversubscribe)
+[ "$(id -u)" = 0 ] && launch+=(--allow-run-as-root)
+work=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+head -c 60000 "$shared/ptb/ptb.valid.txt" > "$work/text.txt"
+"$merino" prepare --input "$work/text.txt" --out "$work/data" --tokenizer gpt2 --val-tokens 3000 >/dev/null
+cat > "$work/cfg.yaml" <<YAML
+model:
+  vocab_size: 50257
+  context_length: 32
+  norm: layernorm
+  activation: gelu
+  position: learned
+  bias: true
+  tie_embeddings: true
+  layers: 2
+  d_model: 32
+  n_heads: 2
+  ffn_dim: 64
+data: {dir: $work/data}
+run: {dir: $work/unset, seed: 3}
+batch: {micro_batch: 4, seq_len: 32, grad_accum: 1}
+optimizer: {lr: 3.0e-3, weight_decay: 0.1, grad_clip: 1.0}
+schedule: {kind: linear, warmup_steps: 5, min_lr: 3.0e-4}
+train: {max_steps: 30, log_every: 1, val_batches: 2}
+checkpoint: {every: 10, keep_last: 3}
+YAML
+one() { "$merino" train "$work/cfg.yaml" "$@"; }
+two() { "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" "$@"; }
+
+wait_for() {  # a file to appear, for up to 120 s
+  for _ in $(seq 1200); do [ -e "$1" ] && return 0; sleep 0.1; done
+  echo "timed out waiting for $1"; exit 1
+}
+
+# compare.py A B TOL: per-step training losses of two metrics.jsonl files (TOL 0: identical)
+cat > "$work/compare.py" <<'PY'
+import json, sys
+def losses(path):
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        if "loss" in r:
+            assert r["step"] not in out, f"{path}: step {r['step']} logged twice"
+            out[r["step"]] = r["loss"]
+    return out
+a, b, tol = losses(sys.argv[1]), losses(sys.argv[2]), float(sys.argv[3])
+assert sorted(a) == sorted(b) and len(a) > 0, (sorted(a), sorted(b))
+worst = max(abs(a[s] - b[s]) / abs(a[s]) for s in a)
+print(f"{len(a)} steps, largest relative loss difference {worst:.3g} (allowed {tol:g})")
+assert worst <= tol, [(s, a[s], b[s]) for s in a if abs(a[s] - b[s]) > tol * abs(a[s])]
+PY
+compare() { python3 "$work/compare.py" "$@"; }
+
+case "$mode" in
+equivalence)
+  one --set run.dir="$work/one" --set batch.grad_accum=2 >/dev/null
+  two --set run.dir="$work/two" | grep -E "data parallel: 2 ranks over MPI"
+  compare "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" 1e-5
+  two --set run.dir="$work/blocking" --set distributed.overlap=false >/dev/null
+  two --set run.dir="$work/buckets" --set distributed.bucket_mb=0.004 >/dev/null
+  compare "$work/blocking/metrics.jsonl" "$work/buckets/metrics.jsonl" 0
+  cmp "$work/blocking/latest/model.safetensors" "$work/buckets/latest/model.safetensors"
+  ;;
+zero)
+  two --set run.dir="$work/dp" >/dev/null
+  two --set run.dir="$work/z" --set distributed.zero1=true | grep -E "ZeRO-1 optimizer sharding"
+  compare "$work/dp/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
+  # rank 0 gathers the shards: the checkpoint has the same layout and values as plain DP's
+  python3 - "$work/dp/latest" "$work/z/latest" <<'PY'
+import json, struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n]); head.pop("__metadata__", None)
+    return {k: raw[8 + n + v["data_offsets"][0]: 8 + n + v["data_offsets"][1]] for k, v in head.items()}
+for f in ("model.safetensors", "optimizer.safetensors"):
+    a, b = tensors(f"{sys.argv[1]}/{f}"), tensors(f"{sys.argv[2]}/{f}")
+    assert a.keys() == b.keys(), f
+    worst = 0.0
+    for k in a:
+        x = struct.unpack(f"<{len(a[k]) // 4}f", a[k]); y = struct.unpack(f"<{len(b[k]) // 4}f", b[k])
+        worst = max([worst] + [abs(p - q) / max(abs(p), 1e-6) for p, q in zip(x, y)])
+    print(f"{f}: {len(a)} tensors, largest relative difference {worst:.3g}")
+    assert worst < 1e-3, f
+PY
+  ;;
+resume)
+  # kill -9 the whole job (mpirun and its ranks) once the step-20 checkpoint exists, then drop
+  # anything written after it, as if the kill had come right then (steps take milliseconds)
+  killed_after_20() {  # RUN_DIR [--set ...]
+    local dir=$1; shift
+    "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.dir="$dir" "$@" >/dev/null & pid=$!
+    wait_for "$dir/step_00000020/state.json"
+    pkill -9 -P "$pid" || true; kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    rm -rf "$dir/step_00000030"; ln -sfn step_00000020 "$dir/latest"
+  }
+  two --set run.dir="$work/a" >/dev/null
+  killed_after_20 "$work/b"
+  two --set run.dir="$work/b" --resume auto | grep -E "resumed from .*step_00000020"
+  compare "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" 0
+  for f in model.safetensors optimizer.safetensors; do cmp "$work/a/latest/$f" "$work/b/latest/$f"; done
+  # ZeRO-1 on 2 ranks, resumed on 1 process (re-sharded) with the same global batch
+  killed_after_20 "$work/z" --set distributed.zero1=true
+  one --set run.dir="$work/z" --set distributed.zero1=true --set batch.grad_accum=2 --resume auto \
+    | grep -E "resumed from .*step_00000020"
+  compare "$work/a/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
+  ;;
+killed)
+  "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.dir="$work/k" \
+    --set train.max_steps=100000 --set checkpoint.every=5 >"$work/log" 2>&1 & pid=$!
+  wait_for "$work/k/step_00000010/state.json"
+  victim=""
+  for p in $(pgrep -P "$pid"); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$p; fi
+  done
+  [ -n "$victim" ] || { echo "rank 1 not found among the children of mpirun"; exit 1; }
+  kill -9 "$victim"
+  start=$(date +%s)
+  for _ in $(seq 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then echo "the job still runs 60 s after rank 1 was killed"; exit 1; fi
+  if wait "$pid"; then echo "the job exited 0 after a rank was killed"; exit 1; fi
+  echo "job ended $(( $(date +%s) - start )) s after rank 1 was killed:"
+  grep -iE "rank 1.*(signal 9|killed)|(signal 9|killed).*rank 1" "$work/log" | head -n 2
+  # whatever step it reached, `latest` is a complete checkpoint that resumes
+  latest=$(readlink "$work/k/latest")
+  two --set run.dir="$work/k" --set train.max_steps=$(( ${latest#step_} + 1 )) --resume auto \
+    | grep -E "resumed from .*$latest"
+  ;;
+*) echo "unknown mode $mode"; exit 2 ;;
+esac
+echo "ok: $mode"

@@ -1,0 +1,79 @@
+#include "train/communicator.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+
+#include "model/yaml_reader.h"
+
+namespace merino {
+
+#ifdef MERINO_HAVE_MPI
+std::unique_ptr<Communicator> make_mpi_communicator(const LaunchEnv& env);  // mpi_communicator.cpp
+bool have_mpi() { return true; }
+#else
+bool have_mpi() { return false; }
+#endif
+
+namespace {
+
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int world() const override { return 1; }
+  std::string transport() const override { return "none (1 process)"; }
+  void all_reduce_sum(float*, size_t) override {}
+  void all_reduce_sum(double*, size_t) override {}
+  void start_all_reduce_sum(float*, size_t) override {}
+  void progress() override {}
+  void wait_all() override {}
+  void reduce_scatter_sum(const float* in, float* shard, const std::vector<size_t>& counts) override {
+    std::copy(in, in + counts[0], shard);
+  }
+  void all_gather(float*, const std::vector<size_t>&) override {}
+  void gather(const float* shard, float* out, const std::vector<size_t>& counts) override {
+    std::copy(shard, shard + counts[0], out);
+  }
+  std::string broadcast(const std::string& value) override { return value; }
+  void barrier() override {}
+
+ protected:
+  void abort_others(int) override {}
+};
+
+}  // namespace
+
+void Communicator::abort(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  abort_others(code);
+  std::_Exit(code);
+}
+
+std::vector<size_t> shard_counts(size_t n, int world) {
+  std::vector<size_t> counts(size_t(world), n / size_t(world));
+  for (size_t r = 0; r < n % size_t(world); ++r) ++counts[r];
+  return counts;
+}
+
+size_t shard_offset(const std::vector<size_t>& counts, int rank) {
+  return std::accumulate(counts.begin(), counts.begin() + rank, size_t(0));
+}
+
+std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env) {
+#ifdef MERINO_HAVE_MPI
+  if (env.mpi_launched() || (env.launcher == "slurm" && env.world > 1)) return make_mpi_communicator(env);
+#endif
+  if (env.world == 1) return std::make_unique<SingleProcess>();
+#ifdef MERINO_HAVE_MPI
+  throw ConfigError("environment: " + env.launcher + " started " + std::to_string(env.world) +
+                    " processes, but the CPU backend exchanges gradients through MPI: launch with "
+                    "mpirun, or srun --mpi=pmix (docs/DISTRIBUTED.md)");
+#else
+  throw ConfigError("environment: " + env.launcher + " started " + std::to_string(env.world) +
+                    " processes, but this merino was built without MPI (install libopenmpi-dev and "
+                    "rebuild; docs/DISTRIBUTED.md)");
+#endif
+}
+
+}  // namespace merino
