@@ -157,6 +157,9 @@ for tc in root.iter("testcase"):
 counts = {k: sum(t["status"] == k for t in tests) for k in ("passed", "failed", "skipped")}
 counts["total"] = len(tests)
 
+STANDARD = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+            "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
+            "error_occurred", "error_message", "aggregate_name", "aggregate_unit", "label"}
 benches, bench_notes = [], []
 for path in sorted(glob.glob(os.path.join(out, "bench", "*.json"))):
     prog = os.path.basename(path)[:-5]
@@ -170,15 +173,16 @@ for path in sorted(glob.glob(os.path.join(out, "bench", "*.json"))):
         bench_notes.append(f"{prog}: output is not JSON (crashed?), see bench/{prog}.log")
         continue
     for b in data.get("benchmarks", []):
+        # every user counter a benchmark reports (GB/s, TFLOP/s, pct_peak, speedup_vs_ref, ...)
+        counters = {k: v for k, v in b.items() if k not in STANDARD and isinstance(v, (int, float))}
         benches.append({
             "program": prog,
             "name": b.get("name"),
             "time": b.get("real_time"),
             "time_unit": b.get("time_unit"),
             "iterations": b.get("iterations"),
-            "GB/s": b.get("GB/s"),
-            "speedup_vs_ref": b.get("speedup_vs_ref"),
-            "ref_ms": b.get("ref_ms"),
+            "counters": counters,
+            "label": b.get("label", ""),
             "error": b.get("error_message") if b.get("error_occurred") else None,
         })
 bench_errors = sum(1 for b in benches if b["error"])
@@ -199,9 +203,6 @@ report = {
 with open(os.path.join(out, "gpu-report.json"), "w") as f:
     json.dump(report, f, indent=2)
 
-def fmt(v, spec):
-    return "" if v is None else format(v, spec)
-
 md = ["# merino GPU check", "",
       f"- date: {report['date']}",
       f"- commit: `{report['git_commit'] or 'unknown'}`" + (" (dirty tree)" if report["git_dirty"] else ""),
@@ -216,14 +217,14 @@ bad = [t for t in tests if t["status"] != "passed"]
 if bad:
     md += ["| test | status |", "|---|---|"] + [f"| {t['name']} | {t['status']} |" for t in bad] + [""]
 md += ["## Benchmarks", "",
-       "variant 0 = naive reference kernel, variant 1 = merino kernel; speedup = reference time "
-       "measured in the same run / this time.", ""]
+       "Each program times a reference (naive kernel or library call) in the same run; the "
+       "counters are what it reports (GB/s or TFLOP/s achieved, % of peak, speedup vs reference).", ""]
 if benches:
-    md += ["| benchmark | time | GB/s | speedup vs ref | note |", "|---|---:|---:|---:|---|"]
+    md += ["| program | benchmark | time | counters | note |", "|---|---|---:|---|---|"]
     for b in benches:
-        t = f"{b['time']:.2f} {b['time_unit']}" if b["time"] is not None else ""
-        md.append(f"| {b['name']} | {t} | {fmt(b['GB/s'], '.1f')} | "
-                  f"{fmt(b['speedup_vs_ref'], '.2f')} | {b['error'] or ''} |")
+        t = f"{b['time']:.3f} {b['time_unit']}" if b["time"] is not None else ""
+        counters = ", ".join(f"{k} {v:.3g}" for k, v in sorted(b["counters"].items()))
+        md.append(f"| {b['program']} | {b['name']} | {t} | {counters} | {b['error'] or b['label'] or ''} |")
     md.append("")
 for n in bench_notes:
     md.append(f"- {n}")

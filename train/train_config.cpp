@@ -76,8 +76,9 @@ TrainConfig load_train_config(const std::string& file, const std::vector<std::st
   c.shuffle = data.get_bool("shuffle", true);
 
   const YamlMap run = root.map("run");
-  run.require_known_keys({"dir", "seed"});
+  run.require_known_keys({"dir", "seed", "device"});
   c.run_dir = run.get_string("dir");
+  c.device = run.has("device") ? run.get_choice("device", {"cpu", "cuda"}) : "cpu";
   c.seed = uint64_t(run.get_int("seed", 0, std::numeric_limits<long long>::max(), 1));
 
   const YamlMap batch = root.map("batch");

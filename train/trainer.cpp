@@ -12,6 +12,9 @@
 
 #include "data/loader.h"
 #include "kernels/cpu/cpu_backend.h"
+#ifdef MERINO_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.h"
+#endif
 #include "model/model.h"
 #include "train/checkpoint.h"
 #include "train/communicator.h"
@@ -58,6 +61,21 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   return out;
 }
 
+std::unique_ptr<Backend<float>> make_backend(const TrainConfig& cfg, const Communicator& comm) {
+  if (cfg.device == "cpu") return std::make_unique<CpuBackend<float>>();
+#ifdef MERINO_HAVE_CUDA
+  // the communicators exchange host memory; device buffers need NCCL, which is not written yet
+  if (comm.world() > 1)
+    throw ConfigError("run.device: cuda trains on one process only for now (data parallelism on "
+                      "GPUs needs the NCCL communicator); launch one process, or use run.device: cpu");
+  return std::make_unique<CudaBackend>(0);
+#else
+  (void)comm;
+  throw ConfigError("run.device: cuda, but this merino was built without CUDA (install the CUDA "
+                    "toolkit and reconfigure)");
+#endif
+}
+
 class Trainer {
  public:
   Trainer(const TrainConfig& cfg, Communicator& comm)
@@ -65,6 +83,8 @@ class Trainer {
         comm_(comm),
         lead_(comm.rank() == 0),
         world_(comm.world()),
+        be_owned_(make_backend(cfg, comm)),
+        be_(*be_owned_),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
         val_shards_(shards(cfg.data_dir, "val")),
@@ -97,6 +117,7 @@ class Trainer {
   }
   void start(const std::string& resume);
   void print_memory() const;
+  double device_peak_flops() const;
   // one optimizer step; returns the loss averaged over ranks and sets stop_ when any rank was
   // asked to stop
   double train_step(int64_t step);
@@ -108,7 +129,8 @@ class Trainer {
   Communicator& comm_;
   const bool lead_;  // rank 0 prints, logs and writes checkpoints
   const int world_;
-  CpuBackend<float> be_;
+  std::unique_ptr<Backend<float>> be_owned_;
+  Backend<float>& be_;
   Model<float> model_;
   DataLoader train_;
   std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
@@ -158,9 +180,17 @@ void Trainer::start(const std::string& resume) {
   if (lead_) std::printf("resumed from %s at step %lld\n", found->dir.c_str(), static_cast<long long>(state_.step));
 }
 
+double Trainer::device_peak_flops() const {
+#ifdef MERINO_HAVE_CUDA
+  if (cfg_.device == "cuda") return static_cast<const CudaBackend&>(be_).peak_fp32_flops();
+#endif
+  return cpu_peak_flops();
+}
+
 void Trainer::print_memory() const {
   const double mib = 1.0 / (1 << 20), n = double(model_.num_params()) * sizeof(float);
   const double opt = 2.0 * double(opt_n_) * sizeof(float) + (grad_shard_ ? double(opt_n_) * sizeof(float) : 0);
+  std::printf("device: %s\n", be_.name().c_str());
   std::printf("data parallel: %d rank%s over %s%s; memory per rank: parameters %.1f MiB, gradients "
               "%.1f MiB, optimizer state %.1f MiB\n",
               world_, world_ == 1 ? "" : "s", comm_.transport().c_str(),
@@ -280,7 +310,7 @@ int Trainer::run(const std::string& resume) {
   ModelConfig at_len = cfg_.model;
   at_len.context_length = cfg_.seq_len;
   const double flops_per_token = count_model(at_len).training_flops_per_token;
-  const double peak = lead_ ? cpu_peak_flops() * world_ : 1.0;
+  const double peak = lead_ ? device_peak_flops() * world_ : 1.0;
   const int64_t step_tokens = cfg_.tokens_per_step() * world_;
   // under mpirun stdout is a pty, but a job log is read as a file: one line per report
   const bool tty = world_ == 1 && ::isatty(STDOUT_FILENO);

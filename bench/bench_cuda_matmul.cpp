@@ -1,0 +1,238 @@
+// Linear-layer benchmarks: merino::cuda::Matmul (cuBLASLt, fused epilogues, cached plans) against
+// plain cuBLAS (cublasGemmEx, no epilogue) on the same buffers, for GPT-2 124M's four linear
+// layers at N = B * T = 8 x 1024 tokens:
+//   layer 0  c_attn       768 -> 2304
+//   layer 1  attn c_proj  768 -> 768
+//   layer 2  mlp c_fc     768 -> 3072
+//   layer 3  mlp c_proj  3072 -> 768
+// Arguments: variant (0 = cuBLAS reference, 1 = merino), dtype (0 = fp32, 1 = TF32, 2 = bf16:
+// A/B/C bf16 with fp32 accumulation; the reference uses the same compute type), layer.
+//   Forward       merino: out = inp W^T + bias (bias fused). Reference: the bare GEMM.
+//   ForwardGelu   merino: out = gelu(inp W^T + bias) and the pre-activation, one fused kernel
+//                 (layer 2 only). Reference: the bare GEMM, so speedup ~1 means the bias,
+//                 GELU and second output cost nothing.
+//   Backward      merino: dinp =, dweight +=, dbias += (deterministic column sums). Reference:
+//                 the same two GEMMs (beta 0, beta 1) and dbias as a GEMV with a ones vector.
+// Counters:
+//   TFLOP/s         2 N IC OC per GEMM (backward: 2 GEMMs; bias and dbias are not counted)
+//                   / time per call
+//   speedup_vs_ref  reference time / this variant's time (about 1 for variant 0)
+//   ref_ms          the reference time per call measured in this run
+// GPU time from CUDA events (manual time); the CPU time column is meaningless here.
+// Without a CUDA device the program prints "SKIPPED: no CUDA device (...)" and exits 0.
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "bench/cuda_reference_elementwise.cuh"
+#include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/matmul.cuh"
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+constexpr int kTokens = 8 * 1024;
+struct Layer {
+  int IC, OC;
+};
+constexpr Layer kLayers[] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}};
+constexpr int kBatch = 5;  // calls per benchmark iteration
+
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+    CUDA_CHECK(cudaMalloc(&p_, (n == 0 ? 1 : n) * sizeof(T)));
+    merino::bench::fill_random<T>(p_, n, seed, lo, hi);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() { cudaFree(p_); }
+  T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+void cublas_check(cublasStatus_t st, const char* call) {
+  if (st != CUBLAS_STATUS_SUCCESS) {
+    throw std::runtime_error(std::string(call) + " returned " + cublasGetStatusName(st));
+  }
+}
+
+// One cuBLAS handle for the whole program (created on first use).
+cublasHandle_t cublas() {
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    cublas_check(cublasCreate(&h), "cublasCreate");
+    return h;
+  }();
+  return handle;
+}
+
+// column-major C[m, n] = op(A) op(B) + beta C through cublasGemmEx, in T with fp32 accumulation
+template <class T>
+void reference_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const T* A,
+                    int lda, const T* B, int ldb, float beta, T* C, bool tf32) {
+  const cudaDataType_t t = std::is_same<T, float>::value ? CUDA_R_32F : CUDA_R_16BF;
+  const float alpha = 1.0f;
+  cublas_check(
+      cublasGemmEx(cublas(), ta, tb, m, n, k, &alpha, A, t, lda, B, t, ldb, &beta, C, t, m,
+                   tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+      "cublasGemmEx");
+}
+
+// milliseconds per call of f, averaged over `iters` back-to-back calls on stream 0
+double time_ms(const std::function<void()>& f, int iters) {
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  CUDA_CHECK(cudaEventRecord(start));
+  for (int k = 0; k < iters; ++k) f();
+  CUDA_CHECK(cudaEventRecord(stop));
+  CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0.f;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
+  return ms / iters;
+}
+
+// Warms both up (merino builds its plans), times the reference, then the selected variant.
+void run_variants(benchmark::State& st, const std::function<void()>& reference,
+                  const std::function<void()>& merino, double flops) {
+  const std::function<void()>& kernel = st.range(0) == 0 ? reference : merino;
+  reference();
+  merino();
+  CUDA_CHECK(cudaDeviceSynchronize());
+  const double ref_ms = time_ms(reference, kBatch);
+  double total_ms = 0.0;
+  for (auto _ : st) {
+    const double ms = time_ms(kernel, kBatch);
+    total_ms += ms;
+    st.SetIterationTime(ms * 1e-3);
+  }
+  const double mean_ms = total_ms / static_cast<double>(st.iterations());
+  st.counters["TFLOP/s"] = flops / (mean_ms * 1e-3) / 1e12;
+  st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
+  st.counters["ref_ms"] = ref_ms;
+}
+
+template <class T>
+struct Forward {
+  static void run(benchmark::State& st, bool tf32, bool gelu) {
+    const Layer L = kLayers[st.range(2)];
+    const int N = kTokens;
+    const size_t NI = size_t(N) * L.IC, NO = size_t(N) * L.OC, OI = size_t(L.OC) * L.IC;
+    DeviceArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), bias(L.OC, 3), out(NO, 4), pre(NO, 5);
+    merino::cuda::Matmul mm;
+    mm.allow_tf32(tf32);
+    run_variants(
+        st,
+        [&] {  // out^T[OC, N] = W^T' inp^T
+          reference_gemm<T>(CUBLAS_OP_T, CUBLAS_OP_N, L.OC, N, L.IC, w.get(), L.IC, inp.get(), L.IC,
+                            0.0f, out.get(), tf32);
+        },
+        [&] {
+          if (gelu) {
+            mm.forward_gelu<T>(out.get(), pre.get(), inp.get(), w.get(), bias.get(), N, L.IC, L.OC);
+          } else {
+            mm.forward<T>(out.get(), inp.get(), w.get(), bias.get(), N, L.IC, L.OC);
+          }
+        },
+        2.0 * N * L.IC * L.OC);
+  }
+};
+
+// Gradients accumulate across the calls; with these scales they stay finite.
+template <class T>
+struct Backward {
+  static void run(benchmark::State& st, bool tf32, bool) {
+    const Layer L = kLayers[st.range(2)];
+    const int N = kTokens;
+    const size_t NI = size_t(N) * L.IC, NO = size_t(N) * L.OC, OI = size_t(L.OC) * L.IC;
+    DeviceArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), dout(NO, 3, -1e-3f, 1e-3f), dinp(NI, 4),
+        dw(OI, 5), db(L.OC, 6), ones(N, 7, 1.f, 1.f);
+    merino::cuda::Matmul mm;
+    mm.allow_tf32(tf32);
+    run_variants(
+        st,
+        [&] {
+          // dinp^T[IC, N] = W^T dout^T; dweight^T[IC, OC] += inp^T dout; dbias[OC] += dout^T 1
+          reference_gemm<T>(CUBLAS_OP_N, CUBLAS_OP_N, L.IC, N, L.OC, w.get(), L.IC, dout.get(),
+                            L.OC, 0.0f, dinp.get(), tf32);
+          reference_gemm<T>(CUBLAS_OP_N, CUBLAS_OP_T, L.IC, L.OC, N, inp.get(), L.IC, dout.get(),
+                            L.OC, 1.0f, dw.get(), tf32);
+          reference_gemm<T>(CUBLAS_OP_N, CUBLAS_OP_N, L.OC, 1, N, dout.get(), L.OC, ones.get(), N,
+                            1.0f, db.get(), tf32);
+        },
+        [&] {
+          mm.backward<T>(dinp.get(), dw.get(), db.get(), dout.get(), inp.get(), w.get(), N, L.IC,
+                         L.OC);
+        },
+        4.0 * N * L.IC * L.OC);
+  }
+};
+
+// dtype argument: 0 = fp32, 1 = TF32, 2 = bf16; errors are reported as a skipped benchmark
+template <template <class> class Body>
+void dispatch(benchmark::State& st, bool gelu) {
+  try {
+    const int64_t dtype = st.range(1);
+    if (dtype == 2) {
+      Body<bf16>::run(st, false, gelu);
+    } else {
+      Body<float>::run(st, dtype == 1, gelu);
+    }
+  } catch (const std::exception& e) {
+    st.SkipWithError(e.what());
+  }
+}
+
+void BM_MatmulForward(benchmark::State& st) { dispatch<Forward>(st, false); }
+void BM_MatmulForwardGelu(benchmark::State& st) { dispatch<Forward>(st, true); }
+void BM_MatmulBackward(benchmark::State& st) { dispatch<Backward>(st, false); }
+
+void layer_args(benchmark::internal::Benchmark* b, std::initializer_list<int> layers) {
+  b->ArgNames({"variant", "dtype", "layer"});
+  for (int layer : layers)
+    for (int dtype : {0, 1, 2})
+      for (int v : {0, 1}) b->Args({v, dtype, layer});
+  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+void all_layers(benchmark::internal::Benchmark* b) { layer_args(b, {0, 1, 2, 3}); }
+void mlp_fc(benchmark::internal::Benchmark* b) { layer_args(b, {2}); }
+
+BENCHMARK(BM_MatmulForward)->Apply(all_layers);
+BENCHMARK(BM_MatmulForwardGelu)->Apply(mlp_fc);
+BENCHMARK(BM_MatmulBackward)->Apply(all_layers);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string why;
+  if (!merino::cuda::cuda_device_available(&why)) {
+    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
+    return 0;
+  }
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    benchmark::AddCustomContext("cuda_device", prop.name);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,63 @@
+// Device helpers shared by the element-wise kernels (activation.cu) and the bias-gradient
+// reduction (matmul.cu): fp32 <-> T conversion and 16-byte vector access. Memory-bound kernels
+// move the most bytes per instruction with one 128-bit load or store per thread (4 floats or
+// 8 bf16), the "Packed128" idea of llm.c. CUDA-only header: include it from .cu files.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace merino::cuda::vec {
+
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <class T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
+
+// Elements of T in one 16-byte pack.
+template <class T>
+constexpr int kPack = 16 / static_cast<int>(sizeof(T));
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// V consecutive elements at p into fp32 registers: one 128-bit load when V fills a pack (the
+// caller guarantees 16-byte alignment), a scalar load when V == 1.
+template <class T, int V>
+__device__ __forceinline__ void load(const T* p, float (&f)[V]) {
+  if constexpr (V == kPack<T>) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < V; ++k) f[k] = to_float(e[k]);
+  } else {
+    static_assert(V == 1, "a vector is either one element or one 16-byte pack");
+    f[0] = to_float(*p);
+  }
+}
+
+// V fp32 values rounded to T and stored at p, as load.
+template <class T, int V>
+__device__ __forceinline__ void store(T* p, const float (&f)[V]) {
+  if constexpr (V == kPack<T>) {
+    uint4 raw;
+    T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+    for (int k = 0; k < V; ++k) e[k] = from_float<T>(f[k]);
+    *reinterpret_cast<uint4*>(p) = raw;
+  } else {
+    static_assert(V == 1, "a vector is either one element or one 16-byte pack");
+    *p = from_float<T>(f[0]);
+  }
+}
+
+}  // namespace merino::cuda::vec

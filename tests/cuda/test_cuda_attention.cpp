@@ -1,0 +1,366 @@
+// CUDA causal attention (kernels/cuda/attention.cuh) against its CPU twin
+// (merino::cpu::attention_*, kernels/cpu/attention.h) on seeded random inputs: T = 1, 37, 200
+// (not multiples of the 64-row tiles), 64 (exactly one tile), 600 (many tiles, causal skipping);
+// head_dim 64 and 128; H / KVH = 1, 3, 5. fp32 and bf16, forward and backward, pointers
+// aligned and not (the element-by-element load path), and bitwise determinism of backward.
+// Output buffers start as NaN, so an element the kernels fail to write fails the comparison.
+// Every test first checks for a device and reports SKIPPED (never passes) when there is none.
+//
+// The reference is always the fp32 CPU twin. For bf16, its inputs are the bf16 values the GPU
+// sees (rounded once, then widened back to float), and backward gets the same bf16-rounded out;
+// lse is fp32 on both sides. Backward is fed the CPU's out and lse, so it is tested on its own.
+//
+// Tolerances (|gpu - cpu| <= atol + rtol * |cpu| per element).
+// * fp32: both sides compute in float (eps = 2^-23 ~ 1.2e-7). Scores are hd-term dot products
+//   (relative error ~ sqrt(hd) eps ~ 1e-6 of |q||k|, i.e. ~1e-6 absolute for the O(1) scaled
+//   scores here), and exp2f(x log2 e) vs expf(x) differ by a few ulp; each probability is then
+//   off by ~1e-6 relative, and out, lse and the gradients are sums of at most T such terms,
+//   accumulated in a different order on each side. Bounds: rtol 1e-4 with atol 1e-5 (out, lse)
+//   and 2e-5 (dqkv, whose elements reach |6|). Run through a CPU emulation of the kernels
+//   (every CUDA thread a fiber, real barriers and shuffles), these very tests used at most 13%
+//   of the bounds; the GPU's FMA contraction and 2-ulp exp2f stay well inside that. An
+//   indexing, masking or group-sum bug shows up as an error of 1e-2..1.
+// * bf16 (8 significant bits: one ulp is 2^-7 ~ 0.8% of a value just above a power of two):
+//   the GPU rounds out and dqkv to bf16. The reference out is rounded as well (backward consumes
+//   it), so the two outs can land one ulp apart; dqkv is off by up to half an ulp (0.4%). P and
+//   dS are rounded to bf16 before the tensor-core products, each term independently, so those
+//   errors add like a random walk and matter most where the terms of a gradient cancel. Bounds:
+//   rtol 1e-2 with atol 1e-2 (out) and 2e-2 (dqkv); under the emulation the worst element used
+//   42% of them (errors up to 0.016 on dqkv values of rms 0.2-0.4 and max 6), still far below a
+//   real bug. lse comes from fp32 scores of exact bf16 products and an fp32 row sum, so it keeps
+//   a tight bound (1e-4; the emulation used under 1% of it).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cuda/attention.cuh"
+#include "kernels/cuda/cuda_check.cuh"
+
+namespace {
+
+#define REQUIRE_CUDA_DEVICE()                                   \
+  do {                                                          \
+    std::string why_;                                           \
+    if (!merino::cuda::cuda_device_available(&why_)) {          \
+      GTEST_SKIP() << "no CUDA device: " << why_;               \
+    }                                                           \
+  } while (0)
+
+using Floats = std::vector<float>;
+using bf16 = __nv_bfloat16;
+
+float to_float(float x) { return x; }
+float to_float(bf16 x) { return __bfloat162float(x); }
+
+template <class E>
+E from_float(float x) {
+  if constexpr (std::is_same_v<E, float>) {
+    return x;
+  } else {
+    return __float2bfloat16(x);
+  }
+}
+
+template <class E>
+std::vector<E> convert(const Floats& v) {
+  std::vector<E> r(v.size());
+  std::transform(v.begin(), v.end(), r.begin(), from_float<E>);
+  return r;
+}
+
+template <class E>
+Floats widen(const std::vector<E>& v) {
+  Floats r(v.size());
+  std::transform(v.begin(), v.end(), r.begin(), [](E x) { return to_float(x); });
+  return r;
+}
+
+// the values an E buffer holds after storing v (identity for float)
+template <class E>
+Floats round_to(const Floats& v) {
+  return widen(convert<E>(v));
+}
+
+Floats uniform(size_t n, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Floats v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Owning device buffer, filled with NaN (all-ones bytes, NaN in float and bf16) unless
+// initialised from host data; offset > 0 hands out a pointer `offset` elements into the
+// allocation, so 16-byte loads are impossible and the kernels take their scalar path.
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n, size_t offset = 0) : n_(n), offset_(offset) {
+    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base_), (n + offset + 1) * sizeof(T)));
+    CUDA_CHECK(cudaMemset(base_, 0xff, (n + offset + 1) * sizeof(T)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host, size_t offset = 0)
+      : DeviceBuffer(host.size(), offset) {
+    CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(base_); }
+  T* get() const { return base_ + offset_; }
+  std::vector<T> download() const {
+    CUDA_CHECK(cudaDeviceSynchronize());  // kernels are asynchronous; surface their errors here
+    std::vector<T> host(n_);
+    CUDA_CHECK(cudaMemcpy(host.data(), get(), n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+
+ private:
+  T* base_ = nullptr;
+  size_t n_, offset_;
+};
+
+// every element: |got - ref| <= atol + rtol * |ref|; reports the worst element and the first few
+// failures. Refuses to pass vacuously: the arrays must be non-empty and ref not all zero.
+void expect_close(const std::string& what, const Floats& got, const Floats& ref, double atol,
+                  double rtol) {
+  ASSERT_EQ(got.size(), ref.size()) << what;
+  ASSERT_FALSE(ref.empty()) << what;
+  double worst = 0.0, ref_max = 0.0;
+  size_t worst_i = 0;
+  int failures = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double g = got[i], r = ref[i], err = std::fabs(g - r);
+    ref_max = std::max(ref_max, std::fabs(r));
+    const double e = std::isfinite(g) ? err : INFINITY;
+    if (e > worst) {
+      worst = e;
+      worst_i = i;
+    }
+    if (!(err <= atol + rtol * std::fabs(r))) {
+      if (++failures <= 5) {
+        ADD_FAILURE() << what << "[" << i << "]: gpu " << g << " vs cpu " << r << " (|diff| "
+                      << err << " > " << atol + rtol * std::fabs(r) << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << ref.size()
+                         << " elements out of tolerance; worst |diff| " << worst << " at "
+                         << worst_i;
+  EXPECT_GT(ref_max, 0.0) << what << ": reference is all zero, the comparison proves nothing";
+}
+
+struct Case {
+  int B, T, H, KVH, hd;
+};
+
+std::string name(const Case& c) {
+  std::ostringstream s;
+  s << "B=" << c.B << " T=" << c.T << " H=" << c.H << " KVH=" << c.KVH << " hd=" << c.hd;
+  return s.str();
+}
+
+// T = 1 (one row, one key); 37 and 200 (partial last tiles; 200 also leaves a partial last tile
+// of the 32-key steps of fp32 hd = 128); 64 (exactly one tile); 129 (one row past two tiles);
+// 600 (ten tiles). H / KVH = 1, 3, 5, including KVH > 1 with groups (kv head index > 0).
+const Case kCases[] = {{1, 1, 1, 1, 64},    {2, 37, 3, 1, 64},  {1, 200, 5, 1, 64},
+                       {2, 200, 3, 3, 64},  {1, 129, 10, 2, 64}, {1, 600, 6, 2, 64},
+                       {1, 1, 3, 3, 128},   {1, 37, 5, 1, 128}, {2, 200, 6, 2, 128},
+                       {1, 64, 2, 2, 128},  {1, 200, 15, 3, 128}};
+
+struct Tolerance {
+  double out_atol, out_rtol, lse_atol, lse_rtol, grad_atol, grad_rtol;
+};
+
+template <class E>
+Tolerance tolerance() {
+  if constexpr (std::is_same_v<E, float>) {
+    return {1e-5, 1e-4, 1e-5, 1e-4, 2e-5, 1e-4};
+  } else {
+    return {1e-2, 1e-2, 1e-4, 1e-4, 2e-2, 1e-2};
+  }
+}
+
+// CPU-twin results for inputs as an E buffer holds them.
+struct Reference {
+  Floats qkv, dout, out, lse, dqkv;
+};
+
+template <class E>
+Reference reference(const Case& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const size_t C3 = static_cast<size_t>(c.H + 2 * c.KVH) * c.hd;
+  const size_t BT = static_cast<size_t>(c.B) * c.T;
+  Reference r;
+  // |q|, |k| up to 2: scaled scores of O(1..5), a softmax far from uniform
+  r.qkv = round_to<E>(uniform(BT * C3, rng, -2.f, 2.f));
+  r.dout = round_to<E>(uniform(BT * c.H * c.hd, rng, -1.f, 1.f));
+  r.out.resize(BT * c.H * c.hd);
+  r.lse.resize(static_cast<size_t>(c.B) * c.H * c.T);
+  r.dqkv.resize(BT * C3);
+  merino::cpu::attention_forward<float>(r.out.data(), r.lse.data(), r.qkv.data(), c.B, c.T, c.H,
+                                        c.KVH, c.hd);
+  r.out = round_to<E>(r.out);  // what backward will be handed
+  merino::cpu::attention_backward<float>(r.dqkv.data(), r.dout.data(), r.qkv.data(), r.out.data(),
+                                         r.lse.data(), c.B, c.T, c.H, c.KVH, c.hd);
+  return r;
+}
+
+template <class E>
+void check_forward(const Case& c, uint32_t seed, size_t offset = 0) {
+  const Reference ref = reference<E>(c, seed);
+  const Tolerance tol = tolerance<E>();
+  DeviceBuffer<E> d_qkv(convert<E>(ref.qkv), offset), d_out(ref.out.size(), offset);
+  DeviceBuffer<float> d_lse(ref.lse.size());
+  merino::cuda::attention_forward<E>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H, c.KVH,
+                                     c.hd);
+  // ref.out is already rounded to E, like the GPU's stored out
+  expect_close("out", widen(d_out.download()), ref.out, tol.out_atol, tol.out_rtol);
+  expect_close("lse", d_lse.download(), ref.lse, tol.lse_atol, tol.lse_rtol);
+}
+
+template <class E>
+void check_backward(const Case& c, uint32_t seed, bool own_scratch, size_t offset = 0) {
+  const Reference ref = reference<E>(c, seed);
+  const Tolerance tol = tolerance<E>();
+  DeviceBuffer<E> d_qkv(convert<E>(ref.qkv), offset), d_dout(convert<E>(ref.dout), offset),
+      d_out(convert<E>(ref.out), offset), d_dqkv(ref.dqkv.size(), offset);
+  DeviceBuffer<float> d_lse(ref.lse),
+      d_scratch(merino::cuda::attention_backward_scratch_floats(c.B, c.T, c.H));
+  merino::cuda::attention_backward<E>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
+                                      d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd, 0,
+                                      own_scratch ? d_scratch.get() : nullptr);
+  expect_close("dqkv", widen(d_dqkv.download()), ref.dqkv, tol.grad_atol, tol.grad_rtol);
+}
+
+TEST(CudaAttention, ForwardFp32MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  uint32_t seed = 100;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(name(c));
+    check_forward<float>(c, seed++);
+  }
+}
+
+TEST(CudaAttention, BackwardFp32MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  uint32_t seed = 200;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(name(c));
+    check_backward<float>(c, seed, seed % 2 == 0);  // both scratch paths
+    ++seed;
+  }
+}
+
+TEST(CudaAttention, ForwardBf16MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  uint32_t seed = 300;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(name(c));
+    check_forward<bf16>(c, seed++);
+  }
+}
+
+TEST(CudaAttention, BackwardBf16MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  uint32_t seed = 400;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(name(c));
+    check_backward<bf16>(c, seed, seed % 2 == 1);
+    ++seed;
+  }
+}
+
+// Pointers one element past a 16-byte boundary: the element-by-element load path.
+TEST(CudaAttention, UnalignedPointers) {
+  REQUIRE_CUDA_DEVICE();
+  for (const Case& c : {Case{2, 77, 6, 2, 64}, Case{1, 45, 5, 1, 128}}) {
+    SCOPED_TRACE(name(c));
+    {
+      SCOPED_TRACE("fp32");
+      check_forward<float>(c, 500, 1);
+      check_backward<float>(c, 501, false, 1);
+    }
+    {
+      SCOPED_TRACE("bf16");
+      check_forward<bf16>(c, 502, 1);
+      check_backward<bf16>(c, 503, true, 1);
+    }
+  }
+}
+
+// No atomics: two backward calls from the same inputs agree bit for bit (GQA: the k/v
+// gradients of 3 query heads are summed in a fixed order).
+template <class E>
+void check_deterministic() {
+  const Case c{2, 300, 6, 2, 64};
+  const Reference ref = reference<E>(c, 600);
+  DeviceBuffer<E> d_qkv(convert<E>(ref.qkv)), d_dout(convert<E>(ref.dout)),
+      d_out(convert<E>(ref.out));
+  DeviceBuffer<float> d_lse(ref.lse);
+  std::vector<E> results[2];
+  for (auto& r : results) {
+    DeviceBuffer<E> d_dqkv(ref.dqkv.size());
+    merino::cuda::attention_backward<E>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
+                                        d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+    r = d_dqkv.download();
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(E)))
+      << "dqkv differs between two identical runs";
+}
+
+TEST(CudaAttention, BackwardIsDeterministic) {
+  REQUIRE_CUDA_DEVICE();
+  {
+    SCOPED_TRACE("fp32");
+    check_deterministic<float>();
+  }
+  {
+    SCOPED_TRACE("bf16");
+    check_deterministic<bf16>();
+  }
+}
+
+// Forward then backward entirely on the GPU (backward consumes the GPU's own out and lse).
+TEST(CudaAttention, ForwardBackwardChainMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  const Case c{2, 150, 9, 3, 64};
+  const Reference ref = reference<float>(c, 700);
+  const Tolerance tol = tolerance<float>();
+  DeviceBuffer<float> d_qkv(ref.qkv), d_dout(ref.dout), d_out(ref.out.size()),
+      d_lse(ref.lse.size()), d_dqkv(ref.dqkv.size());
+  merino::cuda::attention_forward<float>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H,
+                                         c.KVH, c.hd);
+  merino::cuda::attention_backward<float>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
+                                          d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+  expect_close("out", d_out.download(), ref.out, tol.out_atol, tol.out_rtol);
+  expect_close("dqkv", d_dqkv.download(), ref.dqkv, tol.grad_atol, tol.grad_rtol);
+}
+
+// Unsupported head sizes and inconsistent head counts are refused before anything launches.
+TEST(CudaAttention, RejectsUnsupportedShapes) {
+  REQUIRE_CUDA_DEVICE();
+  DeviceBuffer<float> buf(1 << 16);
+  DeviceBuffer<float> lse(1 << 10);
+  EXPECT_THROW(merino::cuda::attention_forward<float>(buf.get(), lse.get(), buf.get(), 1, 8, 2,
+                                                      1, 96),
+               std::invalid_argument);
+  EXPECT_THROW(merino::cuda::attention_forward<bf16>(reinterpret_cast<bf16*>(buf.get()),
+                                                     lse.get(), reinterpret_cast<bf16*>(buf.get()),
+                                                     1, 8, 2, 1, 32),
+               std::invalid_argument);
+  EXPECT_THROW(merino::cuda::attention_backward<float>(buf.get(), buf.get(), buf.get(), buf.get(),
+                                                       lse.get(), 1, 8, 6, 4, 64),
+               std::invalid_argument);
+}
+
+}  // namespace

@@ -1,0 +1,476 @@
+// Embedding forward/backward (kernels/cuda/embedding.cu) and RoPE (kernels/cuda/rope.cu)
+// against their CPU twins (kernels/cpu/embedding.h, kernels/cpu/rope.h) on seeded random
+// inputs: odd C (scalar path), unaligned pointers, pos_offset > 0, no wpe, tokens repeated
+// within a batch (runs longer than a 32-position tile, one token filling the whole batch),
+// nonzero gradients on entry (+=), GQA (KVH < H), odd hd / 2. Every test first checks for a
+// device and reports SKIPPED (never passes) without one.
+//
+// Tolerances.
+// * Embedding forward, fp32: one IEEE addition per element on both sides: exact (tolerance 0).
+//   bf16: fp32 sum of two bf16 values rounded to nearest-even on both sides: exact as well.
+// * dwpe, fp32: the kernel adds the B rows of a position in batch order starting from the old
+//   value, the CPU twin's order: exact. dwte, fp32: a token's rows are added in the CPU's order
+//   when they fall in one tile; a run crossing tiles is summed per tile and the pieces added in
+//   tile order. Each side's recursive sum of L terms has error <= (L - 1) * 2^-24 * sum|terms|
+//   (Higham, Accuracy and Stability, 4.2), so the two differ by at most
+//   2 * L * 2^-24 * sum|terms| per element -- the bound used, with sum|terms| computed by running
+//   the CPU twin on |inputs|. A row sent to the wrong token or missed moves an element by O(1).
+//   Tokens that occur once are checked bit-exactly (one addition, same order).
+// * bf16 backward: the GPU rounds the fp32 sum once (relative 2^-9); the reference is the CPU
+//   twin in fp32 on the same bf16 inputs, so the bound is 2^-8 * |ref| + the fp32 bound above.
+// * RoPE fp32: the same cos/sin table (double angle, rounded to float) and the same float
+//   operations without FMA contraction, so results are expected bit-identical; device pow/sincos
+//   may round a table entry differently from glibc in rare cases (1 float ulp, 6e-8 relative),
+//   so the bound is 4 * 2^-24 * (|x0| + |x1|) + 1e-30 -- a wrong pairing or angle is O(0.1).
+//   bf16 RoPE: one rounding of the fp32 result, 2^-8 * |ref| + the fp32 bound. v heads must
+//   come back bit for bit.
+#include <gtest/gtest.h>
+
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/rope.h"
+#include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/rope.cuh"
+
+namespace {
+
+#define REQUIRE_CUDA_DEVICE()                          \
+  do {                                                 \
+    std::string why_;                                  \
+    if (!merino::cuda::cuda_device_available(&why_)) { \
+      GTEST_SKIP() << "no CUDA device: " << why_;      \
+    }                                                  \
+  } while (0)
+
+using bf16 = __nv_bfloat16;
+using Floats = std::vector<float>;
+using Ints = std::vector<int32_t>;
+
+constexpr double kU = 1.0 / (1 << 24);  // fp32 unit roundoff
+
+Floats uniform(size_t n, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Floats v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  return u;
+}
+float as_float(bf16 b) {
+  uint16_t u;
+  std::memcpy(&u, &b, sizeof(u));
+  const uint32_t w = uint32_t(u) << 16;
+  float f;
+  std::memcpy(&f, &w, sizeof(f));
+  return f;
+}
+std::vector<bf16> to_bf16(const Floats& v) {
+  std::vector<bf16> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
+  return out;
+}
+Floats to_float(const std::vector<bf16>& v) {
+  Floats out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = as_float(v[i]);
+  return out;
+}
+Floats round_bf16(const Floats& v) { return to_float(to_bf16(v)); }
+Floats abs_of(Floats v) {
+  for (auto& x : v) x = std::fabs(x);
+  return v;
+}
+
+// Owning device buffer; `offset` hands out a pointer that many elements into the allocation.
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n, size_t offset = 0) : n_(n), offset_(offset) {
+    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base_), (n + offset + 1) * sizeof(T)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host, size_t offset = 0)
+      : DeviceBuffer(host.size(), offset) {
+    CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(base_); }
+  T* get() const { return base_ + offset_; }
+  std::vector<T> download() const {
+    CUDA_CHECK(cudaDeviceSynchronize());  // surface asynchronous kernel errors here
+    std::vector<T> host(n_);
+    CUDA_CHECK(cudaMemcpy(host.data(), get(), n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+
+ private:
+  T* base_ = nullptr;
+  size_t n_, offset_;
+};
+
+// every element: |got - ref| <= bound[i]; refuses to pass on empty or all-zero references
+void expect_within(const std::string& what, const Floats& got, const Floats& ref,
+                   const std::vector<double>& bound) {
+  ASSERT_EQ(got.size(), ref.size()) << what;
+  ASSERT_EQ(bound.size(), ref.size()) << what;
+  ASSERT_FALSE(ref.empty()) << what;
+  double ref_max = 0.0, worst_ratio = 0.0;
+  size_t failures = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - double(ref[i]));
+    ref_max = std::max(ref_max, std::fabs(double(ref[i])));
+    if (bound[i] > 0) worst_ratio = std::max(worst_ratio, err / bound[i]);
+    if (!(err <= bound[i]) && ++failures <= 5) {
+      ADD_FAILURE() << what << "[" << i << "]: gpu " << got[i] << " vs cpu " << ref[i]
+                    << " (|diff| " << err << " > " << bound[i] << ")";
+    }
+  }
+  EXPECT_EQ(failures, 0u) << what << ": " << failures << " of " << ref.size()
+                          << " out of tolerance; worst |diff| / bound " << worst_ratio;
+  EXPECT_GT(ref_max, 0.0) << what << ": reference is all zero, the comparison proves nothing";
+}
+
+void expect_bitwise_equal(const std::string& what, const Floats& a, const Floats& b) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  ASSERT_FALSE(a.empty()) << what;
+  size_t diff = 0, first = a.size();
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (float_bits(a[i]) != float_bits(b[i])) {
+      if (diff++ == 0) first = i;
+    }
+  }
+  EXPECT_EQ(diff, 0u) << what << ": " << diff << " of " << a.size() << " differ, first at "
+                      << first << " (" << (first < a.size() ? a[first] : 0.f) << " vs "
+                      << (first < a.size() ? b[first] : 0.f) << ")";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedding.
+
+enum class Tokens { kUniform, kSmallVocab, kOneToken };
+
+struct EmbCase {
+  int B, T, C, V, pos_offset;
+  bool wpe;
+  Tokens tokens;
+  size_t offset;  // element offset of every device pointer (1: unaligned, scalar path)
+};
+
+std::string name(const EmbCase& c) {
+  std::ostringstream s;
+  s << "B=" << c.B << " T=" << c.T << " C=" << c.C << " V=" << c.V << " pos_offset=" << c.pos_offset
+    << (c.wpe ? "" : " no-wpe") << " tokens=" << int(c.tokens) << " offset=" << c.offset;
+  return s.str();
+}
+
+// C = 3, 77 (scalar), 64 and 768 (16-byte vectors: 4 floats / 8 bf16); N = B*T = 1, 35 (partial
+// tile), 1000, 2048; tokens: uniform over V = 50257 (mostly distinct), over V = 5 (runs of
+// hundreds of rows crossing many 32-position tiles), or one token for the whole batch.
+const EmbCase kEmbCases[] = {
+    {1, 1, 3, 7, 0, true, Tokens::kUniform, 0},
+    {5, 7, 77, 5, 2, true, Tokens::kSmallVocab, 0},
+    {4, 250, 64, 50257, 3, true, Tokens::kUniform, 0},
+    {4, 250, 64, 5, 0, true, Tokens::kSmallVocab, 0},
+    {2, 1024, 768, 50257, 2, true, Tokens::kSmallVocab, 0},
+    {8, 128, 768, 50257, 0, false, Tokens::kUniform, 0},
+    {3, 99, 64, 11, 1, true, Tokens::kOneToken, 0},
+    {3, 99, 64, 11, 2, true, Tokens::kSmallVocab, 1},
+};
+
+Ints make_tokens(const EmbCase& c, std::mt19937& rng) {
+  const int V = c.tokens == Tokens::kSmallVocab ? std::min(c.V, 5) : c.V;
+  std::uniform_int_distribution<int32_t> dist(0, V - 1);
+  Ints t(size_t(c.B) * c.T);
+  const int32_t only = dist(rng);
+  for (auto& x : t) x = c.tokens == Tokens::kOneToken ? only : dist(rng);
+  return t;
+}
+
+// Rows of wpe the kernels may touch: T + pos_offset (OPT-style offset), plus 3 never touched.
+size_t wpe_rows(const EmbCase& c) { return size_t(c.T) + c.pos_offset + 3; }
+
+TEST(Embedding, ForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const EmbCase& c : kEmbCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(11 + c.C + c.T);
+    const Ints tok = make_tokens(c, rng);
+    const size_t NC = tok.size() * c.C;
+    const Floats wte = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f),
+                 wpe = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f);
+    Floats ref(NC);
+    merino::cpu::embedding_forward(ref.data(), tok.data(), wte.data(), c.wpe ? wpe.data() : nullptr,
+                                   c.B, c.T, c.C, c.pos_offset);
+    {  // fp32
+      DeviceBuffer<float> out(NC, c.offset), dwte(wte, c.offset), dwpe(wpe, c.offset);
+      DeviceBuffer<int32_t> dtok(tok);
+      merino::cuda::embedding_forward(out.get(), dtok.get(), dwte.get(),
+                                      c.wpe ? dwpe.get() : nullptr, c.B, c.T, c.C, c.pos_offset);
+      expect_bitwise_equal("fp32 out", out.download(), ref);
+    }
+    {  // bf16: reference = fp32 sum of the bf16 inputs, rounded to nearest-even
+      const Floats wte_b = round_bf16(wte), wpe_b = round_bf16(wpe);
+      Floats ref_b(NC);
+      merino::cpu::embedding_forward(ref_b.data(), tok.data(), wte_b.data(),
+                                     c.wpe ? wpe_b.data() : nullptr, c.B, c.T, c.C, c.pos_offset);
+      DeviceBuffer<bf16> out(NC, c.offset), dwte(to_bf16(wte), c.offset),
+          dwpe(to_bf16(wpe), c.offset);
+      DeviceBuffer<int32_t> dtok(tok);
+      merino::cuda::embedding_forward(out.get(), dtok.get(), dwte.get(),
+                                      c.wpe ? dwpe.get() : nullptr, c.B, c.T, c.C, c.pos_offset);
+      expect_bitwise_equal("bf16 out", to_float(out.download()), round_bf16(ref_b));
+    }
+  }
+}
+
+struct BackwardRef {
+  Floats dwte, dwpe;                     // CPU twin on the inputs
+  std::vector<double> bte, bpe;          // fp32 error bounds per element
+  std::vector<bool> single;              // dwte rows of tokens that occur exactly once
+};
+
+// The CPU twin on (dwte0, dwpe0, dout), and the bounds 2 * L * u * sum|terms| where L is the
+// largest number of terms any element sums.
+BackwardRef backward_reference(const EmbCase& c, const Ints& tok, const Floats& dwte0,
+                               const Floats& dwpe0, const Floats& dout) {
+  BackwardRef r{dwte0, dwpe0, {}, {}, std::vector<bool>(size_t(c.V), false)};
+  float* pe = c.wpe ? r.dwpe.data() : nullptr;
+  merino::cpu::embedding_backward(r.dwte.data(), pe, dout.data(), tok.data(), c.B, c.T, c.C,
+                                  c.pos_offset);
+  Floats ate = abs_of(dwte0), ape = abs_of(dwpe0);
+  const Floats adout = abs_of(dout);
+  merino::cpu::embedding_backward(ate.data(), c.wpe ? ape.data() : nullptr, adout.data(),
+                                  tok.data(), c.B, c.T, c.C, c.pos_offset);
+  std::vector<int> count(size_t(c.V), 0);
+  for (int32_t t : tok) ++count[size_t(t)];
+  const int L = *std::max_element(count.begin(), count.end()) + 1;
+  for (int v = 0; v < c.V; ++v) r.single[size_t(v)] = count[size_t(v)] == 1;
+  r.bte.resize(ate.size());
+  for (size_t i = 0; i < ate.size(); ++i) r.bte[i] = 2.0 * L * kU * ate[i];
+  r.bpe.assign(ape.size(), 0.0);  // batch order on both sides: exact
+  return r;
+}
+
+TEST(Embedding, BackwardFp32MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const EmbCase& c : kEmbCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(21 + c.C + c.T);
+    const Ints tok = make_tokens(c, rng);
+    const size_t NC = tok.size() * c.C;
+    const Floats dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f),
+                 dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f),
+                 dout = uniform(NC, rng, -1.f, 1.f);
+    const BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
+    DeviceBuffer<float> dwte(dwte0, c.offset), dwpe(dwpe0, c.offset), ddout(dout, c.offset);
+    DeviceBuffer<int32_t> dtok(tok);
+    merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
+                                     dtok.get(), c.B, c.T, c.C, c.pos_offset);
+    const Floats got_te = dwte.download();
+    expect_within("dwte", got_te, ref.dwte, ref.bte);
+    Floats single_got, single_ref;  // tokens seen once: one addition, the CPU's bits
+    for (int v = 0; v < c.V; ++v) {
+      if (!ref.single[size_t(v)]) continue;
+      for (int k = 0; k < c.C; ++k) {
+        single_got.push_back(got_te[size_t(v) * c.C + k]);
+        single_ref.push_back(ref.dwte[size_t(v) * c.C + k]);
+      }
+    }
+    if (!single_ref.empty()) expect_bitwise_equal("dwte, single tokens", single_got, single_ref);
+    // dwpe: exact where touched, untouched elsewhere (also when wpe is null)
+    expect_bitwise_equal("dwpe", dwpe.download(), c.wpe ? ref.dwpe : dwpe0);
+  }
+}
+
+TEST(Embedding, BackwardBf16MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const EmbCase& c : kEmbCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(31 + c.C + c.T);
+    const Ints tok = make_tokens(c, rng);
+    const size_t NC = tok.size() * c.C;
+    const Floats dwte0 = round_bf16(uniform(size_t(c.V) * c.C, rng, -1.f, 1.f)),
+                 dwpe0 = round_bf16(uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f)),
+                 dout = round_bf16(uniform(NC, rng, -1.f, 1.f));
+    BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
+    for (size_t i = 0; i < ref.bte.size(); ++i) {
+      ref.bte[i] += std::ldexp(std::fabs(ref.dwte[i]), -8);
+    }
+    std::vector<double> bpe(ref.dwpe.size());
+    for (size_t i = 0; i < bpe.size(); ++i) bpe[i] = std::ldexp(std::fabs(ref.dwpe[i]), -8);
+    DeviceBuffer<bf16> dwte(to_bf16(dwte0), c.offset), dwpe(to_bf16(dwpe0), c.offset),
+        ddout(to_bf16(dout), c.offset);
+    DeviceBuffer<int32_t> dtok(tok);
+    merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
+                                     dtok.get(), c.B, c.T, c.C, c.pos_offset);
+    expect_within("dwte", to_float(dwte.download()), ref.dwte, ref.bte);
+    expect_within("dwpe", to_float(dwpe.download()), ref.dwpe, bpe);
+  }
+}
+
+// Same bits on every run, with and without caller-provided scratch, for the skewed token
+// distributions where a run spans many tiles (the combine step) as well as mostly-unique ones.
+template <class T>
+void check_backward_deterministic(const EmbCase& c) {
+  std::mt19937 rng(41 + c.C);
+  const Ints tok = make_tokens(c, rng);
+  const size_t NC = tok.size() * c.C;
+  std::vector<T> dwte0, dwpe0, dout;
+  if constexpr (std::is_same_v<T, float>) {
+    dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f);
+    dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f);
+    dout = uniform(NC, rng, -1.f, 1.f);
+  } else {
+    dwte0 = to_bf16(uniform(size_t(c.V) * c.C, rng, -1.f, 1.f));
+    dwpe0 = to_bf16(uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f));
+    dout = to_bf16(uniform(NC, rng, -1.f, 1.f));
+  }
+  DeviceBuffer<int32_t> dtok(tok);
+  DeviceBuffer<T> ddout(dout);
+  DeviceBuffer<char> scratch(merino::cuda::embedding_backward_scratch_bytes(c.B, c.T, c.C));
+  std::vector<T> first_te, first_pe;
+  for (int run = 0; run < 3; ++run) {
+    DeviceBuffer<T> dwte(dwte0), dwpe(dwpe0);
+    merino::cuda::embedding_backward(dwte.get(), dwpe.get(), ddout.get(), dtok.get(), c.B, c.T,
+                                     c.C, c.pos_offset, 0, run == 2 ? scratch.get() : nullptr);
+    const std::vector<T> te = dwte.download(), pe = dwpe.download();
+    if (run == 0) {
+      first_te = te;
+      first_pe = pe;
+      continue;
+    }
+    EXPECT_EQ(std::memcmp(te.data(), first_te.data(), te.size() * sizeof(T)), 0) << "run " << run;
+    EXPECT_EQ(std::memcmp(pe.data(), first_pe.data(), pe.size() * sizeof(T)), 0) << "run " << run;
+  }
+}
+
+TEST(Embedding, BackwardIsDeterministic) {
+  REQUIRE_CUDA_DEVICE();
+  const EmbCase cases[] = {{8, 1024, 768, 50257, 2, true, Tokens::kSmallVocab, 0},
+                           {8, 1024, 768, 50257, 0, true, Tokens::kUniform, 0},
+                           {4, 333, 77, 9, 1, true, Tokens::kOneToken, 0}};
+  for (const EmbCase& c : cases) {
+    SCOPED_TRACE(name(c));
+    check_backward_deterministic<float>(c);
+    check_backward_deterministic<bf16>(c);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RoPE.
+
+struct RopeCase {
+  int B, T, H, KVH, hd;
+  double theta;
+  size_t offset;
+};
+
+std::string name(const RopeCase& c) {
+  std::ostringstream s;
+  s << "B=" << c.B << " T=" << c.T << " H=" << c.H << " KVH=" << c.KVH << " hd=" << c.hd
+    << " theta=" << c.theta << " offset=" << c.offset;
+  return s.str();
+}
+
+// hd/2 = 3, 5 (scalar), 32, 64 (vectors); GQA (KVH < H) and MHA; T = 1; positions up to 600
+// (angles of hundreds of radians); LLaMA-3's theta = 500000; an unaligned buffer.
+const RopeCase kRopeCases[] = {{2, 5, 3, 1, 6, 10000.0, 0},   {1, 1, 2, 2, 10, 10000.0, 0},
+                               {2, 17, 4, 2, 64, 10000.0, 0}, {1, 600, 2, 2, 128, 500000.0, 0},
+                               {3, 9, 4, 4, 64, 10000.0, 1}};
+
+size_t qkv_size(const RopeCase& c) {
+  return size_t(c.B) * c.T * size_t(c.H + 2 * c.KVH) * c.hd;
+}
+
+// bound per element: `ulps` * u * (|x0| + |x1|) of the pair it belongs to (0 outside the q/k
+// heads), plus `rel` * |ref|
+std::vector<double> rope_bound(const RopeCase& c, const Floats& x, const Floats& ref, double rel,
+                               double ulps = 4) {
+  std::vector<double> b(x.size(), 0.0);
+  const int half = c.hd / 2, C3 = (c.H + 2 * c.KVH) * c.hd;
+  for (size_t r = 0; r < size_t(c.B) * c.T; ++r) {
+    for (int h = 0; h < c.H + c.KVH; ++h) {
+      for (int i = 0; i < half; ++i) {
+        const size_t a = r * C3 + size_t(h) * c.hd + i, z = a + half;
+        const double e = ulps * kU * (std::fabs(x[a]) + std::fabs(x[z]));
+        b[a] = e + rel * std::fabs(ref[a]);
+        b[z] = e + rel * std::fabs(ref[z]);
+      }
+    }
+  }
+  return b;
+}
+
+// the v heads must come back bit for bit
+void expect_untouched(const RopeCase& c, const Floats& got, const Floats& before) {
+  const int C3 = (c.H + 2 * c.KVH) * c.hd, qk = (c.H + c.KVH) * c.hd;
+  Floats g, b;
+  for (size_t r = 0; r < size_t(c.B) * c.T; ++r) {
+    for (int k = qk; k < C3; ++k) {
+      g.push_back(got[r * C3 + k]);
+      b.push_back(before[r * C3 + k]);
+    }
+  }
+  expect_bitwise_equal("v heads", g, b);
+}
+
+TEST(Rope, Fp32MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const RopeCase& c : kRopeCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(51 + c.hd + c.T);
+    const Floats x = uniform(qkv_size(c), rng, -1.f, 1.f);
+    Floats fwd = x, bwd = x;
+    merino::cpu::rope_forward(fwd.data(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    merino::cpu::rope_backward(bwd.data(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    DeviceBuffer<float> df(x, c.offset), db(x, c.offset);
+    merino::cuda::rope_forward(df.get(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    merino::cuda::rope_backward(db.get(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    const Floats gf = df.download(), gb = db.download();
+    expect_within("forward", gf, fwd, rope_bound(c, x, fwd, 0.0));
+    expect_within("backward", gb, bwd, rope_bound(c, x, bwd, 0.0));
+    expect_untouched(c, gf, x);
+    expect_untouched(c, gb, x);
+    // backward undoes forward (the transpose of a rotation): two rotations' roundings plus
+    // cos^2 + sin^2 of the float table differing from 1 by a few u -- 8 u (|x0| + |x1|)
+    merino::cuda::rope_backward(df.get(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    expect_within("backward(forward(x))", df.download(), x, rope_bound(c, x, x, 0.0, 8));
+  }
+}
+
+TEST(Rope, Bf16MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const RopeCase& c : kRopeCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(61 + c.hd + c.T);
+    const Floats x = round_bf16(uniform(qkv_size(c), rng, -1.f, 1.f));
+    Floats fwd = x, bwd = x;
+    merino::cpu::rope_forward(fwd.data(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    merino::cpu::rope_backward(bwd.data(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    DeviceBuffer<bf16> df(to_bf16(x), c.offset), db(to_bf16(x), c.offset);
+    merino::cuda::rope_forward(df.get(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    merino::cuda::rope_backward(db.get(), c.B, c.T, c.H, c.KVH, c.hd, c.theta);
+    const Floats gf = to_float(df.download()), gb = to_float(db.download());
+    expect_within("forward", gf, fwd, rope_bound(c, x, fwd, 1.0 / 256));
+    expect_within("backward", gb, bwd, rope_bound(c, x, bwd, 1.0 / 256));
+    expect_untouched(c, gf, x);
+    expect_untouched(c, gb, x);
+  }
+}
+
+}  // namespace
