@@ -5,6 +5,12 @@
 //            the model builder's count), count_model for FLOPs, and walk every executed layer
 //            for the entropy and the latency
 //   Search   merino's closed-form evaluator (search/cost.cpp + search/objective.cpp)
+//   SearchMeasuredTable
+//            `--measure`'s evaluator (search/measured_cost.cpp) on a latency table that already
+//            holds every shape the search meets: the cost of the table look-ups. The table is
+//            filled by an untimed first search with a stand-in timer (the roofline of
+//            search/cost.cpp per operation), since timing thousands of shapes for real takes
+//            minutes and is not what this measures.
 // Each benchmark reports iterations_per_s and speedup_vs_naive against the naive rate measured
 // in this same process. Before timing, the two evaluators are compared on 2,000 random-walk
 // candidates; any disagreement aborts the benchmark.
@@ -13,12 +19,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/splitmix.h"
 #include "model/param_layout.h"
 #include "search/evolution.h"
+#include "search/measured_cost.h"
 #include "search/mutation.h"
 
 namespace {
@@ -83,9 +91,21 @@ bool close(double a, double b) {
   return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b));
 }
 
+// Stand-in seconds for one table operation: FLOPs at the phone-cpu profile's peak.
+double stand_in_seconds(const ms::Op& op) {
+  const double T = op.seq_len, a = op.a, b = op.b;
+  const double flops = op.kind == ms::OpKind::Attention ? 8 * T * a * a + 2 * T * T * a
+                       : op.kind == ms::OpKind::Ffn     ? 4 * T * a * b
+                                                        : 2 * T * a * b;
+  return flops / ms::find_device("phone-cpu").peak_flops;
+}
+
 struct Setup {
   ms::SearchSettings settings;
   ms::Evaluate fast, naive;
+  ms::SearchSettings measured_settings;  // a latency budget in forward-pass seconds
+  std::unique_ptr<ms::MeasuredLatency> table;
+  ms::Evaluate measured;
   double naive_iterations_per_s = 0;
   std::string error;
 };
@@ -123,16 +143,23 @@ Setup& setup() {
                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     x->naive_iterations_per_s = kIterations / best;
+    x->measured_settings = x->settings;
+    x->measured_settings.budgets.latency = 5.0;
+    x->table = std::make_unique<ms::MeasuredLatency>(ms::LatencyTable{}, stand_in_seconds);
+    x->measured = ms::make_measured_evaluator(x->settings.space, *x->table,
+                                              ms::find_objective("subspace"), {});
+    if (x->error.empty()) ms::evolve(x->measured_settings, x->measured);  // fills the table
     return x;
   }();
   return *s;
 }
 
-void timed(benchmark::State& state, const Setup& s, const ms::Evaluate& evaluate) {
+void timed(benchmark::State& state, const Setup& s, const ms::SearchSettings& settings,
+           const ms::Evaluate& evaluate) {
   double seconds = 0, score = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    score = ms::evolve(s.settings, evaluate).best_eval.value.score;
+    score = ms::evolve(settings, evaluate).best_eval.value.score;
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const double rate = double(kIterations) * state.iterations() / seconds;
@@ -145,17 +172,28 @@ void timed(benchmark::State& state, const Setup& s, const ms::Evaluate& evaluate
 void BM_Naive(benchmark::State& state) {
   Setup& s = setup();
   if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
-  timed(state, s, s.naive);
+  timed(state, s, s.settings, s.naive);
 }
 
 void BM_Search(benchmark::State& state) {
   Setup& s = setup();
   if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
-  timed(state, s, s.fast);
+  timed(state, s, s.settings, s.fast);
+}
+
+void BM_SearchMeasuredTable(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  const size_t entries = s.table->table().seconds.size();
+  timed(state, s, s.measured_settings, s.measured);
+  state.counters["table_entries"] = double(entries);
+  if (s.table->table().seconds.size() != entries)
+    state.SkipWithError("the timed searches met shapes the table did not hold");
 }
 
 BENCHMARK(BM_Naive)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_Search)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_SearchMeasuredTable)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
 

@@ -1,6 +1,8 @@
 // `merino search`: MeRino-style architecture search under parameter, FLOP and latency budgets.
 // Writes a trainable model YAML and the search log beside it; see docs/NAS.md. With --score it
 // searches nothing and prints the objective and costs of given model YAMLs, one JSON line each.
+// Latency comes from a device profile (--device) or, with --measure, from forward-pass
+// operations timed on this CPU and kept in a lookup table (--measure-cache FILE).
 #include <unistd.h>
 
 #include <cctype>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "search/measured_cost.h"
+#include "search/op_timer.h"
 #include "search/report.h"
 #include "search/units.h"
 
@@ -21,6 +25,8 @@ namespace {
 struct SearchOptions {
   std::string params, flops, latency_ms;  // budgets as typed, e.g. "64M"
   std::string device = "jetson-nano";
+  bool measure = false;       // latency timed on this CPU instead of a device profile
+  std::string measure_cache;  // latency table to load (if present) and save
   std::string seq_len = "1024";
   std::string blocks = "3";
   std::string objective = "subspace";
@@ -52,7 +58,12 @@ std::string command_line(const SearchOptions& o) {
   add("--params", o.params);
   add("--flops", o.flops);
   add("--latency-ms", o.latency_ms);
-  add("--device", o.device);
+  if (o.measure) {
+    c += " --measure";
+    add("--measure-cache", o.measure_cache);
+  } else {
+    add("--device", o.device);
+  }
   add("--seq-len", o.seq_len);
   add("--blocks", o.blocks);
   add("--objective", o.objective);
@@ -81,6 +92,35 @@ void show_progress(long long iteration, long long total, const search::Evaluatio
   std::fflush(stderr);
 }
 
+// The latency table for --measure: --measure-cache's entries when the file exists, timed with
+// this process's OpenMP thread count.
+std::unique_ptr<search::MeasuredLatency> open_measured(const SearchOptions& o) {
+  using namespace merino::search;
+  const int threads = timing_threads();
+  LatencyTable table = o.measure_cache.empty() ? LatencyTable{threads, {}}
+                                               : load_latency_table(o.measure_cache, threads);
+  return std::make_unique<MeasuredLatency>(std::move(table), time_op);
+}
+
+// Saves the table to --measure-cache if it grew (timings are the expensive part, so this comes
+// before anything else that could fail), and returns one line on it: its size, and what was
+// timed now and how long that took.
+std::string close_measured(const SearchOptions& o, const search::MeasuredLatency& m) {
+  const search::LatencyTable& t = m.table();
+  std::string where;
+  if (!o.measure_cache.empty() && m.measured() > 0) {
+    search::save_latency_table(t, o.measure_cache);
+    where = ", saved to " + o.measure_cache;
+  } else if (!o.measure_cache.empty()) {
+    where = ", all from " + o.measure_cache;
+  }
+  char line[160];
+  std::snprintf(line, sizeof line, "latency table: %zu entries, %d timed now in %.1f s with %d %s",
+                t.seconds.size(), m.measured(), m.measuring_seconds(), t.threads,
+                t.threads == 1 ? "thread" : "threads");
+  return line + where + "\n";
+}
+
 // `--score FILE...`: each model's objective value and costs in the space its own shape defines
 // (its vocabulary, context and block count), one JSON object per line on stdout.
 int run_score(const SearchOptions& o) {
@@ -89,6 +129,7 @@ int run_score(const SearchOptions& o) {
   const Objective& objective = find_objective(o.objective);
   ObjectiveParams op;
   op.rho_max = parse_amount("--rho-max", o.rho_max, "0.3");
+  const std::unique_ptr<MeasuredLatency> measured = o.measure ? open_measured(o) : nullptr;
   for (const std::string& file : o.score) {
     const ModelConfig model = load_model_config(file);
     const SearchSpace space = space_for(model);
@@ -98,9 +139,13 @@ int run_score(const SearchOptions& o) {
     } catch (const ConfigError& e) {
       throw ConfigError(file + ": " + e.what());
     }
-    const Evaluation e = make_evaluator(space, device, objective, op)(c);
-    std::printf("%s\n", score_json(file, objective.name, op, device.name, space, c, e).c_str());
+    const Evaluation e = measured ? make_measured_evaluator(space, *measured, objective, op)(c)
+                                  : make_evaluator(space, device, objective, op)(c);
+    const std::string device_name = measured ? kMeasuredDevice : device.name;
+    std::printf("%s\n", score_json(file, objective.name, op, device_name, space, c, e).c_str());
   }
+  if (measured)  // stderr: stdout holds only the JSON lines
+    std::fputs(close_measured(o, *measured).c_str(), stderr);
   return 0;
 }
 
@@ -140,14 +185,20 @@ int run_search(const SearchOptions& o) {
       drawn = now;
       show_progress(it, s.iterations, best);
     };
+  const std::unique_ptr<MeasuredLatency> measured = o.measure ? open_measured(o) : nullptr;
   SearchReport r;
-  r.result = evolve(s, make_evaluator(s.space, device, objective, op), progress);
+  r.result = evolve(s,
+                    measured ? make_measured_evaluator(s.space, *measured, objective, op)
+                             : make_evaluator(s.space, device, objective, op),
+                    progress);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (tty) std::fputc('\n', stderr);
+  const std::string table_line = measured ? close_measured(o, *measured) : "";
   r.command = command_line(o);
   r.name = model_name(o.out);
   r.settings = s;
-  r.device = device.name;
+  r.device = measured ? kMeasuredDevice : device.name;
+  r.measure_threads = measured ? measured->table().threads : 0;
   r.objective = objective.name;
   r.objective_params = op;
 
@@ -160,7 +211,8 @@ int run_search(const SearchOptions& o) {
   std::printf(
       "score %.2f, entropy %.2f nats, rho %.3f; %zu parameters, %.4g FLOPs/token, %.2f ms on %s\n",
       e.value.score, e.value.entropy, e.value.rho, e.costs.params, e.costs.flops,
-      e.costs.latency * 1e3, device.name.c_str());
+      e.costs.latency * 1e3, r.device.c_str());
+  std::fputs(table_line.c_str(), stdout);
   return 0;
 }
 
@@ -181,12 +233,21 @@ Action add_search_command(CLI::App& app) {
                             "Parameter budget, e.g. 64M (K/M/G/T are powers of 1000)"));
   search_only.push_back(
       opt("--flops", o->flops, "AMOUNT", "Forward FLOPs/token budget at --seq-len, e.g. 1.5G"));
-  search_only.push_back(
-      opt("--latency-ms", o->latency_ms, "MS", "Decode-step latency budget on --device"));
+  search_only.push_back(opt("--latency-ms", o->latency_ms, "MS",
+                            "Latency budget: a decode step on --device, or with --measure one "
+                            "forward pass of --seq-len tokens (batch 1) on this CPU"));
   std::string devices, objectives;
   for (const search::DeviceProfile& d : search::device_profiles()) devices += " " + d.name;
   for (const search::Objective& x : search::objectives()) objectives += " " + std::string(x.name);
-  opt("--device", o->device, "NAME", "Latency profile:" + devices)->capture_default_str();
+  auto* device =
+      opt("--device", o->device, "NAME", "Latency profile:" + devices)->capture_default_str();
+  auto* measure = cmd->add_flag("--measure", o->measure,
+                                "Time forward passes on this CPU (CPU backend, OMP_NUM_THREADS "
+                                "threads) instead of a device profile");
+  measure->excludes(device);
+  opt("--measure-cache", o->measure_cache, "FILE",
+      "Latency table (JSON) to reuse if it exists and to save new timings to")
+      ->needs(measure);
   search_only.push_back(
       opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str());
   search_only.push_back(

@@ -25,14 +25,12 @@ double layer_time(const DeviceProfile& d, double C, double F, double T) {
 
 }  // namespace
 
-Costs estimate_costs(const Candidate& c, const SearchSpace& s, const DeviceProfile& d) {
+Costs count_costs(const Candidate& c, const SearchSpace& s) {
   const size_t V = size_t(s.vocab_size), T = size_t(s.seq_len);
   const size_t E = size_t(c.blocks[0].width);
-  const double b = d.bytes_per_value;
   size_t params = V * E + T * E;  // token and position tables
   double executed = 0;            // weights multiplied per token, shared sets once per use
   double attention = 0;
-  double latency = kernel_time(d, 0, 2 * double(E) * b);  // embedding rows
   size_t prev = E;
   for (int i = 0; i < c.n_blocks; ++i) {
     const BlockGene& g = c.blocks[i];
@@ -40,27 +38,43 @@ Costs estimate_costs(const Candidate& c, const SearchSpace& s, const DeviceProfi
     if (C != prev) {  // proj_in [C, prev] with bias
       params += C * prev + C;
       executed += double(C * prev);
-      latency += kernel_time(d, 2.0 * double(C * prev), double(C * prev + C) * b);
     }
     // one shared set: qkv, out, fc, proj matrices + their biases + two LayerNorms (w and b)
     const size_t matrices = 4 * C * C + 2 * F * C;
     params += matrices + (5 * C + F) + 4 * C;
     executed += double(L * matrices);
     attention += double(L) * 4.0 * double(C) * double(T);
-    latency += double(L) * layer_time(d, double(C), double(F), double(T));
     prev = C;
   }
   const size_t Cf = prev;
   params += 2 * Cf;  // final LayerNorm
-  latency += kernel_time(d, 8.0 * double(Cf), 2.0 * double(Cf) * b);
   if (Cf != E) {  // lm_proj [E, Cf], no bias, before the tied head
     params += E * Cf;
     executed += double(E * Cf);
-    latency += kernel_time(d, 2.0 * double(E * Cf), double(E * Cf) * b);
   }
   executed += double(V * E);  // tied LM head
-  latency += kernel_time(d, 2.0 * double(V * E), double(V * E) * b);
-  return {params, 2.0 * executed + attention, latency};
+  return {params, 2.0 * executed + attention, 0.0};
+}
+
+Costs estimate_costs(const Candidate& c, const SearchSpace& s, const DeviceProfile& d) {
+  Costs costs = count_costs(c, s);
+  const double V = s.vocab_size, T = s.seq_len, E = c.blocks[0].width;
+  const double b = d.bytes_per_value;
+  double latency = kernel_time(d, 0, 2 * E * b);  // embedding rows
+  double prev = E;
+  for (int i = 0; i < c.n_blocks; ++i) {
+    const BlockGene& g = c.blocks[i];
+    const double C = g.width, F = g.ffn_dim();
+    if (C != prev) latency += kernel_time(d, 2 * C * prev, (C * prev + C) * b);  // proj_in
+    latency += g.depth * layer_time(d, C, F, T);
+    prev = C;
+  }
+  const double Cf = prev;
+  latency += kernel_time(d, 8 * Cf, 2 * Cf * b);                   // final LayerNorm
+  if (Cf != E) latency += kernel_time(d, 2 * E * Cf, E * Cf * b);  // lm_proj
+  latency += kernel_time(d, 2 * V * E, V * E * b);                 // tied LM head
+  costs.latency = latency;
+  return costs;
 }
 
 }  // namespace merino::search

@@ -27,6 +27,14 @@ nlohmann::json budget_json(double budget) {
   return budget == Budgets::kNone ? nlohmann::json(nullptr) : nlohmann::json(budget);
 }
 
+// What the latency figure is: a device model's decode step or a forward pass timed here.
+std::string latency_meaning(const SearchReport& r) {
+  if (r.measure_threads == 0) return " per decode step on " + r.device + ", model estimate";
+  return " per forward pass of " + std::to_string(r.settings.space.seq_len) +
+         " tokens, batch 1, measured on this CPU with " + std::to_string(r.measure_threads) +
+         (r.measure_threads == 1 ? " thread" : " threads");
+}
+
 nlohmann::json blocks_json(const Candidate& c) {
   nlohmann::json list = nlohmann::json::array();
   for (int i = 0; i < c.n_blocks; ++i) {
@@ -62,8 +70,8 @@ std::string model_yaml(const SearchReport& r) {
        (s.budgets.params == Budgets::kNone ? "none" : grouped(size_t(s.budgets.params))) + ")\n";
   y += "# forward FLOPs/token " + format("%.4g", counts.forward_flops_per_token) + " at context " +
        std::to_string(s.space.seq_len) + " (budget " + budget_text(s.budgets.flops, "%.4g") + ")\n";
-  y += "# latency " + format("%.3f ms", e.costs.latency * 1e3) + " per decode step on " + r.device +
-       ", model estimate (budget " + budget_text(s.budgets.latency, "%g ms", 1e3) + ")\n";
+  y += "# latency " + format("%.3f ms", e.costs.latency * 1e3) + latency_meaning(r) + " (budget " +
+       budget_text(s.budgets.latency, "%g ms", 1e3) + ")\n";
   y += "model:\n";
   y += "  name: \"" + r.name + "\"\n";
   y += "  vocab_size: " + std::to_string(s.space.vocab_size) + "\n";
@@ -91,6 +99,9 @@ std::string search_log(const SearchReport& r) {
                                 {"rho_max", r.objective_params.rho_max},
                                 {"depth_penalty", r.objective_params.depth_penalty},
                                 {"device", r.device},
+                                {"measure_threads", r.measure_threads > 0
+                                                        ? nlohmann::json(r.measure_threads)
+                                                        : nlohmann::json(nullptr)},
                                 {"seq_len", s.space.seq_len},
                                 {"blocks", s.space.n_blocks},
                                 {"population", s.population},

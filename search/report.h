@@ -11,7 +11,8 @@ struct SearchReport {
   std::string command;  // the command line that reproduces the search
   std::string name;     // model name: letters, digits, '-', '_' and '.' only
   SearchSettings settings;
-  std::string device;
+  std::string device;      // the --device profile, or kMeasuredDevice with --measure
+  int measure_threads = 0;  // --measure: the OpenMP threads the latency table was timed with
   std::string objective;
   ObjectiveParams objective_params;
   SearchResult result;
