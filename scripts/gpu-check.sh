@@ -102,7 +102,7 @@ set -e
 # ---- GPU benchmarks ---------------------------------------------------------------------------
 BENCH_RC=0
 mkdir -p "$OUT_DIR/bench"
-rm -f "$OUT_DIR"/bench/*.json "$OUT_DIR"/bench/*.log
+rm -f "$OUT_DIR"/bench/*.json "$OUT_DIR"/bench/*.log "$OUT_DIR"/bench/*.txt
 if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   mapfile -t benches < <(find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' 2>/dev/null | sort)
   [[ ${#benches[@]} -gt 0 ]] || say "WARNING: no bench_cuda_* programs under $BUILD/bench"
@@ -122,6 +122,20 @@ if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
       say "benchmark $name: $(head -n 1 "$OUT_DIR/bench/$name.json")"
     fi
   done
+fi
+
+# PyTorch on the same shapes as bench_cuda_model, when a CUDA-enabled PyTorch >= 2.0 is there
+if [[ "${SKIP_BENCH:-0}" != 1 ]] && command -v python3 >/dev/null 2>&1 &&
+   python3 -c "import sys, torch, torch.nn.functional as F; sys.exit(0 if torch.cuda.is_available() and hasattr(F, 'scaled_dot_product_attention') else 1)" 2>/dev/null; then
+  for model in gpt2-124m mobilellm-125m; do
+    for dtype in fp32 bf16; do
+      say "running bench/pytorch_baseline.py --model $model --dtype $dtype"
+      python3 "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype "$dtype" \
+        >>"$OUT_DIR/bench/pytorch_baseline.txt" 2>&1 || say "pytorch_baseline.py failed (see bench/pytorch_baseline.txt)"
+    done
+  done
+else
+  say "no CUDA-enabled PyTorch >= 2.0: skipping bench/pytorch_baseline.py"
 fi
 
 # ---- reports ----------------------------------------------------------------------------------
@@ -228,6 +242,10 @@ if benches:
     md.append("")
 for n in bench_notes:
     md.append(f"- {n}")
+torch_txt = os.path.join(out, "bench", "pytorch_baseline.txt")
+if os.path.exists(torch_txt):
+    md += ["", "## PyTorch on the same shapes (bench/pytorch_baseline.py)", "", "```"] + \
+          open(torch_txt).read().strip().splitlines() + ["```"]
 with open(os.path.join(out, "gpu-report.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
