@@ -4,7 +4,9 @@
 # gpu-report.json and gpu-report.md.
 #
 # Usage: scripts/gpu-check.sh [BUILD_DIR]
-#   BUILD_DIR   build directory ($1, else $BUILD_DIR). Unset: `cmake --preset default` (./build).
+#   BUILD_DIR   build directory ($1, else $BUILD_DIR). Unset: `cmake --preset gpu-bundle`
+#               (./build-gpu) when gpu-deps/ exists (scripts/pack-gpu-deps.sh, for machines
+#               without our Debian packages), else `cmake --preset default` (./build).
 #               An existing configured directory is reused (rebuilt, not reconfigured).
 # Environment:
 #   OUT          output directory for the reports (default ./gpu-report)
@@ -70,7 +72,12 @@ say "device: $DEVICE"
 # ---- configure + build ----------------------------------------------------------------------
 extra=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON)
 [[ -n "${CUDA_ARCHS:-}" ]] && extra+=("-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS}")
-if [[ -z "$BUILD" ]]; then
+if [[ -z "$BUILD" && -d "$ROOT/gpu-deps" ]]; then
+  # a machine without our Debian packages: build against the carried bundle
+  BUILD="$ROOT/build-gpu"
+  say "configuring with the gpu-bundle preset (dependencies from gpu-deps/) into $BUILD"
+  cmake --preset gpu-bundle "${extra[@]}" || die "configure failed"
+elif [[ -z "$BUILD" ]]; then
   BUILD="$ROOT/build"
   say "configuring with the default preset into $BUILD"
   cmake --preset default "${extra[@]}" || die "configure failed"

@@ -14,6 +14,13 @@ bool have_mpi() { return true; }
 #else
 bool have_mpi() { return false; }
 #endif
+#ifdef MERINO_HAVE_NCCL
+std::unique_ptr<Communicator> make_nccl_communicator(const LaunchEnv& env,  // nccl_communicator.cpp
+                                                     const std::string& run_dir);
+bool have_nccl() { return true; }
+#else
+bool have_nccl() { return false; }
+#endif
 
 namespace {
 
@@ -21,6 +28,7 @@ class SingleProcess final : public Communicator {
  public:
   int rank() const override { return 0; }
   int world() const override { return 1; }
+  int local_rank() const override { return 0; }
   std::string transport() const override { return "none (1 process)"; }
   void all_reduce_sum(float*, size_t) override {}
   void all_reduce_sum(double*, size_t) override {}
@@ -60,15 +68,29 @@ size_t shard_offset(const std::vector<size_t>& counts, int rank) {
   return std::accumulate(counts.begin(), counts.begin() + rank, size_t(0));
 }
 
-std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env) {
-#ifdef MERINO_HAVE_MPI
-  if (env.mpi_launched() || (env.launcher == "slurm" && env.world > 1)) return make_mpi_communicator(env);
-#endif
+std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env, const std::string& device,
+                                                const std::string& run_dir) {
+  // one process needs no transport (the trainer skips ZeRO-1 sharding with one rank, the only
+  // use of the single-process copies, which could not handle device buffers)
   if (env.world == 1) return std::make_unique<SingleProcess>();
+  if (device == "cuda") {
+#ifdef MERINO_HAVE_NCCL
+    return make_nccl_communicator(env, run_dir);
+#else
+    (void)run_dir;
+    throw ConfigError("environment: " + env.launcher + " started " + std::to_string(env.world) +
+                      " processes, but this merino was built without NCCL, which data parallelism on "
+                      "run.device: cuda needs (install NCCL and reconfigure; docs/DISTRIBUTED.md)");
+#endif
+  }
+#ifdef MERINO_HAVE_MPI
+  if (env.mpi_launched() || env.launcher == "slurm") return make_mpi_communicator(env);
+#endif
 #ifdef MERINO_HAVE_MPI
   throw ConfigError("environment: " + env.launcher + " started " + std::to_string(env.world) +
                     " processes, but the CPU backend exchanges gradients through MPI: launch with "
-                    "mpirun, or srun --mpi=pmix (docs/DISTRIBUTED.md)");
+                    "mpirun, or srun --mpi=pmix (run.device: cuda connects through NCCL instead; "
+                    "docs/DISTRIBUTED.md)");
 #else
   throw ConfigError("environment: " + env.launcher + " started " + std::to_string(env.world) +
                     " processes, but this merino was built without MPI (install libopenmpi-dev and "

@@ -1,6 +1,8 @@
-// Collectives between the processes of one data-parallel job, on host memory (the CPU backend's
-// buffers). One implementation per transport: a single process (everything is the identity) and
-// MPI (mpi_communicator.cpp, built when MPI is found). Every rank must make the same calls in the
+// Collectives between the processes of one data-parallel job, on the training backend's buffers:
+// host memory for the CPU backend, device memory for the CUDA backend. One implementation per
+// transport: a single process (everything is the identity, host memory), MPI
+// (mpi_communicator.cpp, built when MPI is found; host memory) and NCCL (nccl_communicator.cpp,
+// built with CUDA when NCCL is found; device memory). Every rank must make the same calls in the
 // same order, as with MPI itself.
 #pragma once
 #include <cstddef>
@@ -17,7 +19,12 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int world() const = 0;
+  virtual int local_rank() const = 0;  // among the ranks on this node: the GPU a rank uses
   virtual std::string transport() const = 0;
+  // Device transports run their collectives after the work queued so far on `stream` (the CUDA
+  // backend's cudaStream_t), so they see the gradients the backend is still computing; host
+  // transports have nothing to order.
+  virtual void set_compute_stream(void* /*stream*/) {}
 
   // In place: data = sum over ranks.
   virtual void all_reduce_sum(float* data, size_t n) = 0;
@@ -32,7 +39,8 @@ class Communicator {
   virtual void reduce_scatter_sum(const float* in, float* shard, const std::vector<size_t>& counts) = 0;
   // In place: every rank contributes data[offsets[r] .. +counts[r]) and receives all of data.
   virtual void all_gather(float* data, const std::vector<size_t>& counts) = 0;
-  // Rank 0 receives every rank's shard into `out` (laid out by counts); others pass out = null.
+  // Rank 0 receives every rank's shard into `out` (laid out by counts), which is host memory on
+  // every transport (a checkpoint is written from it); others pass out = null.
   virtual void gather(const float* shard, float* out, const std::vector<size_t>& counts) = 0;
   // Rank 0's `value` on every rank.
   virtual std::string broadcast(const std::string& value) = 0;
@@ -49,12 +57,19 @@ class Communicator {
 std::vector<size_t> shard_counts(size_t n, int world);
 size_t shard_offset(const std::vector<size_t>& counts, int rank);
 
-// Connects the processes named by `env`: MPI when an MPI launcher started them (and this build
-// has MPI), a single-process communicator when world is 1; otherwise ConfigError explaining how
-// to launch (the CPU backend exchanges gradients through MPI).
-std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env);
+// Connects the processes named by `env` for training on `device` (run.device):
+//   cuda  NCCL at any world size when this build has it, the NCCL id passed around as
+//         rendezvous.h describes (files under `run_dir` for the file method); without NCCL, a
+//         single process only
+//   cpu   MPI when an MPI launcher or srun started the processes (and this build has MPI), a
+//         single-process communicator when world is 1
+// Otherwise ConfigError explaining how to launch.
+std::unique_ptr<Communicator> make_communicator(const LaunchEnv& env, const std::string& device,
+                                                const std::string& run_dir);
 
 // Is MPI compiled in? (CTest and `merino info --build` report it.)
 bool have_mpi();
+// Is NCCL compiled in?
+bool have_nccl();
 
 }  // namespace merino

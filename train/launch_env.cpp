@@ -1,5 +1,6 @@
 #include "train/launch_env.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -7,15 +8,6 @@
 
 namespace merino {
 namespace {
-
-long parse_int(const char* name, const char* text, long lo, long hi) {
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < lo || v > hi)
-    throw ConfigError(std::string("environment: ") + name + "=" + text + ": expected an integer in [" +
-                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return v;
-}
 
 struct Names {
   const char* launcher;
@@ -33,6 +25,25 @@ constexpr Names kLaunchers[] = {
 
 }  // namespace
 
+long parse_env_int(const char* name, const char* text, long lo, long hi) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < lo || v > hi)
+    throw ConfigError(std::string("environment: ") + name + "=" + text + ": expected an integer in [" +
+                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+double env_seconds(const EnvLookup& getenv_fn, const char* name, double fallback) {
+  const char* text = getenv_fn(name);
+  if (!text) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !std::isfinite(v) || v <= 0)
+    throw ConfigError(std::string("environment: ") + name + "=" + text + ": expected a number of seconds > 0");
+  return v;
+}
+
 LaunchEnv discover_launch_env(const EnvLookup& getenv_fn) {
   constexpr long kMaxWorld = std::numeric_limits<int>::max();
   for (const Names& n : kLaunchers) {
@@ -44,10 +55,10 @@ LaunchEnv discover_launch_env(const EnvLookup& getenv_fn) {
                         (rank ? n.world : n.rank) + " is not");
     LaunchEnv e;
     e.launcher = n.launcher;
-    e.world = int(parse_int(n.world, world, 1, kMaxWorld));
-    e.rank = int(parse_int(n.rank, rank, 0, e.world - 1));
+    e.world = int(parse_env_int(n.world, world, 1, kMaxWorld));
+    e.rank = int(parse_env_int(n.rank, rank, 0, e.world - 1));
     if (const char* local = getenv_fn(n.local_rank)) {
-      e.local_rank = int(parse_int(n.local_rank, local, 0, e.world - 1));
+      e.local_rank = int(parse_env_int(n.local_rank, local, 0, e.world - 1));
     } else if (e.world > 1 && e.launcher != "pmi") {
       // MPICH's PMI does not always export a local rank; the others always do
       throw ConfigError(std::string("environment: ") + n.rank + " is set but " + n.local_rank + " is not");
@@ -58,7 +69,7 @@ LaunchEnv discover_launch_env(const EnvLookup& getenv_fn) {
       if (e.world > 1 && (!addr || !port))
         throw ConfigError("environment: WORLD_SIZE > 1 needs MASTER_ADDR and MASTER_PORT");
       if (addr) e.master_addr = addr;
-      if (port) e.master_port = int(parse_int("MASTER_PORT", port, 1, 65535));
+      if (port) e.master_port = int(parse_env_int("MASTER_PORT", port, 1, 65535));
     }
     return e;
   }

@@ -29,4 +29,11 @@ using EnvLookup = std::function<const char*(const char*)>;
 LaunchEnv discover_launch_env(const EnvLookup& getenv_fn);
 LaunchEnv discover_launch_env();  // from the process environment
 
+// `text`, the value of variable `name`, as an integer in [lo, hi]; ConfigError naming the
+// variable otherwise (the same message as for the launchers' variables).
+long parse_env_int(const char* name, const char* text, long lo, long hi);
+// A duration from variable `name` in seconds (a number > 0), or `fallback` when it is unset;
+// ConfigError naming the variable when it is malformed.
+double env_seconds(const EnvLookup& getenv_fn, const char* name, double fallback);
+
 }  // namespace merino

@@ -48,7 +48,7 @@ std::vector<int> displacements(const std::vector<int>& counts) {
 
 class MpiCommunicator final : public Communicator {
  public:
-  explicit MpiCommunicator(const LaunchEnv& env) {
+  explicit MpiCommunicator(const LaunchEnv& env) : local_rank_(env.local_rank) {
     int initialized = 0;
     MPI_Initialized(&initialized);
     if (!initialized) check(MPI_Init(nullptr, nullptr), "MPI_Init");
@@ -69,6 +69,7 @@ class MpiCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int world() const override { return world_; }
+  int local_rank() const override { return local_rank_; }
   std::string transport() const override { return "MPI"; }
 
   void all_reduce_sum(float* data, size_t n) override { reduce_chunks(data, n, MPI_FLOAT); }
@@ -134,6 +135,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   int rank_ = 0, world_ = 1;
+  const int local_rank_;
   std::vector<MPI_Request> pending_;
 };
 

@@ -61,14 +61,12 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   return out;
 }
 
-std::unique_ptr<Backend<float>> make_backend(const TrainConfig& cfg, const Communicator& comm) {
+std::unique_ptr<Backend<float>> make_backend(const TrainConfig& cfg, Communicator& comm) {
   if (cfg.device == "cpu") return std::make_unique<CpuBackend<float>>();
 #ifdef MERINO_HAVE_CUDA
-  // the communicators exchange host memory; device buffers need NCCL, which is not written yet
-  if (comm.world() > 1)
-    throw ConfigError("run.device: cuda trains on one process only for now (data parallelism on "
-                      "GPUs needs the NCCL communicator); launch one process, or use run.device: cpu");
-  return std::make_unique<CudaBackend>(0);
+  auto be = std::make_unique<CudaBackend>(comm.local_rank());
+  comm.set_compute_stream(be->stream_handle());
+  return be;
 #else
   (void)comm;
   throw ConfigError("run.device: cuda, but this merino was built without CUDA (install the CUDA "
@@ -83,19 +81,20 @@ class Trainer {
         comm_(comm),
         lead_(comm.rank() == 0),
         world_(comm.world()),
+        zero1_(cfg.zero1 && comm.world() > 1),
         be_owned_(make_backend(cfg, comm)),
         be_(*be_owned_),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
         val_shards_(shards(cfg.data_dir, "val")),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
-        counts_(cfg.zero1 ? shard_counts(model_.num_params(), world_)
+        counts_(zero1_ ? shard_counts(model_.num_params(), world_)
                           : std::vector<size_t>(1, model_.num_params())),
-        opt_lo_(cfg.zero1 ? shard_offset(counts_, comm.rank()) : 0),
-        opt_n_(cfg.zero1 ? counts_[size_t(comm.rank())] : model_.num_params()),
+        opt_lo_(zero1_ ? shard_offset(counts_, comm.rank()) : 0),
+        opt_n_(zero1_ ? counts_[size_t(comm.rank())] : model_.num_params()),
         m_(be_.alloc(opt_n_)),
         v_(be_.alloc(opt_n_)),
-        grad_shard_(cfg.zero1 ? be_.alloc(opt_n_) : nullptr) {}
+        grad_shard_(zero1_ ? be_.alloc(opt_n_) : nullptr) {}
   ~Trainer() {
     be_.release(m_);
     be_.release(v_);
@@ -129,6 +128,7 @@ class Trainer {
   Communicator& comm_;
   const bool lead_;  // rank 0 prints, logs and writes checkpoints
   const int world_;
+  const bool zero1_;  // ZeRO-1 sharding is on (with one rank there is nothing to shard)
   std::unique_ptr<Backend<float>> be_owned_;
   Backend<float>& be_;
   Model<float> model_;
@@ -194,14 +194,14 @@ void Trainer::print_memory() const {
   std::printf("data parallel: %d rank%s over %s%s; memory per rank: parameters %.1f MiB, gradients "
               "%.1f MiB, optimizer state %.1f MiB\n",
               world_, world_ == 1 ? "" : "s", comm_.transport().c_str(),
-              cfg_.zero1 ? ", ZeRO-1 optimizer sharding" : "", n * mib, n * mib, opt * mib);
+              zero1_ ? ", ZeRO-1 optimizer sharding" : "", n * mib, n * mib, opt * mib);
 }
 
 // Sums the gradients over ranks; returns the gradients this rank updates from: the whole
 // buffer, or its ZeRO-1 slice (then indexed from opt_lo_).
 const float* Trainer::reduce_gradients(GradSync& sync) {
   float* g = model_.grads();
-  if (cfg_.zero1) {
+  if (zero1_) {
     comm_.reduce_scatter_sum(g, grad_shard_, counts_);
     return grad_shard_;
   }
@@ -221,14 +221,14 @@ double Trainer::train_step(int64_t step) {
   double loss = 0;
   for (int micro = 0; micro < cfg_.grad_accum; ++micro) {
     // gradients are communicated only once they are complete, in the last micro-step
-    if (micro == cfg_.grad_accum - 1 && world_ > 1 && !cfg_.zero1 && cfg_.overlap)
+    if (micro == cfg_.grad_accum - 1 && world_ > 1 && !zero1_ && cfg_.overlap)
       model_.set_grad_ready_hook([&sync](size_t offset, size_t numel) { sync.ready(offset, numel); });
     train_.next(inputs_.data(), targets_.data());
     loss += model_.forward_backward(inputs_.data(), targets_.data(), B, T, scale);
   }
   model_.set_grad_ready_hook(nullptr);
   const float* g = reduce_gradients(sync);
-  const size_t g_lo = cfg_.zero1 ? opt_lo_ : 0;  // g[i - g_lo] is the gradient of parameter i
+  const size_t g_lo = zero1_ ? opt_lo_ : 0;  // g[i - g_lo] is the gradient of parameter i
 
   // the squared norm is summed over disjoint slices, one per rank; the loss and the stop
   // request travel in the same reduction
@@ -236,7 +236,7 @@ double Trainer::train_step(int64_t step) {
   const size_t norm_lo = shard_offset(norm_counts, comm_.rank());
   double agg[3] = {loss / cfg_.grad_accum, stop_requested() ? 1.0 : 0.0,
                    be_.sum_squares(g + (norm_lo - g_lo), norm_counts[size_t(comm_.rank())])};
-  if (cfg_.zero1) agg[2] = be_.sum_squares(g, opt_n_);  // its own slice is all it holds
+  if (zero1_) agg[2] = be_.sum_squares(g, opt_n_);  // its own slice is all it holds
   comm_.all_reduce_sum(agg, 3);
   loss = agg[0] / world_;
   stop_ = agg[1] > 0;
@@ -257,7 +257,7 @@ double Trainer::train_step(int64_t step) {
     be_.adamw_update(model_.params() + lo, g + (lo - g_lo), m_ + (lo - opt_lo_), v_ + (lo - opt_lo_),
                      hi - lo, s);
   }
-  if (cfg_.zero1) comm_.all_gather(model_.params(), counts_);
+  if (zero1_) comm_.all_gather(model_.params(), counts_);
   return loss;
 }
 
@@ -279,7 +279,7 @@ void Trainer::checkpoint() {
     d.exp_avg.resize(model_.num_params());
     d.exp_avg_sq.resize(model_.num_params());
   }
-  if (cfg_.zero1) {
+  if (zero1_) {
     comm_.gather(m_, lead_ ? d.exp_avg.data() : nullptr, counts_);
     comm_.gather(v_, lead_ ? d.exp_avg_sq.data() : nullptr, counts_);
   } else if (lead_) {

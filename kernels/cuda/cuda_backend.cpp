@@ -86,6 +86,8 @@ size_t CudaBackend::peak_bytes() const {
   return s_->peak + s_->scratch.bytes() + cuda::Matmul::kDefaultWorkspaceBytes;
 }
 
+void* CudaBackend::stream_handle() const { return s_->stream; }
+
 double CudaBackend::peak_fp32_flops() const {
   int sms = 0, khz = 0, major = 0, minor = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, s_->device));

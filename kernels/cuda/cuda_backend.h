@@ -26,6 +26,9 @@ class CudaBackend final : public Backend<float> {
   // fp32 FLOP/s of the CUDA cores (what fp32 mode's GEMMs run on, without TF32), from the SM
   // count, clock and the FP32 lanes per SM of the architecture; MFU is measured against it
   double peak_fp32_flops() const;
+  // The cudaStream_t every op is queued on (void*, keeping CUDA headers out of this header): the
+  // NCCL communicator orders its collectives after the work queued there.
+  void* stream_handle() const;
 
   float* alloc(size_t n) override;
   int32_t* alloc_index(size_t n) override;

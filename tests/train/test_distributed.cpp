@@ -1,7 +1,7 @@
 // The pieces of data parallelism that need no second process: launcher discovery from the
-// environment, the ZeRO-1 shard split, and gradient bucketing (against a recording
-// communicator). The multi-process behaviour is tested end to end under mpirun by
-// distributed_e2e.sh.
+// environment, the transport each launch gets, the ZeRO-1 shard split, and gradient bucketing
+// (against a recording communicator). The multi-process behaviour is tested end to end under
+// mpirun by distributed_e2e.sh; the NCCL id's rendezvous in test_rendezvous.cpp.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -82,10 +82,35 @@ TEST(distributed_env, MultiProcessWithoutMpiIsRefused) {
   const LaunchEnv e = from({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"}, {"MASTER_ADDR", "a"},
                             {"MASTER_PORT", "29500"}});
   try {
-    merino::make_communicator(e);
+    merino::make_communicator(e, "cpu", "/tmp/unused");
     FAIL() << "a torchrun-style launch of the CPU backend must be refused";
   } catch (const merino::ConfigError& err) {
-    EXPECT_NE(std::string(err.what()).find("torchrun started 2 processes"), std::string::npos) << err.what();
+    EXPECT_NE(std::string(err.what()).find("torchrun started 2 processes, but the CPU backend exchanges "
+                                           "gradients through MPI"),
+              std::string::npos)
+        << err.what();
+  }
+}
+
+// On run.device: cuda the same launch connects through NCCL, with the TCP rendezvous. Rank 1 of
+// an unknown host fails at once either way: without a GPU at the device check, with one at the
+// rendezvous; never with the CPU backend's refusal.
+TEST(distributed_env, MultiProcessOnCudaGoesToNccl) {
+  const LaunchEnv e = from({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "0"},
+                            {"MASTER_ADDR", "no-such-host.invalid"}, {"MASTER_PORT", "29500"}});
+  std::string error = "(no error)";
+  try {
+    merino::make_communicator(e, "cuda", "/tmp/unused");
+  } catch (const std::exception& err) {
+    error = err.what();
+  }
+  if (merino::have_nccl()) {
+    EXPECT_EQ(error.find("CPU backend"), std::string::npos) << error;
+    EXPECT_TRUE(error.find("run.device: cuda") != std::string::npos ||
+                error.find("TCP rendezvous on no-such-host.invalid:29500") != std::string::npos)
+        << error;
+  } else {
+    EXPECT_NE(error.find("built without"), std::string::npos) << error;
   }
 }
 
@@ -108,6 +133,7 @@ class Recorder final : public merino::Communicator {
   int waits = 0;
   int rank() const override { return 0; }
   int world() const override { return 2; }
+  int local_rank() const override { return 0; }
   std::string transport() const override { return "recorder"; }
   void all_reduce_sum(float*, size_t) override {}
   void all_reduce_sum(double*, size_t) override {}
