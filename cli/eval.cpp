@@ -30,6 +30,9 @@ Action add_eval_command(CLI::App& app) {
   cmd->add_option("--data-dir", o->data_dir,
                   "Where wikitext-2-raw/ and ptb/ live (default: $MERINO_DATA, else the build's shared/data)")
       ->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu, or cuda (GPU 0)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   return [o] {
     eval::run_eval(*o);
     return 0;

@@ -9,11 +9,11 @@
 #include "data/shard.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
-#include "kernels/cpu/cpu_backend.h"
 #include "model/config.h"
 #include "model/param_layout.h"
 #include "model/yaml_reader.h"
 #include "train/checkpoint.h"
+#include "train/device_backend.h"
 
 namespace merino::eval {
 namespace {
@@ -101,8 +101,8 @@ nlohmann::json run_eval(const RunEvalOptions& o) {
   const NamedTokenizer tok =
       load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
 
-  CpuBackend<float> backend;
-  Model<float> model(ckpt.config, backend);
+  const DeviceBackend device = make_device_backend(o.device, 0);
+  Model<float> model(ckpt.config, *device.backend);
   model.set_params(ckpt.params);
   EvalOptions options{o.stride, o.batch, o.progress ? make_progress_line(task.name) : nullptr};
   const EvalResult result = evaluate(model, tok.tokenizer, task, options);

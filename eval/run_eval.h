@@ -16,6 +16,7 @@ struct RunEvalOptions {
   std::string data_dir;       // see tasks.h
   int stride = 0, batch = 0;  // 0: defaults (evaluate.h)
   bool progress = true;       // the progress line, when stderr is a terminal
+  std::string device = "cpu";  // cpu or cuda (GPU 0)
 };
 
 // Throws ConfigError / DataError (exit code 2) for bad options or input files, each naming the

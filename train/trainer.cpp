@@ -11,17 +11,13 @@
 #include <vector>
 
 #include "data/loader.h"
-#include "kernels/cpu/cpu_backend.h"
-#ifdef MERINO_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.h"
-#endif
 #include "model/model.h"
 #include "train/checkpoint.h"
+#include "train/device_backend.h"
 #include "train/communicator.h"
 #include "train/grad_sync.h"
 #include "model/text_format.h"
 #include "train/metrics.h"
-#include "train/peak_flops.h"
 #include "train/stop_signal.h"
 
 namespace merino {
@@ -61,17 +57,10 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   return out;
 }
 
-std::unique_ptr<Backend<float>> make_backend(const TrainConfig& cfg, Communicator& comm) {
-  if (cfg.device == "cpu") return std::make_unique<CpuBackend<float>>();
-#ifdef MERINO_HAVE_CUDA
-  auto be = std::make_unique<CudaBackend>(comm.local_rank());
-  comm.set_compute_stream(be->stream_handle());
-  return be;
-#else
-  (void)comm;
-  throw ConfigError("run.device: cuda, but this merino was built without CUDA (install the CUDA "
-                    "toolkit and reconfigure)");
-#endif
+DeviceBackend connect_backend(const TrainConfig& cfg, Communicator& comm) {
+  DeviceBackend d = make_device_backend(cfg.device, comm.local_rank());
+  comm.set_compute_stream(d.stream);  // NCCL orders its collectives after the backend's work
+  return d;
 }
 
 class Trainer {
@@ -82,8 +71,8 @@ class Trainer {
         lead_(comm.rank() == 0),
         world_(comm.world()),
         zero1_(cfg.zero1 && comm.world() > 1),
-        be_owned_(make_backend(cfg, comm)),
-        be_(*be_owned_),
+        device_(connect_backend(cfg, comm)),
+        be_(*device_.backend),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
         val_shards_(shards(cfg.data_dir, "val")),
@@ -116,7 +105,6 @@ class Trainer {
   }
   void start(const std::string& resume);
   void print_memory() const;
-  double device_peak_flops() const;
   // one optimizer step; returns the loss averaged over ranks and sets stop_ when any rank was
   // asked to stop
   double train_step(int64_t step);
@@ -129,7 +117,7 @@ class Trainer {
   const bool lead_;  // rank 0 prints, logs and writes checkpoints
   const int world_;
   const bool zero1_;  // ZeRO-1 sharding is on (with one rank there is nothing to shard)
-  std::unique_ptr<Backend<float>> be_owned_;
+  DeviceBackend device_;
   Backend<float>& be_;
   Model<float> model_;
   DataLoader train_;
@@ -180,12 +168,6 @@ void Trainer::start(const std::string& resume) {
   if (lead_) std::printf("resumed from %s at step %lld\n", found->dir.c_str(), static_cast<long long>(state_.step));
 }
 
-double Trainer::device_peak_flops() const {
-#ifdef MERINO_HAVE_CUDA
-  if (cfg_.device == "cuda") return static_cast<const CudaBackend&>(be_).peak_fp32_flops();
-#endif
-  return cpu_peak_flops();
-}
 
 void Trainer::print_memory() const {
   const double mib = 1.0 / (1 << 20), n = double(model_.num_params()) * sizeof(float);
@@ -310,7 +292,7 @@ int Trainer::run(const std::string& resume) {
   ModelConfig at_len = cfg_.model;
   at_len.context_length = cfg_.seq_len;
   const double flops_per_token = count_model(at_len).training_flops_per_token;
-  const double peak = lead_ ? device_peak_flops() * world_ : 1.0;
+  const double peak = lead_ ? device_.peak_flops(be_) * world_ : 1.0;
   const int64_t step_tokens = cfg_.tokens_per_step() * world_;
   // under mpirun stdout is a pty, but a job log is read as a file: one line per report
   const bool tty = world_ == 1 && ::isatty(STDOUT_FILENO);
