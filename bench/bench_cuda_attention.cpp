@@ -13,6 +13,9 @@
 // does. Shapes (args: variant 0 = reference, 1 = merino; dtype 0 = fp32, 1 = bf16; shape):
 //   shape 0  GPT-2 124M     B = 8, T = 1024, H = 12, KVH = 12, hd = 64
 //   shape 1  MobileLLM-125M B = 8, T = 1024, H = 9,  KVH = 3,  hd = 64
+//   shape 2  MeRino-64M     B = 8, T = 1024, H = 15, KVH = 15, hd = 48 (blocks 1 and 3 have
+//                           hd 48: an odd number of 16-column fragments)
+//   shape 3  MeRino-64M     B = 8, T = 1024, H = 10, KVH = 10, hd = 96 (block 2)
 // Counters:
 //   TFLOP/s         useful causal FLOPs / time: forward 2 B H hd T (T + 1) (the two products
 //                   over the T (T + 1) / 2 visible pairs), backward 2.5x that (five products;
@@ -60,7 +63,8 @@ using bf16 = __nv_bfloat16;
 struct Shape {
   int B, T, H, KVH, hd;
 };
-constexpr Shape kShapes[] = {{8, 1024, 12, 12, 64}, {8, 1024, 9, 3, 64}};
+constexpr Shape kShapes[] = {
+    {8, 1024, 12, 12, 64}, {8, 1024, 9, 3, 64}, {8, 1024, 15, 15, 48}, {8, 1024, 10, 10, 96}};
 constexpr int kBatch = 5;  // calls per benchmark iteration
 
 // ---------------------------------------------------------------------------------------------
@@ -434,7 +438,7 @@ void BM_AttentionBackward(benchmark::State& st) {
 
 void attention_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"variant", "dtype", "shape"});
-  for (int shape : {0, 1})
+  for (int shape : {0, 1, 2, 3})
     for (int dtype : {0, 1})
       for (int v : {0, 1}) b->Args({v, dtype, shape});
   b->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -19,9 +19,10 @@ void mutate_width(BlockGene& b, SplitMix64& rng) {
   b.width = heads * hd;
 }
 
-// Moves to the nearest head size (multiple of 8 in range) that divides the width, up or down.
+// Moves to the nearest head size (multiple of the head step in range) that divides the width,
+// up or down.
 void mutate_heads(BlockGene& b, const SearchSpace& s, SplitMix64& rng) {
-  const int step = coin(rng) ? 8 : -8;
+  const int step = coin(rng) ? s.head_step : -s.head_step;
   for (int hd = b.head_dim() + step; hd >= s.min_head_dim && hd <= s.max_head_dim; hd += step) {
     if (b.width % hd == 0) {
       b.heads = b.width / hd;

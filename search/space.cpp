@@ -35,9 +35,10 @@ void check_space(const SearchSpace& s) {
   need(s.seq_len >= 1, "sequence length must be at least 1");
   need(s.n_blocks >= 1 && s.n_blocks <= kMaxBlocks,
        "blocks must be between 1 and " + std::to_string(kMaxBlocks));
-  need(s.min_head_dim >= 8 && s.min_head_dim % 8 == 0 && s.max_head_dim % 8 == 0 &&
-           s.min_head_dim <= s.max_head_dim,
-       "head sizes must be multiples of 8 with min <= max");
+  need(s.head_step >= 8 && s.head_step % 8 == 0, "the head step must be a multiple of 8");
+  need(s.min_head_dim >= s.head_step && s.min_head_dim % s.head_step == 0 &&
+           s.max_head_dim % s.head_step == 0 && s.min_head_dim <= s.max_head_dim,
+       "head sizes must be multiples of the head step with min <= max");
   need(s.min_width >= s.min_head_dim && s.min_width <= s.max_width,
        "width bounds must satisfy head size <= min <= max");
   need(s.min_ffn_halves >= 1 && s.min_ffn_halves <= s.max_ffn_halves,
@@ -63,7 +64,7 @@ bool in_space(const Candidate& c, const SearchSpace& s) {
     const BlockGene& b = c.blocks[i];
     if (b.heads < 1 || b.width % b.heads != 0) return false;
     const int hd = b.head_dim();
-    if (hd % 8 != 0 || hd < s.min_head_dim || hd > s.max_head_dim) return false;
+    if (hd % s.head_step != 0 || hd < s.min_head_dim || hd > s.max_head_dim) return false;
     if (b.width < s.min_width || b.width > s.max_width) return false;
     if (b.ffn_halves < s.min_ffn_halves || b.ffn_halves > s.max_ffn_halves) return false;
     if (b.depth < 1 || b.depth > s.max_depth) return false;
@@ -131,10 +132,10 @@ Candidate from_model_config(const ModelConfig& m, const SearchSpace& s) {
     g.width = b.d_model;
     g.heads = b.n_heads;
     g.depth = b.layers;
-    need(g.heads >= 1 && g.width % g.heads == 0 && g.head_dim() % 8 == 0 &&
+    need(g.heads >= 1 && g.width % g.heads == 0 && g.head_dim() % s.head_step == 0 &&
              g.head_dim() >= s.min_head_dim && g.head_dim() <= s.max_head_dim,
-         at + "head size must be a multiple of 8 from " + std::to_string(s.min_head_dim) + " to " +
-             std::to_string(s.max_head_dim));
+         at + "head size must be a multiple of " + std::to_string(s.head_step) + " from " +
+             std::to_string(s.min_head_dim) + " to " + std::to_string(s.max_head_dim));
     need(g.width >= s.min_width && g.width <= s.max_width,
          at + "d_model must be from " + std::to_string(s.min_width) + " to " +
              std::to_string(s.max_width));

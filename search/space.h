@@ -13,7 +13,7 @@ namespace merino::search {
 constexpr int kMaxBlocks = 8;
 
 struct BlockGene {
-  int width = 0;  // d_model, a multiple of the head size (itself a multiple of 8)
+  int width = 0;  // d_model, a multiple of the head size (itself a multiple of the head step)
   int heads = 0;
   int ffn_halves = 0;  // FFN ratio in steps of 0.5: R = ffn_halves / 2
   int depth = 0;       // executed layers of the block's one parameter set
@@ -30,13 +30,17 @@ struct Candidate {
 };
 bool operator==(const Candidate& a, const Candidate& b);
 
-// Bounds of the space and the fixed parts of the model. Head sizes are multiples of 8.
+// Bounds of the space and the fixed parts of the model. Head sizes are multiples of head_step
+// from min_head_dim to max_head_dim: by default 32, 48, ..., 128, the head sizes the CUDA
+// attention kernels support (kernels/cuda/attention.cuh), so every model the search writes can
+// be trained with `run.device: cuda`.
 struct SearchSpace {
   int vocab_size = 50257;  // GPT-2 BPE
   int seq_len = 1024;      // context length: position table rows and attention span
   int n_blocks = 3;
   int min_width = 64, max_width = 2048;
   int min_head_dim = 32, max_head_dim = 128;
+  int head_step = 16;  // a multiple of 8; min_head_dim and max_head_dim are multiples of it
   int min_ffn_halves = 2, max_ffn_halves = 12;  // R from 1.0 to 6.0
   int max_depth = 64;
 };

@@ -31,11 +31,13 @@
 //   go through a per-warp fp32 staging tile in shared memory; dK, dV and dQ stay in fragments
 //   for the whole loop, because they are only ever added to. P and dS are rounded to bf16 to
 //   feed the tensor cores, as in FlashAttention-2.
-// * Tiles: fp32 forward 64 query rows x 64 keys (32 keys for hd = 128, to fit shared memory
-//   with room for two blocks per SM on an H100), fp32 backward 64 x 64 (64 x 32 for hd = 128);
-//   bf16 64 x 64 throughout. Rows past T are loaded as zeros and masked, so any T works.
-//   Loads are 16-byte vectors when every base pointer is 16-byte aligned (hd is a multiple of
-//   8, so then every row is), element by element otherwise.
+// * Head sizes: every multiple of 16 from 32 to 128, each its own template instance (the
+//   register tiles and unrolled loops need HD at compile time; 16 is the wmma fragment width).
+// * Tiles: fp32 64 own rows x 64 streamed rows for hd <= 64, 64 x 32 for hd > 64 (the
+//   streamed tiles grow with hd; 32 keeps the hd = 128 forward at 73 KiB of shared memory, 3
+//   blocks per H100 SM); bf16 64 x 64 throughout. Rows past T are loaded as zeros and masked,
+//   so any T works. Loads are 16-byte vectors when every base pointer is 16-byte aligned (hd is
+//   a multiple of 16, so then every row is), element by element otherwise.
 #include "kernels/cuda/attention.cuh"
 
 #include <mma.h>
@@ -196,8 +198,9 @@ __device__ __forceinline__ void simt_mma(float (&acc)[I][J], const float* __rest
 
 template <int HD>
 struct SimtTiles {
+  static_assert(HD % 16 == 0 && HD >= 32 && HD <= 128, "thread tx owns columns tx + 16 j");
   static constexpr int kRows = 64;                 // rows a block owns (queries, or keys)
-  static constexpr int kStep = HD == 64 ? 64 : 32;  // rows streamed per step
+  static constexpr int kStep = HD <= 64 ? 64 : 32;  // rows streamed per step
   static constexpr int kLd = HD + 1;               // padded row stride of [rows][HD] tiles
 };
 
@@ -449,9 +452,10 @@ constexpr int kFwdWarps = 4;
 
 template <int HD>
 struct FwdTcLayout {
+  static_assert(HD % 16 == 0 && HD >= 32 && HD <= 128, "whole 16 x 16 fragments");
   static constexpr int kLdh = HD + 8;     // bf16 [row][HD] tiles
   static constexpr int kLdp = kTile + 8;  // bf16 P tile
-  static constexpr int kLdw = HD + 4;     // fp32 per-warp staging [16][max(kTile, HD)]
+  static constexpr int kLdw = (HD > kTile ? HD : kTile) + 4;  // fp32 per-warp staging [16][max]
   static constexpr size_t kQ = 0;
   static constexpr size_t kK = kQ + align128(sizeof(bf16) * kTile * kLdh);
   static constexpr size_t kV = kK + align128(sizeof(bf16) * kTile * kLdh);
@@ -466,7 +470,9 @@ __global__ void __launch_bounds__(kFwdWarps * kWarp)
                       const bf16* __restrict__ qkv, Dims d) {
   using L = FwdTcLayout<HD>;
   constexpr int LDH = L::kLdh, LDP = L::kLdp, LDW = L::kLdw, NT = kFwdWarps * kWarp;
-  constexpr int OC = HD / kWarp;  // output columns per lane: lane + 32 c
+  constexpr int OC = (HD + kWarp - 1) / kWarp;  // output columns per lane: lane + 32 c < HD
+  constexpr int NF = HD / 16;                   // fragments across a [16][HD] tile
+  constexpr int kChunk = 4;                     // P V fragments in flight (registers)
   extern __shared__ __align__(128) unsigned char smem_raw[];
   bf16* Qs = reinterpret_cast<bf16*>(smem_raw + L::kQ);
   bf16* Ks = reinterpret_cast<bf16*>(smem_raw + L::kK);
@@ -474,6 +480,8 @@ __global__ void __launch_bounds__(kFwdWarps * kWarp)
   bf16* Ps = reinterpret_cast<bf16*>(smem_raw + L::kP);
 
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  // whether column lane + 32 (OC - 1) exists: not for every lane when HD is an odd multiple of 16
+  const bool last_col = HD % kWarp == 0 || lane < HD % kWarp;
   float* W = reinterpret_cast<float*>(smem_raw + L::kW) + warp * 16 * LDW;
   bf16* Pw = Ps + warp * 16 * LDP;
   const bf16* Qw = Qs + warp * 16 * LDH;
@@ -541,32 +549,37 @@ __global__ void __launch_bounds__(kFwdWarps * kWarp)
       for (int c = 0; c < OC; ++c) o[r][c] *= alpha;
     }
     __syncwarp();  // P complete, and every lane is done reading S out of W
-    // O_step = P V in column chunks of 64 (4 fragments), staged in W, added to o
+    // O_step = P V in column chunks of up to 64 (4 fragments; fewer in the last chunk when
+    // HD / 16 is not a multiple of 4), staged in W, added to o
 #pragma unroll
-    for (int n0 = 0; n0 < HD / 16; n0 += 4) {
-      FragC pv[4];
+    for (int n0 = 0; n0 < NF; n0 += kChunk) {
+      FragC pv[kChunk];
 #pragma unroll
-      for (int n = 0; n < 4; ++n) wmma::fill_fragment(pv[n], 0.f);
+      for (int n = 0; n < kChunk; ++n)
+        if (n0 + n < NF) wmma::fill_fragment(pv[n], 0.f);
 #pragma unroll
       for (int kk = 0; kk < kTile / 16; ++kk) {
         FragA a;
         wmma::load_matrix_sync(a, Pw + kk * 16, LDP);
 #pragma unroll
-        for (int n = 0; n < 4; ++n) {
+        for (int n = 0; n < kChunk; ++n) {
+          if (n0 + n >= NF) continue;
           FragB bv;
           wmma::load_matrix_sync(bv, Vs + kk * 16 * LDH + (n0 + n) * 16, LDH);
           wmma::mma_sync(pv[n], a, bv, pv[n]);
         }
       }
 #pragma unroll
-      for (int n = 0; n < 4; ++n)
-        wmma::store_matrix_sync(W + (n0 + n) * 16, pv[n], LDW, wmma::mem_row_major);
+      for (int n = 0; n < kChunk; ++n)
+        if (n0 + n < NF)
+          wmma::store_matrix_sync(W + (n0 + n) * 16, pv[n], LDW, wmma::mem_row_major);
     }
     __syncwarp();
 #pragma unroll
     for (int r = 0; r < 16; ++r)
 #pragma unroll
-      for (int c = 0; c < OC; ++c) o[r][c] += W[r * LDW + lane + 32 * c];
+      for (int c = 0; c < OC; ++c)
+        if (c + 1 < OC || last_col) o[r][c] += W[r * LDW + lane + 32 * c];
     // the next step's S store into W follows a __syncthreads, after these reads
   }
 #pragma unroll
@@ -577,18 +590,24 @@ __global__ void __launch_bounds__(kFwdWarps * kWarp)
     const float inv = 1.f / sum;
     bf16* orow = out + (int64_t(b) * d.T + qi) * d.Cq + int64_t(h) * HD;
 #pragma unroll
-    for (int c = 0; c < OC; ++c) orow[lane + 32 * c] = __float2bfloat16(o[r][c] * inv);
+    for (int c = 0; c < OC; ++c)
+      if (c + 1 < OC || last_col) orow[lane + 32 * c] = __float2bfloat16(o[r][c] * inv);
     if (lane == 0) lse[(int64_t(b) * d.H + h) * d.T + qi] = (m[r] + log2f(sum)) * kLn2;
   }
 }
 
 // Backward: 8 warps as 4 row blocks x 2 column halves: warp w owns rows 16 (w % 4) .. + 15 of
 // the block's own tile and, for the tile products that stream past, columns 32 (w / 4) .. + 31
-// of the score tile and HD / 2 * (w / 4) .. of the gradient tile.
+// of the score tile and half h = w / 4 of the gradient tile's HD / 16 fragment columns: half 0
+// the first kHalfFrags, half 1 the rest, one fewer when HD / 16 is odd (hd = 48, 80, 112: those
+// warps idle for one fragment of every gradient product rather than split a fragment).
 constexpr int kBwdWarps = 8;
 
 template <int HD>
 struct BwdTcLayout {
+  static_assert(HD % 16 == 0 && HD >= 32 && HD <= 128, "whole 16 x 16 fragments");
+  static constexpr int kFrags = HD / 16;               // fragment columns of a gradient tile
+  static constexpr int kHalfFrags = (kFrags + 1) / 2;  // held by a warp of column half 0
   static constexpr int kLdh = HD + 8;     // bf16 [row][HD] tiles
   static constexpr int kLdp = kTile + 8;  // bf16 [row][kTile] tiles (P, dS)
   static constexpr int kLdf = kTile + 4;  // fp32 staging of S and dP
@@ -604,6 +623,20 @@ struct BwdTcLayout {
   static constexpr size_t kBytes = kStats + sizeof(float) * 2 * kTile;
   static_assert(2 * kTile * kLdf >= kTile * kLdo, "final staging reuses the S / dP area");
 };
+
+// The gradient-tile fragments of warp `warp`: columns grad_col0 .. + 16 grad_frags.
+template <int HD>
+__device__ __forceinline__ int grad_frags(int warp) {
+  using L = BwdTcLayout<HD>;
+  return L::kFrags % 2 == 0 || warp < kBwdWarps / 2 ? L::kHalfFrags : L::kFrags - L::kHalfFrags;
+}
+template <int HD>
+__device__ __forceinline__ int grad_col0(int warp) {
+  return warp / (kBwdWarps / 2) * 16 * BwdTcLayout<HD>::kHalfFrags;
+}
+// Gradient accumulators of one warp: only the first grad_frags<HD>(warp) are used.
+template <int HD>
+using GradFrags = FragC[BwdTcLayout<HD>::kHalfFrags];
 
 // Shared by both backward kernels: S and dP for the warp's 16 x 32 part of the score tile,
 // as (own rows) x (streamed rows), staged in fp32. A is the own tile used with S, B with dP.
@@ -639,9 +672,9 @@ __device__ __forceinline__ void tc_scores(float* Sw, float* dPw, const bf16* A, 
   }
 }
 
-// acc[n] += A (16 x kTile, bf16 row-major at A) x B (kTile x HD/2 slice at B), n < HD / 32
+// acc[n] += A (16 x kTile, bf16 row-major at A) x B (the kTile x 16 nf columns at B), n < nf
 template <int HD>
-__device__ __forceinline__ void tc_accumulate(FragC (&acc)[HD / 32], const bf16* A, int lda,
+__device__ __forceinline__ void tc_accumulate(GradFrags<HD>& acc, int nf, const bf16* A, int lda,
                                               const bf16* B) {
   constexpr int LDH = BwdTcLayout<HD>::kLdh;
 #pragma unroll
@@ -649,7 +682,8 @@ __device__ __forceinline__ void tc_accumulate(FragC (&acc)[HD / 32], const bf16*
     FragA a;
     wmma::load_matrix_sync(a, A + kk * 16, lda);
 #pragma unroll
-    for (int n = 0; n < HD / 32; ++n) {
+    for (int n = 0; n < BwdTcLayout<HD>::kHalfFrags; ++n) {
+      if (n >= nf) continue;  // warp-uniform
       FragB bm;
       wmma::load_matrix_sync(bm, B + kk * 16 * LDH + n * 16, LDH);
       wmma::mma_sync(acc[n], a, bm, acc[n]);
@@ -658,19 +692,20 @@ __device__ __forceinline__ void tc_accumulate(FragC (&acc)[HD / 32], const bf16*
 }
 
 // Writes a [kTile][HD] gradient tile held as fragments (warp w: rows 16 (w % 4), columns
-// HD / 2 * (w / 4)) to rows row0.. (< T) of dst (row stride `stride`), times `mul`, through the
+// grad_col0<HD>(w)..) to rows row0.. (< T) of dst (row stride `stride`), times `mul`, through the
 // fp32 staging area. Begins and ends with a block barrier.
 template <int HD>
 __device__ __forceinline__ void tc_store_grad(bf16* dst, int64_t stride, int row0, int T,
-                                              float mul, const FragC (&acc)[HD / 32],
+                                              float mul, const GradFrags<HD>& acc,
                                               float* stage) {
   constexpr int LDO = BwdTcLayout<HD>::kLdo, NT = kBwdWarps * kWarp;
-  const int warp = threadIdx.x / kWarp;
+  const int warp = threadIdx.x / kWarp, nf = grad_frags<HD>(warp);
   __syncthreads();  // the staging area is free
 #pragma unroll
-  for (int n = 0; n < HD / 32; ++n)
-    wmma::store_matrix_sync(stage + (warp % 4) * 16 * LDO + (warp / 4) * (HD / 2) + n * 16,
-                            acc[n], LDO, wmma::mem_row_major);
+  for (int n = 0; n < BwdTcLayout<HD>::kHalfFrags; ++n)
+    if (n < nf)
+      wmma::store_matrix_sync(stage + (warp % 4) * 16 * LDO + grad_col0<HD>(warp) + n * 16,
+                              acc[n], LDO, wmma::mem_row_major);
   __syncthreads();
   for (int idx = threadIdx.x; idx < kTile * HD; idx += NT) {
     const int r = idx / HD, c = idx % HD;
@@ -707,13 +742,13 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
   load_tile<kTile, HD, LDH, NT>(Vs, base + d.Cq + int64_t(d.KVH + kvh) * HD, d.C3, k0, d.T,
                                 d.vec);
 
-  FragC dk[HD / 32], dv[HD / 32];  // keys wr .. wr + 15, columns HD / 2 * (warp / 4) + 16 n
+  GradFrags<HD> dk, dv;  // keys wr .. wr + 15, columns gc + 16 n for n < nf
+  const int gc = grad_col0<HD>(warp), nf = grad_frags<HD>(warp);
 #pragma unroll
-  for (int n = 0; n < HD / 32; ++n) {
+  for (int n = 0; n < L::kHalfFrags; ++n) {
     wmma::fill_fragment(dk[n], 0.f);
     wmma::fill_fragment(dv[n], 0.f);
   }
-  const int gc = (warp / 4) * (HD / 2);
   for (int g = 0; g < d.group; ++g) {
     const int h = kvh * d.group + g;
     const int64_t stat = (int64_t(b) * d.H + h) * d.T;
@@ -738,8 +773,8 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
         dSt[r * LDP + c] = __float2bfloat16(p * (dPt[r * LDF + c] - Dq));
       }
       __syncthreads();  // a row of P^T / dS^T comes from two warps (both query halves)
-      tc_accumulate<HD>(dv, Pt + wr * LDP, LDP, dOs + gc);  // dV += P^T dO
-      tc_accumulate<HD>(dk, dSt + wr * LDP, LDP, Qs + gc);  // dK += dS^T Q
+      tc_accumulate<HD>(dv, nf, Pt + wr * LDP, LDP, dOs + gc);  // dV += P^T dO
+      tc_accumulate<HD>(dk, nf, dSt + wr * LDP, LDP, Qs + gc);  // dK += dS^T Q
     }
   }
   bf16* dst = dqkv + int64_t(b) * d.T * d.C3 + d.Cq;
@@ -779,10 +814,10 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
                                 d.T, d.vec);
   load_row_stats<kTile, NT>(ls, Ds, lse + stat, D + stat, q0, d.T);
 
-  FragC dq[HD / 32];  // queries wr .. wr + 15, columns HD / 2 * (warp / 4) + 16 n
+  GradFrags<HD> dq;  // queries wr .. wr + 15, columns gc + 16 n for n < nf
+  const int gc = grad_col0<HD>(warp), nf = grad_frags<HD>(warp);
 #pragma unroll
-  for (int n = 0; n < HD / 32; ++n) wmma::fill_fragment(dq[n], 0.f);
-  const int gc = (warp / 4) * (HD / 2);
+  for (int n = 0; n < L::kHalfFrags; ++n) wmma::fill_fragment(dq[n], 0.f);
   const int kv_end = min(q0 + kTile, d.T);
   for (int k0 = 0; k0 < kv_end; k0 += kTile) {
     __syncthreads();  // the previous step's reads of Ks, Vs, dSs are done
@@ -801,7 +836,7 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
       dSs[r * LDP + c] = __float2bfloat16(p * (dPf[r * LDF + c] - Ds[r]));
     }
     __syncthreads();  // a row of dS comes from two warps (both key halves)
-    tc_accumulate<HD>(dq, dSs + wr * LDP, LDP, Ks + gc);  // dQ += dS K
+    tc_accumulate<HD>(dq, nf, dSs + wr * LDP, LDP, Ks + gc);  // dQ += dS K
   }
   float* stage = reinterpret_cast<float*>(smem_raw + L::kS);
   tc_store_grad<HD>(dqkv + int64_t(b) * d.T * d.C3 + int64_t(h) * HD, d.C3, q0, d.T, d.scale, dq,
@@ -813,11 +848,26 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// Calls f(std::integral_constant<int, HD>) for the instance hd selects; check_shape has
+// refused every other hd.
+template <class F>
+void with_head_dim(int hd, F&& f) {
+  switch (hd) {
+    case 32: f(std::integral_constant<int, 32>()); break;
+    case 48: f(std::integral_constant<int, 48>()); break;
+    case 64: f(std::integral_constant<int, 64>()); break;
+    case 80: f(std::integral_constant<int, 80>()); break;
+    case 96: f(std::integral_constant<int, 96>()); break;
+    case 112: f(std::integral_constant<int, 112>()); break;
+    default: f(std::integral_constant<int, 128>()); break;
+  }
+}
+
 void check_shape(const char* op, int B, int Tn, int H, int KVH, int hd) {
   const std::string where = std::string("merino::cuda::") + op + ": ";
-  if (hd != 64 && hd != 128) {
+  if (hd < 32 || hd > 128 || hd % 16 != 0) {
     throw std::invalid_argument(where + "head_dim " + std::to_string(hd) +
-                                " is not supported (64 or 128)");
+                                " is not supported (32, 48, 64, 80, 96, 112 or 128)");
   }
   if (B < 0 || Tn < 0 || H <= 0 || KVH <= 0 || H % KVH != 0) {
     throw std::invalid_argument(where + "bad shape B=" + std::to_string(B) + " T=" +
@@ -928,11 +978,9 @@ void attention_forward(T* out, float* lse, const T* qkv, int B, int Tn, int H, i
   check_shape("attention_forward", B, Tn, H, KVH, hd);
   if (B == 0 || Tn == 0) return;
   const Dims d = make_dims(Tn, H, KVH, hd, aligned16(out) && aligned16(qkv));
-  if (hd == 64) {
-    launch_forward<T, 64>(out, lse, qkv, B, d, stream);
-  } else {
-    launch_forward<T, 128>(out, lse, qkv, B, d, stream);
-  }
+  with_head_dim(hd, [&](auto k) {
+    launch_forward<T, decltype(k)::value>(out, lse, qkv, B, d, stream);
+  });
 }
 
 template <class T>
@@ -950,11 +998,9 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
                                stream));
   }
   try {
-    if (hd == 64) {
-      launch_backward<T, 64>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
-    } else {
-      launch_backward<T, 128>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
-    }
+    with_head_dim(hd, [&](auto k) {
+      launch_backward<T, decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
+    });
   } catch (...) {
     if (!scratch) cudaFreeAsync(Dsum, stream);
     throw;

@@ -10,8 +10,9 @@
 // tensor-core products). lse is fp32 for both: it is 1/hd the size of out, and in bf16 its
 // rounding (~0.4% of a value near log T) would scale every recomputed probability of a row by
 // up to ~3% in backward.
-// hd must be 64 or 128 (std::invalid_argument otherwise); H % KVH == 0; any T >= 0 (T or B = 0
-// is a no-op). bf16 needs sm_80 or newer. Launchers are asynchronous on `stream` and throw
+// hd must be a multiple of 16 from 32 to 128: 32, 48, 64, 80, 96, 112 or 128
+// (std::invalid_argument naming that set otherwise); H % KVH == 0; any T >= 0 (T or B = 0 is a
+// no-op). bf16 needs sm_80 or newer. Launchers are asynchronous on `stream` and throw
 // std::runtime_error on launch errors. Backward is deterministic (no atomics): two calls on the
 // same inputs give the same bits.
 #pragma once

@@ -1,8 +1,10 @@
 // CUDA causal attention (kernels/cuda/attention.cuh) against its CPU twin
-// (merino::cpu::attention_*, kernels/cpu/attention.h) on seeded random inputs: T = 1, 37, 200
-// (not multiples of the 64-row tiles), 64 (exactly one tile), 600 (many tiles, causal skipping);
-// head_dim 64 and 128; H / KVH = 1, 3, 5. fp32 and bf16, forward and backward, pointers
-// aligned and not (the element-by-element load path), and bitwise determinism of backward.
+// (merino::cpu::attention_*, kernels/cpu/attention.h) on seeded random inputs: T = 1, odd T
+// (not multiples of the 64- or 32-row tiles), 64 (exactly one tile), 600 (many tiles, causal
+// skipping); every supported head_dim (32, 48, 64, 80, 96, 112, 128), each with H / KVH = 1, 3
+// and 5 (112: 3); fp32 and bf16, forward and backward, pointers aligned and not (the
+// element-by-element load path), bitwise determinism of backward, and the refusal of the other
+// head sizes.
 // Output buffers start as NaN, so an element the kernels fail to write fails the comparison.
 // Every test first checks for a device and reports SKIPPED (never passes) when there is none.
 //
@@ -18,17 +20,17 @@
 //   accumulated in a different order on each side. Bounds: rtol 1e-4 with atol 1e-5 (out, lse)
 //   and 2e-5 (dqkv, whose elements reach |6|). Run through a CPU emulation of the kernels
 //   (every CUDA thread a fiber, real barriers and shuffles), these very tests used at most 13%
-//   of the bounds; the GPU's FMA contraction and 2-ulp exp2f stay well inside that. An
-//   indexing, masking or group-sum bug shows up as an error of 1e-2..1.
+//   of the bounds, at every head size; the GPU's FMA contraction and 2-ulp exp2f stay well
+//   inside that. An indexing, masking or group-sum bug shows up as an error of 1e-2..1.
 // * bf16 (8 significant bits: one ulp is 2^-7 ~ 0.8% of a value just above a power of two):
 //   the GPU rounds out and dqkv to bf16. The reference out is rounded as well (backward consumes
 //   it), so the two outs can land one ulp apart; dqkv is off by up to half an ulp (0.4%). P and
 //   dS are rounded to bf16 before the tensor-core products, each term independently, so those
 //   errors add like a random walk and matter most where the terms of a gradient cancel. Bounds:
 //   rtol 1e-2 with atol 1e-2 (out) and 2e-2 (dqkv); under the emulation the worst element used
-//   42% of them (errors up to 0.016 on dqkv values of rms 0.2-0.4 and max 6), still far below a
-//   real bug. lse comes from fp32 scores of exact bf16 products and an fp32 row sum, so it keeps
-//   a tight bound (1e-4; the emulation used under 1% of it).
+//   42% of them (errors up to 0.016 on dqkv values of rms 0.2-0.4 and max 6; 39-42% at each
+//   head size), still far below a real bug. lse comes from fp32 scores of exact bf16 products
+//   and an fp32 row sum, so it keeps a tight bound (1e-4; the emulation used under 1% of it).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -168,13 +170,19 @@ std::string name(const Case& c) {
   return s.str();
 }
 
-// T = 1 (one row, one key); 37 and 200 (partial last tiles; 200 also leaves a partial last tile
-// of the 32-key steps of fp32 hd = 128); 64 (exactly one tile); 129 (one row past two tiles);
-// 600 (ten tiles). H / KVH = 1, 3, 5, including KVH > 1 with groups (kv head index > 0).
-const Case kCases[] = {{1, 1, 1, 1, 64},    {2, 37, 3, 1, 64},  {1, 200, 5, 1, 64},
-                       {2, 200, 3, 3, 64},  {1, 129, 10, 2, 64}, {1, 600, 6, 2, 64},
-                       {1, 1, 3, 3, 128},   {1, 37, 5, 1, 128}, {2, 200, 6, 2, 128},
-                       {1, 64, 2, 2, 128},  {1, 200, 15, 3, 128}};
+// T = 1 (one row, one key); odd T such as 37, 77, 99, 129 (one row past two tiles), 201, 301
+// (partial last tiles, also of the 32-row steps that fp32 uses for hd > 64); 200; 64 (exactly
+// one tile); 600 (ten tiles). Every head size with H / KVH = 1, 3, 5, including KVH > 1 with
+// groups (kv head index > 0). hd = 48, 80, 112 are odd numbers of 16-column fragments, which the
+// bf16 backward splits unevenly between its two column halves; hd = 48 with 15 heads and 96 with
+// 10 are head shapes the MeRino search produces (configs/merino-52m.yaml has 96 x 10).
+const Case kCases[] = {
+    {1, 1, 1, 1, 64},     {2, 37, 3, 1, 64},    {1, 200, 5, 1, 64},   {2, 200, 3, 3, 64},
+    {1, 129, 10, 2, 64},  {1, 600, 6, 2, 64},   {1, 1, 3, 3, 128},    {1, 37, 5, 1, 128},
+    {2, 200, 6, 2, 128},  {1, 64, 2, 2, 128},   {1, 200, 15, 3, 128}, {1, 77, 5, 5, 32},
+    {2, 131, 6, 2, 32},   {1, 301, 5, 1, 32},   {1, 1, 5, 1, 48},     {2, 99, 15, 15, 48},
+    {1, 201, 9, 3, 48},   {1, 65, 3, 3, 80},    {2, 45, 6, 2, 80},    {1, 233, 10, 2, 80},
+    {1, 129, 10, 10, 96}, {1, 37, 3, 1, 96},    {2, 161, 5, 1, 96},   {1, 97, 6, 2, 112}};
 
 struct Tolerance {
   double out_atol, out_rtol, lse_atol, lse_rtol, grad_atol, grad_rtol;
@@ -282,7 +290,8 @@ TEST(CudaAttention, BackwardBf16MatchesCpu) {
 // Pointers one element past a 16-byte boundary: the element-by-element load path.
 TEST(CudaAttention, UnalignedPointers) {
   REQUIRE_CUDA_DEVICE();
-  for (const Case& c : {Case{2, 77, 6, 2, 64}, Case{1, 45, 5, 1, 128}}) {
+  for (const Case& c : {Case{2, 77, 6, 2, 64}, Case{1, 45, 5, 1, 128}, Case{1, 59, 6, 2, 48},
+                        Case{2, 33, 5, 1, 80}}) {
     SCOPED_TRACE(name(c));
     {
       SCOPED_TRACE("fp32");
@@ -300,8 +309,7 @@ TEST(CudaAttention, UnalignedPointers) {
 // No atomics: two backward calls from the same inputs agree bit for bit (GQA: the k/v
 // gradients of 3 query heads are summed in a fixed order).
 template <class E>
-void check_deterministic() {
-  const Case c{2, 300, 6, 2, 64};
+void check_deterministic(const Case& c) {
   const Reference ref = reference<E>(c, 600);
   DeviceBuffer<E> d_qkv(convert<E>(ref.qkv)), d_dout(convert<E>(ref.dout)),
       d_out(convert<E>(ref.out));
@@ -320,44 +328,67 @@ void check_deterministic() {
 
 TEST(CudaAttention, BackwardIsDeterministic) {
   REQUIRE_CUDA_DEVICE();
-  {
-    SCOPED_TRACE("fp32");
-    check_deterministic<float>();
-  }
-  {
-    SCOPED_TRACE("bf16");
-    check_deterministic<bf16>();
+  for (const Case& c : {Case{2, 300, 6, 2, 64}, Case{1, 201, 9, 3, 48}}) {
+    SCOPED_TRACE(name(c));
+    {
+      SCOPED_TRACE("fp32");
+      check_deterministic<float>(c);
+    }
+    {
+      SCOPED_TRACE("bf16");
+      check_deterministic<bf16>(c);
+    }
   }
 }
 
 // Forward then backward entirely on the GPU (backward consumes the GPU's own out and lse).
 TEST(CudaAttention, ForwardBackwardChainMatchesCpu) {
   REQUIRE_CUDA_DEVICE();
-  const Case c{2, 150, 9, 3, 64};
-  const Reference ref = reference<float>(c, 700);
-  const Tolerance tol = tolerance<float>();
-  DeviceBuffer<float> d_qkv(ref.qkv), d_dout(ref.dout), d_out(ref.out.size()),
-      d_lse(ref.lse.size()), d_dqkv(ref.dqkv.size());
-  merino::cuda::attention_forward<float>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H,
-                                         c.KVH, c.hd);
-  merino::cuda::attention_backward<float>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
-                                          d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
-  expect_close("out", d_out.download(), ref.out, tol.out_atol, tol.out_rtol);
-  expect_close("dqkv", d_dqkv.download(), ref.dqkv, tol.grad_atol, tol.grad_rtol);
+  uint32_t seed = 700;
+  for (const Case& c : {Case{2, 150, 9, 3, 64}, Case{1, 151, 10, 10, 96}}) {
+    SCOPED_TRACE(name(c));
+    const Reference ref = reference<float>(c, seed++);
+    const Tolerance tol = tolerance<float>();
+    DeviceBuffer<float> d_qkv(ref.qkv), d_dout(ref.dout), d_out(ref.out.size()),
+        d_lse(ref.lse.size()), d_dqkv(ref.dqkv.size());
+    merino::cuda::attention_forward<float>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H,
+                                           c.KVH, c.hd);
+    merino::cuda::attention_backward<float>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
+                                            d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+    expect_close("out", d_out.download(), ref.out, tol.out_atol, tol.out_rtol);
+    expect_close("dqkv", d_dqkv.download(), ref.dqkv, tol.grad_atol, tol.grad_rtol);
+  }
 }
 
-// Unsupported head sizes and inconsistent head counts are refused before anything launches.
+// Head sizes other than the multiples of 16 from 32 to 128 (among them 40 and 72, multiples of 8
+// an older search space produced) and inconsistent head counts are refused before anything
+// launches, in both precisions and both directions; the message names the supported set.
 TEST(CudaAttention, RejectsUnsupportedShapes) {
   REQUIRE_CUDA_DEVICE();
   DeviceBuffer<float> buf(1 << 16);
   DeviceBuffer<float> lse(1 << 10);
-  EXPECT_THROW(merino::cuda::attention_forward<float>(buf.get(), lse.get(), buf.get(), 1, 8, 2,
-                                                      1, 96),
-               std::invalid_argument);
-  EXPECT_THROW(merino::cuda::attention_forward<bf16>(reinterpret_cast<bf16*>(buf.get()),
-                                                     lse.get(), reinterpret_cast<bf16*>(buf.get()),
-                                                     1, 8, 2, 1, 32),
-               std::invalid_argument);
+  float* f = buf.get();
+  bf16* h = reinterpret_cast<bf16*>(buf.get());
+  for (int hd : {0, 8, 16, 24, 40, 56, 72, 100, 120, 136, 144, 256}) {
+    SCOPED_TRACE("hd=" + std::to_string(hd));
+    EXPECT_THROW(merino::cuda::attention_forward<float>(f, lse.get(), f, 1, 8, 2, 1, hd),
+                 std::invalid_argument);
+    EXPECT_THROW(merino::cuda::attention_forward<bf16>(h, lse.get(), h, 1, 8, 2, 1, hd),
+                 std::invalid_argument);
+    EXPECT_THROW(merino::cuda::attention_backward<float>(f, f, f, f, lse.get(), 1, 8, 2, 1, hd),
+                 std::invalid_argument);
+    EXPECT_THROW(merino::cuda::attention_backward<bf16>(h, h, h, h, lse.get(), 1, 8, 2, 1, hd),
+                 std::invalid_argument);
+  }
+  try {
+    merino::cuda::attention_forward<float>(f, lse.get(), f, 1, 8, 2, 1, 40);
+    ADD_FAILURE() << "head_dim 40 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("head_dim 40 is not supported (32, 48, 64, 80, 96, 112 "
+                                         "or 128)"),
+              std::string::npos)
+        << e.what();
+  }
   EXPECT_THROW(merino::cuda::attention_backward<float>(buf.get(), buf.get(), buf.get(), buf.get(),
                                                        lse.get(), 1, 8, 6, 4, 64),
                std::invalid_argument);

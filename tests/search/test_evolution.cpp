@@ -1,12 +1,16 @@
 // The evolutionary search: budgets always hold, the same seed gives the same search, budgets
-// that nothing fits are a ConfigError. Speed is measured by bench/bench_search, not here.
+// that nothing fits are a ConfigError, mutations keep to the head sizes the CUDA attention
+// kernels support. Speed is measured by bench/bench_search, not here.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
+#include "data/splitmix.h"
 #include "model/param_layout.h"
 #include "model/yaml_reader.h"
 #include "search/evolution.h"
+#include "search/mutation.h"
 
 namespace ms = merino::search;
 
@@ -83,4 +87,34 @@ TEST(search_evolution, BudgetsNothingFitsAreAConfigError) {
   s = settings(100, 1);
   s.budgets.latency = 1e-6;
   EXPECT_THROW(run(s), merino::ConfigError);
+}
+
+// The default space's head sizes are 32, 48, ..., 128 (kernels/cuda/attention.cuh takes exactly
+// these): a random walk of mutations reaches the sizes between the powers of two and never a
+// multiple of 8 such as 40 or 88; a space whose bounds are not multiples of its step is refused.
+TEST(search_evolution, MutationsKeepToTheCudaAttentionHeadSizes) {
+  ms::SearchSpace space;
+  EXPECT_EQ(space.head_step, 16);
+  merino::SplitMix64 rng(5);
+  ms::Candidate c = ms::smallest_candidate(space);
+  std::set<int> seen;
+  for (int i = 0; i < 20000; ++i) {
+    ms::Candidate next = c;
+    if (!ms::mutate(next, space, rng)) continue;
+    c = next;
+    for (int b = 0; b < c.n_blocks; ++b) {
+      const int hd = c.blocks[b].head_dim();
+      ASSERT_TRUE(hd % 16 == 0 && hd >= 32 && hd <= 128) << "head size " << hd << " at step " << i;
+      seen.insert(hd);
+    }
+  }
+  EXPECT_EQ(seen, (std::set<int>{32, 48, 64, 80, 96, 112, 128}));
+  ms::Candidate odd = ms::smallest_candidate(space);
+  odd.blocks[0].width = 320;  // 8 heads of 40
+  odd.blocks[0].heads = 8;
+  EXPECT_FALSE(ms::in_space(odd, space));
+  space.min_head_dim = 40;
+  EXPECT_THROW(ms::check_space(space), merino::ConfigError);
+  space.head_step = 8;
+  EXPECT_NO_THROW(ms::check_space(space));
 }

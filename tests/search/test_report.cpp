@@ -109,7 +109,7 @@ TEST(search_report, ShippedConfigsBuildWhatTheirSearchRecorded) {
   for (const char* name : {"merino-52m", "merino-61m", "merino-64m"}) {
     const fs::path file = fs::path(MERINO_SOURCE_DIR) / "configs" / (std::string(name) + ".yaml");
     const merino::ModelConfig cfg = merino::load_model_config(file.string());
-    // "# parameters 63,521,472 (budget 64,000,000)"
+    // "# parameters 63,521,376 (budget 64,000,000)"
     std::istringstream text(slurp(file));
     size_t recorded = 0, budget = 0;
     for (std::string line; std::getline(text, line);) {

@@ -75,7 +75,7 @@ TEST(search_score, ModelsOutsideTheSpaceAreConfigErrorsNamingTheReason) {
   m = ok;
   m.blocks[1].n_heads = 16;  // head size 16
   m.blocks[1].n_kv_heads = 16;
-  refused(m, "block 2: head size must be a multiple of 8 from 32 to 128");
+  refused(m, "block 2: head size must be a multiple of 16 from 32 to 128");
   m = ok;
   m.blocks[0].n_kv_heads = 2;
   refused(m, "grouped-query");
