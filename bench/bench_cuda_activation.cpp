@@ -15,71 +15,21 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <exception>
-#include <functional>
-#include <string>
 
+#include "bench/cuda_bench_util.h"
 #include "bench/cuda_reference_elementwise.cuh"
 #include "kernels/cuda/activation.cuh"
-#include "kernels/cuda/cuda_check.cuh"
 
 namespace {
 
 using bf16 = __nv_bfloat16;
 
-template <class T>
-class DeviceArray {
- public:
-  DeviceArray(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-    CUDA_CHECK(cudaMalloc(&p_, (n == 0 ? 1 : n) * sizeof(T)));
-    merino::bench::fill_random<T>(p_, n, seed, lo, hi);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(p_); }
-  T* get() const { return p_; }
+using merino::bench::gb_per_s;
+using merino::bench::RandomArray;
+using merino::bench::run_against_reference;
 
- private:
-  T* p_ = nullptr;
-};
-
-constexpr int kBatch = 20;  // calls per benchmark iteration
-
-// milliseconds per call of f, averaged over `iters` back-to-back calls on stream 0
-double time_ms(const std::function<void()>& f, int iters) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  CUDA_CHECK(cudaEventRecord(start));
-  for (int k = 0; k < iters; ++k) f();
-  CUDA_CHECK(cudaEventRecord(stop));
-  CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.f;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  return ms / iters;
-}
-
-void run_variants(benchmark::State& st, const std::function<void()>& reference,
-                  const std::function<void()>& merino, double bytes) {
-  const std::function<void()>& kernel = st.range(0) == 0 ? reference : merino;
-  reference();
-  kernel();
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const double ref_ms = time_ms(reference, kBatch);
-  double total_ms = 0.0;
-  for (auto _ : st) {
-    const double ms = time_ms(kernel, kBatch);
-    total_ms += ms;
-    st.SetIterationTime(ms * 1e-3);
-  }
-  const double mean_ms = total_ms / static_cast<double>(st.iterations());
-  st.counters["GB/s"] = bytes / (mean_ms * 1e-3) / 1e9;
-  st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
-  st.counters["ref_ms"] = ref_ms;
-}
+constexpr merino::bench::Timing kTiming{20, 20};  // reference calls; calls per iteration
 
 // Runs body<float> or body<bf16> by the dtype argument, reporting errors as a skipped benchmark.
 template <template <class> class Body>
@@ -99,10 +49,11 @@ template <class T>
 struct GeluForward {
   static void run(benchmark::State& st) {
     const size_t n = static_cast<size_t>(st.range(2));
-    DeviceArray<T> inp(n, 1, -4.f, 4.f), out(n, 2);
-    run_variants(
+    RandomArray<T> inp(n, 1, -4.f, 4.f), out(n, 2);
+    run_against_reference(
         st, [&] { merino::bench::naive_gelu_forward<T>(out.get(), inp.get(), n); },
-        [&] { merino::cuda::gelu_forward<T>(out.get(), inp.get(), n); }, 2.0 * n * sizeof(T));
+        [&] { merino::cuda::gelu_forward<T>(out.get(), inp.get(), n); },
+        gb_per_s(2.0 * n * sizeof(T)), kTiming);
   }
 };
 
@@ -110,11 +61,11 @@ template <class T>
 struct GeluBackward {
   static void run(benchmark::State& st) {
     const size_t n = static_cast<size_t>(st.range(2));
-    DeviceArray<T> inp(n, 1, -4.f, 4.f), dout(n, 3), dinp(n, 4);
-    run_variants(
+    RandomArray<T> inp(n, 1, -4.f, 4.f), dout(n, 3), dinp(n, 4);
+    run_against_reference(
         st, [&] { merino::bench::naive_gelu_backward<T>(dinp.get(), dout.get(), inp.get(), n); },
         [&] { merino::cuda::gelu_backward<T>(dinp.get(), dout.get(), inp.get(), n); },
-        3.0 * n * sizeof(T));
+        gb_per_s(3.0 * n * sizeof(T)), kTiming);
   }
 };
 
@@ -122,11 +73,11 @@ template <class T>
 struct Residual {
   static void run(benchmark::State& st) {
     const size_t n = static_cast<size_t>(st.range(2));
-    DeviceArray<T> a(n, 1), b(n, 2), out(n, 3);
-    run_variants(
+    RandomArray<T> a(n, 1), b(n, 2), out(n, 3);
+    run_against_reference(
         st, [&] { merino::bench::naive_residual_forward<T>(out.get(), a.get(), b.get(), n); },
         [&] { merino::cuda::residual_forward<T>(out.get(), a.get(), b.get(), n); },
-        3.0 * n * sizeof(T));
+        gb_per_s(3.0 * n * sizeof(T)), kTiming);
   }
 };
 
@@ -135,10 +86,11 @@ template <class T>
 struct Accumulate {
   static void run(benchmark::State& st) {
     const size_t n = static_cast<size_t>(st.range(2));
-    DeviceArray<T> dst(n, 1), src(n, 2, -1e-3f, 1e-3f);
-    run_variants(
+    RandomArray<T> dst(n, 1), src(n, 2, -1e-3f, 1e-3f);
+    run_against_reference(
         st, [&] { merino::bench::naive_accumulate<T>(dst.get(), src.get(), n); },
-        [&] { merino::cuda::accumulate<T>(dst.get(), src.get(), n); }, 3.0 * n * sizeof(T));
+        [&] { merino::cuda::accumulate<T>(dst.get(), src.get(), n); },
+        gb_per_s(3.0 * n * sizeof(T)), kTiming);
   }
 };
 
@@ -148,11 +100,11 @@ struct SwigluForward {
   static void run(benchmark::State& st) {
     const int N = static_cast<int>(st.range(2)), F = static_cast<int>(st.range(3));
     const size_t NF = static_cast<size_t>(N) * F;
-    DeviceArray<T> inp(2 * NF, 1, -4.f, 4.f), out(NF, 2);
-    run_variants(
+    RandomArray<T> inp(2 * NF, 1, -4.f, 4.f), out(NF, 2);
+    run_against_reference(
         st, [&] { merino::bench::naive_swiglu_forward<T>(out.get(), inp.get(), N, F); },
         [&] { merino::cuda::swiglu_forward<T>(out.get(), inp.get(), N, F); },
-        3.0 * NF * sizeof(T));  // read gate and up, write out
+        gb_per_s(3.0 * NF * sizeof(T)), kTiming);  // read gate and up, write out
   }
 };
 
@@ -161,12 +113,12 @@ struct SwigluBackward {
   static void run(benchmark::State& st) {
     const int N = static_cast<int>(st.range(2)), F = static_cast<int>(st.range(3));
     const size_t NF = static_cast<size_t>(N) * F;
-    DeviceArray<T> inp(2 * NF, 1, -4.f, 4.f), dout(NF, 2), dinp(2 * NF, 3);
-    run_variants(
+    RandomArray<T> inp(2 * NF, 1, -4.f, 4.f), dout(NF, 2), dinp(2 * NF, 3);
+    run_against_reference(
         st,
         [&] { merino::bench::naive_swiglu_backward<T>(dinp.get(), dout.get(), inp.get(), N, F); },
         [&] { merino::cuda::swiglu_backward<T>(dinp.get(), dout.get(), inp.get(), N, F); },
-        5.0 * NF * sizeof(T));  // read gate, up, dout; write dgate, dup
+        gb_per_s(5.0 * NF * sizeof(T)), kTiming);  // read gate, up, dout; write dgate, dup
   }
 };
 
@@ -208,19 +160,4 @@ BENCHMARK(BM_SwigluBackward)->Apply(swiglu_args);
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    benchmark::AddCustomContext("cuda_device", prop.name);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return merino::bench::cuda_benchmark_main(argc, argv); }

@@ -24,13 +24,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <exception>
-#include <functional>
 #include <random>
-#include <string>
 #include <vector>
 
+#include "bench/cuda_bench_util.h"
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/embedding.cuh"
@@ -38,24 +35,12 @@
 
 namespace {
 
+using merino::bench::DeviceArray;
+using merino::bench::gb_per_s;
+using merino::bench::run_against_reference;
+
 constexpr int kB = 8, kT = 1024, kC = 768, kV = 50257;
-constexpr int kBatch = 10;  // calls per benchmark iteration
-
-class DeviceArray {
- public:
-  explicit DeviceArray(size_t bytes) { CUDA_CHECK(cudaMalloc(&p_, bytes == 0 ? 1 : bytes)); }
-  DeviceArray(DeviceArray&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(p_); }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-};
+constexpr merino::bench::Timing kTiming{5, 10};  // reference calls; calls per iteration
 
 template <class T>
 __global__ void fill_kernel(T* p, size_t n, uint32_t seed) {
@@ -67,9 +52,9 @@ __global__ void fill_kernel(T* p, size_t n, uint32_t seed) {
 }
 
 template <class T>
-DeviceArray random_array(size_t n, uint32_t seed) {
-  DeviceArray a(n * sizeof(T));
-  fill_kernel<T><<<2048, 256>>>(a.as<T>(), n, seed);
+DeviceArray<T> random_array(size_t n, uint32_t seed) {
+  DeviceArray<T> a(n);
+  fill_kernel<T><<<2048, 256>>>(a.get(), n, seed);
   CUDA_CHECK(cudaGetLastError());
   return a;
 }
@@ -127,65 +112,25 @@ __global__ void naive_rope(T* qkv, int N, int Tn, int heads, int C3, int hd, dou
   x[half] = T(x0 * float(s) + x1 * float(c));
 }
 
-// ---- timing ----
-
-double time_ms(const std::function<void()>& f, int iters) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  CUDA_CHECK(cudaEventRecord(start));
-  for (int k = 0; k < iters; ++k) f();
-  CUDA_CHECK(cudaEventRecord(stop));
-  CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.f;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  return ms / iters;
-}
-
-void run(benchmark::State& st, const std::function<void()>& reference,
-         const std::function<void()>& merino_kernel, double bytes) {
-  try {
-    const std::function<void()>& kernel = st.range(0) == 0 ? reference : merino_kernel;
-    reference();
-    kernel();
-    CUDA_CHECK(cudaDeviceSynchronize());
-    const double ref_ms = time_ms(reference, 5);
-    double total_ms = 0.0;
-    for (auto _ : st) {
-      const double ms = time_ms(kernel, kBatch);
-      total_ms += ms;
-      st.SetIterationTime(ms * 1e-3);
-    }
-    const double mean_ms = total_ms / double(st.iterations());
-    st.counters["GB/s"] = bytes / (mean_ms * 1e-3) / 1e9;
-    st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
-    st.counters["ref_ms"] = ref_ms;
-  } catch (const std::exception& e) {
-    st.SkipWithError(e.what());
-  }
-}
-
 template <class T>
 void forward_bench(benchmark::State& st) {
   const int N = kB * kT;
-  DeviceArray wte = random_array<T>(size_t(kV) * kC, 1), wpe = random_array<T>(size_t(kT) * kC, 2),
-              out(size_t(N) * kC * sizeof(T)), tok(size_t(N) * 4);
+  DeviceArray<T> wte = random_array<T>(size_t(kV) * kC, 1),
+                 wpe = random_array<T>(size_t(kT) * kC, 2), out(size_t(N) * kC);
+  DeviceArray<int32_t> tok(N);
   const std::vector<int32_t> t = make_tokens(0, size_t(N));
-  CUDA_CHECK(cudaMemcpy(tok.as<int32_t>(), t.data(), t.size() * 4, cudaMemcpyHostToDevice));
-  run(
+  CUDA_CHECK(cudaMemcpy(tok.get(), t.data(), t.size() * 4, cudaMemcpyHostToDevice));
+  run_against_reference(
       st,
       [&] {
-        naive_forward<T><<<(N + 127) / 128, 128>>>(out.as<T>(), tok.as<int32_t>(), wte.as<T>(),
-                                                  wpe.as<T>(), N, kT, kC);
+        naive_forward<T>
+            <<<(N + 127) / 128, 128>>>(out.get(), tok.get(), wte.get(), wpe.get(), N, kT, kC);
         CUDA_CHECK(cudaGetLastError());
       },
       [&] {
-        merino::cuda::embedding_forward(out.as<T>(), tok.as<int32_t>(), wte.as<T>(), wpe.as<T>(),
-                                        kB, kT, kC, 0);
+        merino::cuda::embedding_forward(out.get(), tok.get(), wte.get(), wpe.get(), kB, kT, kC, 0);
       },
-      3.0 * N * kC * sizeof(T));
+      gb_per_s(3.0 * N * kC * sizeof(T)), kTiming);
 }
 
 void BM_EmbeddingForward(benchmark::State& st) {
@@ -204,24 +149,25 @@ void backward_bench(benchmark::State& st) {
   std::sort(uniq.begin(), uniq.end());
   const size_t distinct = size_t(std::unique(uniq.begin(), uniq.end()) - uniq.begin());
   st.counters["distinct_tokens"] = double(distinct);
-  DeviceArray dwte = random_array<T>(size_t(kV) * kC, 1),
-              dwpe = random_array<T>(size_t(kT) * kC, 2),
-              dout = random_array<T>(size_t(N) * kC, 3), tok(size_t(N) * 4),
-              scratch(merino::cuda::embedding_backward_scratch_bytes(kB, kT, kC));
-  CUDA_CHECK(cudaMemcpy(tok.as<int32_t>(), t.data(), t.size() * 4, cudaMemcpyHostToDevice));
+  DeviceArray<T> dwte = random_array<T>(size_t(kV) * kC, 1),
+                 dwpe = random_array<T>(size_t(kT) * kC, 2),
+                 dout = random_array<T>(size_t(N) * kC, 3);
+  DeviceArray<int32_t> tok(N);
+  DeviceArray<char> scratch(merino::cuda::embedding_backward_scratch_bytes(kB, kT, kC));
+  CUDA_CHECK(cudaMemcpy(tok.get(), t.data(), t.size() * 4, cudaMemcpyHostToDevice));
   const size_t threads = size_t(N) * kC;
-  run(
+  run_against_reference(
       st,
       [&] {
         naive_backward<T><<<unsigned((threads + 255) / 256), 256>>>(
-            dwte.as<T>(), dwpe.as<T>(), dout.as<T>(), tok.as<int32_t>(), N, kT, kC);
+            dwte.get(), dwpe.get(), dout.get(), tok.get(), N, kT, kC);
         CUDA_CHECK(cudaGetLastError());
       },
       [&] {
-        merino::cuda::embedding_backward(dwte.as<T>(), dwpe.as<T>(), dout.as<T>(),
-                                         tok.as<int32_t>(), kB, kT, kC, 0, 0, scratch.as<void>());
+        merino::cuda::embedding_backward(dwte.get(), dwpe.get(), dout.get(), tok.get(), kB, kT, kC,
+                                         0, 0, scratch.get());
       },
-      double(N + 2 * distinct + 2 * kT) * kC * sizeof(T));
+      gb_per_s(double(N + 2 * distinct + 2 * kT) * kC * sizeof(T)), kTiming);
 }
 
 void BM_EmbeddingBackward(benchmark::State& st) {
@@ -236,17 +182,17 @@ template <class T>
 void rope_bench(benchmark::State& st) {
   const int H = 12, KVH = int(st.range(2)), hd = 64, N = kB * kT;
   const int C3 = (H + 2 * KVH) * hd;
-  DeviceArray qkv = random_array<T>(size_t(N) * C3, 4);
+  DeviceArray<T> qkv = random_array<T>(size_t(N) * C3, 4);
   const size_t pairs = size_t(N) * (H + KVH) * (hd / 2);
-  run(
+  run_against_reference(
       st,
       [&] {
-        naive_rope<T><<<unsigned((pairs + 255) / 256), 256>>>(qkv.as<T>(), N, kT, H + KVH, C3, hd,
-                                                             10000.0);
+        naive_rope<T>
+            <<<unsigned((pairs + 255) / 256), 256>>>(qkv.get(), N, kT, H + KVH, C3, hd, 10000.0);
         CUDA_CHECK(cudaGetLastError());
       },
-      [&] { merino::cuda::rope_forward(qkv.as<T>(), kB, kT, H, KVH, hd, 10000.0); },
-      2.0 * N * (H + KVH) * hd * sizeof(T));
+      [&] { merino::cuda::rope_forward(qkv.get(), kB, kT, H, KVH, hd, 10000.0); },
+      gb_per_s(2.0 * N * (H + KVH) * hd * sizeof(T)), kTiming);
 }
 
 void BM_RopeForward(benchmark::State& st) {
@@ -284,19 +230,4 @@ BENCHMARK(BM_RopeForward)->Apply(rope_args);
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    benchmark::AddCustomContext("cuda_device", prop.name);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return merino::bench::cuda_benchmark_main(argc, argv); }

@@ -25,44 +25,29 @@
 #include <cuda_bf16.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <exception>
-#include <functional>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
+#include "bench/cuda_bench_util.h"
 #include "bench/cuda_reference_elementwise.cuh"
-#include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/matmul.cuh"
 
 namespace {
 
 using bf16 = __nv_bfloat16;
+using merino::bench::RandomArray;
+using merino::bench::run_against_reference;
+using merino::bench::tflop_per_s;
 
 constexpr int kTokens = 8 * 1024;
 struct Layer {
   int IC, OC;
 };
 constexpr Layer kLayers[] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}};
-constexpr int kBatch = 5;  // calls per benchmark iteration
-
-template <class T>
-class DeviceArray {
- public:
-  DeviceArray(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
-    CUDA_CHECK(cudaMalloc(&p_, (n == 0 ? 1 : n) * sizeof(T)));
-    merino::bench::fill_random<T>(p_, n, seed, lo, hi);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(p_); }
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-};
+constexpr merino::bench::Timing kTiming{5, 5};  // reference calls; calls per iteration
 
 void cublas_check(cublasStatus_t st, const char* call) {
   if (st != CUBLAS_STATUS_SUCCESS) {
@@ -92,52 +77,16 @@ void reference_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, in
       "cublasGemmEx");
 }
 
-// milliseconds per call of f, averaged over `iters` back-to-back calls on stream 0
-double time_ms(const std::function<void()>& f, int iters) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  CUDA_CHECK(cudaEventRecord(start));
-  for (int k = 0; k < iters; ++k) f();
-  CUDA_CHECK(cudaEventRecord(stop));
-  CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.f;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  return ms / iters;
-}
-
-// Warms both up (merino builds its plans), times the reference, then the selected variant.
-void run_variants(benchmark::State& st, const std::function<void()>& reference,
-                  const std::function<void()>& merino, double flops) {
-  const std::function<void()>& kernel = st.range(0) == 0 ? reference : merino;
-  reference();
-  merino();
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const double ref_ms = time_ms(reference, kBatch);
-  double total_ms = 0.0;
-  for (auto _ : st) {
-    const double ms = time_ms(kernel, kBatch);
-    total_ms += ms;
-    st.SetIterationTime(ms * 1e-3);
-  }
-  const double mean_ms = total_ms / static_cast<double>(st.iterations());
-  st.counters["TFLOP/s"] = flops / (mean_ms * 1e-3) / 1e12;
-  st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
-  st.counters["ref_ms"] = ref_ms;
-}
-
 template <class T>
 struct Forward {
   static void run(benchmark::State& st, bool tf32, bool gelu) {
     const Layer L = kLayers[st.range(2)];
     const int N = kTokens;
     const size_t NI = size_t(N) * L.IC, NO = size_t(N) * L.OC, OI = size_t(L.OC) * L.IC;
-    DeviceArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), bias(L.OC, 3), out(NO, 4), pre(NO, 5);
+    RandomArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), bias(L.OC, 3), out(NO, 4), pre(NO, 5);
     merino::cuda::Matmul mm;
     mm.allow_tf32(tf32);
-    run_variants(
+    run_against_reference(
         st,
         [&] {  // out^T[OC, N] = W^T' inp^T
           reference_gemm<T>(CUBLAS_OP_T, CUBLAS_OP_N, L.OC, N, L.IC, w.get(), L.IC, inp.get(), L.IC,
@@ -150,7 +99,7 @@ struct Forward {
             mm.forward<T>(out.get(), inp.get(), w.get(), bias.get(), N, L.IC, L.OC);
           }
         },
-        2.0 * N * L.IC * L.OC);
+        tflop_per_s(2.0 * N * L.IC * L.OC), kTiming);
   }
 };
 
@@ -161,11 +110,11 @@ struct Backward {
     const Layer L = kLayers[st.range(2)];
     const int N = kTokens;
     const size_t NI = size_t(N) * L.IC, NO = size_t(N) * L.OC, OI = size_t(L.OC) * L.IC;
-    DeviceArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), dout(NO, 3, -1e-3f, 1e-3f), dinp(NI, 4),
+    RandomArray<T> inp(NI, 1), w(OI, 2, -0.05f, 0.05f), dout(NO, 3, -1e-3f, 1e-3f), dinp(NI, 4),
         dw(OI, 5), db(L.OC, 6), ones(N, 7, 1.f, 1.f);
     merino::cuda::Matmul mm;
     mm.allow_tf32(tf32);
-    run_variants(
+    run_against_reference(
         st,
         [&] {
           // dinp^T[IC, N] = W^T dout^T; dweight^T[IC, OC] += inp^T dout; dbias[OC] += dout^T 1
@@ -180,7 +129,7 @@ struct Backward {
           mm.backward<T>(dinp.get(), dw.get(), db.get(), dout.get(), inp.get(), w.get(), N, L.IC,
                          L.OC);
         },
-        4.0 * N * L.IC * L.OC);
+        tflop_per_s(4.0 * N * L.IC * L.OC), kTiming);
   }
 };
 
@@ -220,19 +169,4 @@ BENCHMARK(BM_MatmulBackward)->Apply(all_layers);
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    benchmark::AddCustomContext("cuda_device", prop.name);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return merino::bench::cuda_benchmark_main(argc, argv); }

@@ -7,13 +7,12 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
-#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/cuda_bench_util.h"
 #include "kernels/cuda/cuda_backend.h"
-#include "kernels/cuda/cuda_check.cuh"
 #include "model/model.h"
 #include "model/param_layout.h"
 
@@ -95,11 +94,7 @@ BENCHMARK(BM_MobileLLM_125M_B16_T1024)->Unit(benchmark::kMillisecond)->Iteration
 BENCHMARK(BM_MeRino_64M_B16_T1024)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
 
 int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
+  if (merino::bench::skipped_without_cuda_device()) return 0;
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

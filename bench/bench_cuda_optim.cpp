@@ -22,35 +22,22 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <exception>
-#include <functional>
 #include <string>
 
+#include "bench/cuda_bench_util.h"
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace {
 
-constexpr size_t kParams = 124439808;  // GPT-2 small
-constexpr int kBatch = 5;              // calls per benchmark iteration
-double g_peak_gbs = 0;                 // set in main
+using merino::bench::DeviceArray;
+using merino::bench::gb_per_s;
+using merino::bench::run_against_reference;
 
-class DeviceArray {
- public:
-  explicit DeviceArray(size_t bytes) { CUDA_CHECK(cudaMalloc(&p_, bytes == 0 ? 1 : bytes)); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(p_); }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-};
+constexpr size_t kParams = 124439808;           // GPT-2 small
+constexpr merino::bench::Timing kTiming{3, 5};  // reference calls; calls per iteration
+double g_peak_gbs = 0;                          // set in main
 
 // deterministic uniform fill in [lo, hi) from an integer hash
 template <class T>
@@ -64,8 +51,8 @@ __global__ void fill_kernel(T* p, size_t n, uint32_t seed, float lo, float hi) {
 }
 
 template <class T>
-void fill(const DeviceArray& a, size_t n, uint32_t seed, float lo, float hi) {
-  fill_kernel<T><<<4096, 256>>>(a.as<T>(), n, seed, lo, hi);
+void fill(const DeviceArray<T>& a, size_t n, uint32_t seed, float lo, float hi) {
+  fill_kernel<T><<<4096, 256>>>(a.get(), n, seed, lo, hi);
   CUDA_CHECK(cudaGetLastError());
 }
 
@@ -117,50 +104,6 @@ __global__ void naive_sumsq(double* out, const T* x, size_t n) {
   if (threadIdx.x == 0) atomicAdd(out, s[0]);
 }
 
-// ---- timing ----
-
-// milliseconds per call of f, averaged over `iters` back-to-back calls on stream 0
-double time_ms(const std::function<void()>& f, int iters) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  CUDA_CHECK(cudaEventRecord(start));
-  for (int k = 0; k < iters; ++k) f();
-  CUDA_CHECK(cudaEventRecord(stop));
-  CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.f;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  return ms / iters;
-}
-
-// warms up, times the reference over a few calls, then the selected kernel (kBatch calls per
-// iteration), and sets the counters
-void run(benchmark::State& st, const std::function<void()>& reference,
-         const std::function<void()>& kernel, double bytes) {
-  try {
-    reference();
-    kernel();
-    CUDA_CHECK(cudaDeviceSynchronize());
-    const double ref_ms = time_ms(reference, 3);
-    double total_ms = 0.0;
-    for (auto _ : st) {
-      const double ms = time_ms(kernel, kBatch);
-      total_ms += ms;
-      st.SetIterationTime(ms * 1e-3);
-    }
-    const double mean_ms = total_ms / double(st.iterations());
-    const double gbs = bytes / (mean_ms * 1e-3) / 1e9;
-    st.counters["GB/s"] = gbs;
-    st.counters["pct_peak"] = g_peak_gbs > 0 ? 100.0 * gbs / g_peak_gbs : 0.0;
-    st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
-    st.counters["ref_ms"] = ref_ms;
-  } catch (const std::exception& e) {
-    st.SkipWithError(e.what());
-  }
-}
-
 merino::AdamWStep step_args() {
   merino::AdamWStep s;
   s.lr = 6e-4;
@@ -173,25 +116,24 @@ merino::AdamWStep step_args() {
 template <class G>
 void adamw_bench(benchmark::State& st, int variant) {
   const size_t n = kParams;
-  DeviceArray p(n * 4), m(n * 4), v(n * 4), g(n * sizeof(G)), gs(n * 4), pb(n * 2);
+  DeviceArray<float> p(n), m(n), v(n), gs(n);
+  DeviceArray<G> g(n);
+  DeviceArray<__nv_bfloat16> pb(n);
   fill<float>(p, n, 1, -0.1f, 0.1f);
   fill<float>(m, n, 2, -1e-3f, 1e-3f);
   fill<float>(v, n, 3, 0.f, 1e-6f);
   fill<G>(g, n, 4, -1e-2f, 1e-2f);
   const merino::AdamWStep s = step_args();
-  auto reference = [&] {
-    naive_adamw(p.as<float>(), g.as<G>(), m.as<float>(), v.as<float>(), gs.as<float>(), n, s);
-  };
+  auto reference = [&] { naive_adamw(p.get(), g.get(), m.get(), v.get(), gs.get(), n, s); };
   auto fused = [&] {
     if (variant == 2) {
-      merino::cuda::adamw_update_bf16(p.as<float>(), pb.as<__nv_bfloat16>(), g.as<G>(),
-                                      m.as<float>(), v.as<float>(), n, s, 1234);
+      merino::cuda::adamw_update_bf16(p.get(), pb.get(), g.get(), m.get(), v.get(), n, s, 1234);
     } else {
-      merino::cuda::adamw_update(p.as<float>(), g.as<G>(), m.as<float>(), v.as<float>(), n, s);
+      merino::cuda::adamw_update(p.get(), g.get(), m.get(), v.get(), n, s);
     }
   };
   const double bytes = double(n) * (6 * 4 + sizeof(G) + (variant == 2 ? 2 : 0));
-  run(st, reference, variant == 0 ? std::function<void()>(reference) : fused, bytes);
+  run_against_reference(st, reference, fused, gb_per_s(bytes, g_peak_gbs), kTiming);
 }
 
 void BM_AdamW(benchmark::State& st) {
@@ -204,28 +146,28 @@ void BM_AdamW(benchmark::State& st) {
 }
 
 template <class T>
-void sumsq_bench(benchmark::State& st, int variant) {
+void sumsq_bench(benchmark::State& st) {
   const size_t n = kParams;
-  DeviceArray x(n * sizeof(T)), out(8), scratch(merino::cuda::sum_squares_scratch_doubles() * 8);
+  DeviceArray<T> x(n);
+  DeviceArray<double> out(1), scratch(merino::cuda::sum_squares_scratch_doubles());
   fill<T>(x, n, 5, -1e-2f, 1e-2f);
   auto reference = [&] {
-    CUDA_CHECK(cudaMemsetAsync(out.as<double>(), 0, sizeof(double)));
-    naive_sumsq<T><<<unsigned((n + 255) / 256), 256>>>(out.as<double>(), x.as<T>(), n);
+    CUDA_CHECK(cudaMemsetAsync(out.get(), 0, sizeof(double)));
+    naive_sumsq<T><<<unsigned((n + 255) / 256), 256>>>(out.get(), x.get(), n);
     CUDA_CHECK(cudaGetLastError());
   };
   auto merino_kernel = [&] {
-    merino::cuda::sum_squares_device(out.as<double>(), x.as<T>(), n, 0, scratch.as<double>());
+    merino::cuda::sum_squares_device(out.get(), x.get(), n, 0, scratch.get());
   };
-  run(st, reference, variant == 0 ? std::function<void()>(reference) : merino_kernel,
-      double(n) * sizeof(T));
+  run_against_reference(st, reference, merino_kernel, gb_per_s(double(n) * sizeof(T), g_peak_gbs),
+                        kTiming);
 }
 
 void BM_SumSquares(benchmark::State& st) {
-  const int variant = int(st.range(0));
   if (st.range(1)) {
-    sumsq_bench<__nv_bfloat16>(st, variant);
+    sumsq_bench<__nv_bfloat16>(st);
   } else {
-    sumsq_bench<float>(st, variant);
+    sumsq_bench<float>(st);
   }
 }
 
@@ -251,24 +193,12 @@ BENCHMARK(BM_SumSquares)
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    benchmark::AddCustomContext("cuda_device", prop.name);
-  }
-  int clock_khz = 0, bus_bits = 0;
-  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) == cudaSuccess &&
-      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) == cudaSuccess) {
-    g_peak_gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // double data rate
-    benchmark::AddCustomContext("peak_dram_GB/s", std::to_string(g_peak_gbs));
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return merino::bench::cuda_benchmark_main(argc, argv, [] {
+    int clock_khz = 0, bus_bits = 0;
+    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) == cudaSuccess &&
+        cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) == cudaSuccess) {
+      g_peak_gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // double data rate
+      benchmark::AddCustomContext("peak_dram_GB/s", std::to_string(g_peak_gbs));
+    }
+  });
 }

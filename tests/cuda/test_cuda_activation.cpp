@@ -32,25 +32,7 @@
 
 namespace {
 
-using merino::testing::as_floats;
-using merino::testing::bf16;
-using merino::testing::DeviceBuffer;
-using merino::testing::Doubles;
-using merino::testing::expect_close;
-using merino::testing::random_tensor;
-using merino::testing::round_to;
-using merino::testing::to_double;
-
-// check<T> runs as two tests, <Name>Fp32 and <Name>Bf16, each skipped without a device.
-#define TEST_FP32_AND_BF16(Name, check) \
-  TEST(CudaActivation, Name##Fp32) {    \
-    REQUIRE_CUDA_DEVICE();              \
-    check<float>();                     \
-  }                                     \
-  TEST(CudaActivation, Name##Bf16) {    \
-    REQUIRE_CUDA_DEVICE();              \
-    check<bf16>();                      \
-  }
+using namespace merino::testing;
 
 constexpr double kFwdAtol = 1e-6, kBwdAtol = 1e-5, kFp32Rtol = 1e-5;
 template <class T>
@@ -87,7 +69,7 @@ void check_unary(const char* name, Gpu op_gpu, Cpu op_cpu, double lo, double hi,
       SCOPED_TRACE(where(n, off));
       const auto inp = random_tensor<T>(n, rng, lo, hi);
       std::vector<float> ref(n);
-      op_cpu(ref.data(), as_floats(inp.t).data(), n);
+      op_cpu(ref.data(), to_float(inp.t).data(), n);
       // the output starts as garbage: the kernel must overwrite every element
       DeviceBuffer<T> d_inp(inp.t, off), d_out(random_tensor<T>(n, rng, -9, 9).t, off);
       op_gpu(d_out.get(), d_inp.get(), n);
@@ -111,7 +93,7 @@ void check_binary(const char* name, Gpu op_gpu, Cpu op_cpu, double lo, double hi
       SCOPED_TRACE(where(n, off));
       const auto a = random_tensor<T>(n, rng, -1, 1), b = random_tensor<T>(n, rng, lo, hi);
       std::vector<float> ref(n);
-      op_cpu(ref.data(), as_floats(a.t).data(), as_floats(b.t).data(), n);
+      op_cpu(ref.data(), to_float(a.t).data(), to_float(b.t).data(), n);
       DeviceBuffer<T> d_a(a.t, off), d_b(b.t, off), d_out(random_tensor<T>(n, rng, -9, 9).t, off);
       op_gpu(d_out.get(), d_a.get(), d_b.get(), n);
       if (exact) {
@@ -132,7 +114,7 @@ void gelu_forward_matches_cpu() {
       [](float* o, const float* i, size_t n) { merino::cpu::gelu_forward<float>(o, i, n); }, -8, 8,
       false, kFwdAtol);
 }
-TEST_FP32_AND_BF16(GeluForwardMatchesCpu, gelu_forward_matches_cpu)
+TEST_FP32_AND_BF16(CudaActivation, GeluForwardMatchesCpu, gelu_forward_matches_cpu)
 
 template <class T>
 void gelu_backward_matches_cpu() {
@@ -144,7 +126,7 @@ void gelu_backward_matches_cpu() {
       },
       -8, 8, false, kBwdAtol);
 }
-TEST_FP32_AND_BF16(GeluBackwardMatchesCpu, gelu_backward_matches_cpu)
+TEST_FP32_AND_BF16(CudaActivation, GeluBackwardMatchesCpu, gelu_backward_matches_cpu)
 
 template <class T>
 void relu_forward_is_exact() {
@@ -153,7 +135,7 @@ void relu_forward_is_exact() {
       [](float* o, const float* i, size_t n) { merino::cpu::relu_forward<float>(o, i, n); }, -2, 2,
       true, 0.0);
 }
-TEST_FP32_AND_BF16(ReluForwardIsExact, relu_forward_is_exact)
+TEST_FP32_AND_BF16(CudaActivation, ReluForwardIsExact, relu_forward_is_exact)
 
 template <class T>
 void relu_backward_is_exact() {
@@ -165,7 +147,7 @@ void relu_backward_is_exact() {
       },
       -2, 2, true, 0.0);
 }
-TEST_FP32_AND_BF16(ReluBackwardIsExact, relu_backward_is_exact)
+TEST_FP32_AND_BF16(CudaActivation, ReluBackwardIsExact, relu_backward_is_exact)
 
 template <class T>
 void residual_forward_is_exact() {
@@ -177,7 +159,7 @@ void residual_forward_is_exact() {
       },
       -3, 3, true, 0.0);
 }
-TEST_FP32_AND_BF16(ResidualForwardIsExact, residual_forward_is_exact)
+TEST_FP32_AND_BF16(CudaActivation, ResidualForwardIsExact, residual_forward_is_exact)
 
 // accumulate adds into dst (+=); residual_forward may write over one of its inputs.
 template <class T>
@@ -187,8 +169,8 @@ void accumulate_and_in_place_residual_are_exact() {
     for (size_t off : kOffsets) {
       SCOPED_TRACE(where(n, off));
       const auto dst = random_tensor<T>(n, rng, -3, 3), src = random_tensor<T>(n, rng, -3, 3);
-      std::vector<float> ref = as_floats(dst.t);
-      merino::cpu::accumulate<float>(ref.data(), as_floats(src.t).data(), n);
+      std::vector<float> ref = to_float(dst.t);
+      merino::cpu::accumulate<float>(ref.data(), to_float(src.t).data(), n);
       const Doubles want = result_as<T>(ref, true);
 
       DeviceBuffer<T> d_dst(dst.t, off), d_src(src.t, off);
@@ -201,7 +183,8 @@ void accumulate_and_in_place_residual_are_exact() {
     }
   }
 }
-TEST_FP32_AND_BF16(AccumulateAndInPlaceResidualAreExact, accumulate_and_in_place_residual_are_exact)
+TEST_FP32_AND_BF16(CudaActivation, AccumulateAndInPlaceResidualAreExact,
+                   accumulate_and_in_place_residual_are_exact)
 
 struct SwigluCase {
   int N, F;
@@ -221,7 +204,7 @@ void swiglu_forward_matches_cpu() {
       const size_t NF = static_cast<size_t>(c.N) * c.F;
       const auto inp = random_tensor<T>(2 * NF, rng, -8, 8);
       std::vector<float> ref(NF);
-      merino::cpu::swiglu_forward<float>(ref.data(), as_floats(inp.t).data(), c.N, c.F);
+      merino::cpu::swiglu_forward<float>(ref.data(), to_float(inp.t).data(), c.N, c.F);
       DeviceBuffer<T> d_inp(inp.t, off), d_out(random_tensor<T>(NF, rng, -9, 9).t, off);
       merino::cuda::swiglu_forward<T>(d_out.get(), d_inp.get(), c.N, c.F);
       expect_close("swiglu_forward", d_out.download_doubles(), result_as<T>(ref, false), kFwdAtol,
@@ -229,7 +212,7 @@ void swiglu_forward_matches_cpu() {
     }
   }
 }
-TEST_FP32_AND_BF16(SwigluForwardMatchesCpu, swiglu_forward_matches_cpu)
+TEST_FP32_AND_BF16(CudaActivation, SwigluForwardMatchesCpu, swiglu_forward_matches_cpu)
 
 template <class T>
 void swiglu_backward_matches_cpu() {
@@ -242,8 +225,8 @@ void swiglu_backward_matches_cpu() {
       const auto inp = random_tensor<T>(2 * NF, rng, -8, 8);
       const auto dout = random_tensor<T>(NF, rng, -1, 1);
       std::vector<float> ref(2 * NF);
-      merino::cpu::swiglu_backward<float>(ref.data(), as_floats(dout.t).data(),
-                                          as_floats(inp.t).data(), c.N, c.F);
+      merino::cpu::swiglu_backward<float>(ref.data(), to_float(dout.t).data(),
+                                          to_float(inp.t).data(), c.N, c.F);
       DeviceBuffer<T> d_inp(inp.t, off), d_dout(dout.t, off),
           d_dinp(random_tensor<T>(2 * NF, rng, -9, 9).t, off);  // garbage: dinp is written (=)
       merino::cuda::swiglu_backward<T>(d_dinp.get(), d_dout.get(), d_inp.get(), c.N, c.F);
@@ -252,7 +235,7 @@ void swiglu_backward_matches_cpu() {
     }
   }
 }
-TEST_FP32_AND_BF16(SwigluBackwardMatchesCpu, swiglu_backward_matches_cpu)
+TEST_FP32_AND_BF16(CudaActivation, SwigluBackwardMatchesCpu, swiglu_backward_matches_cpu)
 
 // Empty tensors launch nothing and touch nothing.
 template <class T>
@@ -266,6 +249,6 @@ void empty_inputs_are_no_ops() {
   merino::cuda::swiglu_backward<T>(d.get(), d.get(), d.get(), 3, 0);
   expect_close("untouched", d.download_doubles(), x.d, 0.0, 0.0);
 }
-TEST_FP32_AND_BF16(EmptyInputsAreNoOps, empty_inputs_are_no_ops)
+TEST_FP32_AND_BF16(CudaActivation, EmptyInputsAreNoOps, empty_inputs_are_no_ops)
 
 }  // namespace

@@ -19,16 +19,9 @@
 #include "kernels/cuda/cuda_check.cuh"
 #include "model/config.h"
 #include "model/model.h"
+#include "tests/cuda/cuda_test_util.h"
 
 namespace {
-
-#define REQUIRE_CUDA_DEVICE()                                   \
-  do {                                                          \
-    std::string why_;                                           \
-    if (!merino::cuda::cuda_device_available(&why_)) {          \
-      GTEST_SKIP() << "no CUDA device: " << why_;               \
-    }                                                           \
-  } while (0)
 
 merino::ModelConfig config(const std::string& name) {
   return merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/tests/cuda/configs/" + name + ".yaml");

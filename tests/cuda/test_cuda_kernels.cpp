@@ -26,85 +26,12 @@
 #include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/norms.h"
 #include "kernels/cuda/crossentropy.cuh"
-#include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/norms.cuh"
+#include "tests/cuda/cuda_test_util.h"
 
 namespace {
 
-#define REQUIRE_CUDA_DEVICE()                                   \
-  do {                                                          \
-    std::string why_;                                           \
-    if (!merino::cuda::cuda_device_available(&why_)) {          \
-      GTEST_SKIP() << "no CUDA device: " << why_;               \
-    }                                                           \
-  } while (0)
-
-using Floats = std::vector<float>;
-
-Floats uniform(size_t n, std::mt19937& rng, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Floats v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-// Owning device buffer; offset > 0 hands out a pointer `offset` elements into the allocation
-// (to exercise the kernels' unaligned fallback).
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(size_t n, size_t offset = 0) : n_(n), offset_(offset) {
-    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base_), (n + offset + 1) * sizeof(T)));
-  }
-  explicit DeviceBuffer(const std::vector<T>& host, size_t offset = 0)
-      : DeviceBuffer(host.size(), offset) {
-    CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(base_); }
-  T* get() const { return base_ + offset_; }
-  std::vector<T> download() const {
-    CUDA_CHECK(cudaDeviceSynchronize());  // kernels are asynchronous; surface their errors here
-    std::vector<T> host(n_);
-    CUDA_CHECK(cudaMemcpy(host.data(), get(), n_ * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-  }
-
- private:
-  T* base_ = nullptr;
-  size_t n_, offset_;
-};
-
-// every element: |got - ref| <= atol + rtol * |ref|; reports the worst element and the first few
-// failures. Refuses to pass vacuously: the arrays must be non-empty and ref not all zero.
-void expect_close(const std::string& what, const Floats& got, const Floats& ref, double atol,
-                  double rtol) {
-  ASSERT_EQ(got.size(), ref.size()) << what;
-  ASSERT_FALSE(ref.empty()) << what;
-  double worst = 0.0, ref_max = 0.0;
-  size_t worst_i = 0;
-  int failures = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const double g = got[i], r = ref[i], err = std::fabs(g - r);
-    ref_max = std::max(ref_max, std::fabs(r));
-    const double e = std::isfinite(g) ? err : INFINITY;
-    if (e > worst) {
-      worst = e;
-      worst_i = i;
-    }
-    if (!(err <= atol + rtol * std::fabs(r))) {
-      if (++failures <= 5) {
-        ADD_FAILURE() << what << "[" << i << "]: gpu " << g << " vs cpu " << r << " (|diff| "
-                      << err << " > " << atol + rtol * std::fabs(r) << ")";
-      }
-    }
-  }
-  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << ref.size()
-                         << " elements out of tolerance; worst |diff| " << worst << " at "
-                         << worst_i;
-  EXPECT_GT(ref_max, 0.0) << what << ": reference is all zero, the comparison proves nothing";
-}
+using namespace merino::testing;
 
 struct NormCase {
   int N, C;

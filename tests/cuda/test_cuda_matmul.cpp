@@ -43,23 +43,7 @@
 
 namespace {
 
-using merino::testing::bf16;
-using merino::testing::DeviceBuffer;
-using merino::testing::Doubles;
-using merino::testing::expect_close;
-using merino::testing::expect_within;
-using merino::testing::random_tensor;
-
-// check<T> runs as two tests, <Name>Fp32 and <Name>Bf16, each skipped without a device.
-#define TEST_FP32_AND_BF16(Name, check) \
-  TEST(CudaMatmul, Name##Fp32) {        \
-    REQUIRE_CUDA_DEVICE();              \
-    check<float>();                     \
-  }                                     \
-  TEST(CudaMatmul, Name##Bf16) {        \
-    REQUIRE_CUDA_DEVICE();              \
-    check<bf16>();                      \
-  }
+using namespace merino::testing;
 
 // Tolerance per type, see the top of the file: |diff| <= acc * s + atol + rtol |ref|.
 template <class T>
@@ -125,7 +109,7 @@ void forward_matches_cpu() {
     }
   }
 }
-TEST_FP32_AND_BF16(ForwardMatchesCpu, forward_matches_cpu)
+TEST_FP32_AND_BF16(CudaMatmul, ForwardMatchesCpu, forward_matches_cpu)
 
 TEST(CudaMatmulTf32, ForwardWithinTf32Tolerance) {
   REQUIRE_CUDA_DEVICE();
@@ -184,7 +168,7 @@ void forward_gelu_matches_cpu() {
     }
   }
 }
-TEST_FP32_AND_BF16(ForwardGeluMatchesCpu, forward_gelu_matches_cpu)
+TEST_FP32_AND_BF16(CudaMatmul, ForwardGeluMatchesCpu, forward_gelu_matches_cpu)
 
 struct BackwardCase {
   Shape shape;
@@ -238,7 +222,7 @@ void backward_matches_cpu() {
   std::mt19937 rng(29);
   for (const BackwardCase& c : kBackwardCases) check_backward<T>(mm, c, rng);
 }
-TEST_FP32_AND_BF16(BackwardMatchesCpu, backward_matches_cpu)
+TEST_FP32_AND_BF16(CudaMatmul, BackwardMatchesCpu, backward_matches_cpu)
 
 // Workspaces of 1 KiB (dbias partials capped at 1024 / (4 OC) chunks: N = 2600 rows in 6 chunks
 // of 434) and of 0 bytes (one chunk, direct accumulation); cuBLASLt must make do as well.
@@ -252,7 +236,8 @@ void backward_with_small_workspace_matches_cpu() {
     check_backward<T>(mm, {{300, 64, 77, 1}, true, true}, rng);
   }
 }
-TEST_FP32_AND_BF16(BackwardWithSmallWorkspaceMatchesCpu, backward_with_small_workspace_matches_cpu)
+TEST_FP32_AND_BF16(CudaMatmul, BackwardWithSmallWorkspaceMatchesCpu,
+                   backward_with_small_workspace_matches_cpu)
 
 // Same inputs and initial gradients twice: bitwise identical dinp, dweight, dbias (cuBLAS is
 // reproducible run to run on one GPU; the dbias reduction has a fixed order and no atomics).
@@ -287,7 +272,7 @@ void backward_is_deterministic() {
     }
   }
 }
-TEST_FP32_AND_BF16(BackwardIsDeterministic, backward_is_deterministic)
+TEST_FP32_AND_BF16(CudaMatmul, BackwardIsDeterministic, backward_is_deterministic)
 
 // IC = 0: out = bias broadcast (or zeros), an empty product; OC = 0 or N = 0 in backward: dinp
 // is an empty sum (zeros) and the parameter gradients keep their values. As the CPU twin.
@@ -319,7 +304,7 @@ void empty_dimensions_match_cpu() {
   expect_close("dweight untouched", d_dw.download_doubles(), dw0.d, 0.0, 0.0);
   expect_close("dbias untouched", d_db.download_doubles(), b.d, 0.0, 0.0);
 }
-TEST_FP32_AND_BF16(EmptyDimensionsMatchCpu, empty_dimensions_match_cpu)
+TEST_FP32_AND_BF16(CudaMatmul, EmptyDimensionsMatchCpu, empty_dimensions_match_cpu)
 
 // Bad arguments are rejected before anything is queued, with the offending name in the message.
 template <class T>
@@ -352,7 +337,7 @@ void rejects_invalid_arguments() {
             std::string::npos);
   EXPECT_EQ(mm.plan_count(), 0u) << "a rejected call must not build a plan";
 }
-TEST_FP32_AND_BF16(RejectsInvalidArguments, rejects_invalid_arguments)
+TEST_FP32_AND_BF16(CudaMatmul, RejectsInvalidArguments, rejects_invalid_arguments)
 
 // A plan per distinct GEMM configuration: repeating a call reuses its plans; a new shape or a
 // differently aligned pointer adds plans; backward adds exactly its two GEMMs (dinp, dweight).
@@ -387,6 +372,6 @@ void plans_are_cached_per_configuration() {
   EXPECT_EQ(mm.plan_count(), shapes + 2);
   CUDA_CHECK(cudaDeviceSynchronize());
 }
-TEST_FP32_AND_BF16(PlansAreCachedPerConfiguration, plans_are_cached_per_configuration)
+TEST_FP32_AND_BF16(CudaMatmul, PlansAreCachedPerConfiguration, plans_are_cached_per_configuration)
 
 }  // namespace

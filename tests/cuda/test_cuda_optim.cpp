@@ -37,116 +37,11 @@
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "tests/cuda/cuda_test_util.h"
 
 namespace {
 
-#define REQUIRE_CUDA_DEVICE()                          \
-  do {                                                 \
-    std::string why_;                                  \
-    if (!merino::cuda::cuda_device_available(&why_)) { \
-      GTEST_SKIP() << "no CUDA device: " << why_;      \
-    }                                                  \
-  } while (0)
-
-using bf16 = __nv_bfloat16;
-using Floats = std::vector<float>;
-
-Floats uniform(size_t n, std::mt19937& rng, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Floats v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-uint16_t bits_of(bf16 b) {
-  uint16_t u;
-  std::memcpy(&u, &b, sizeof(u));
-  return u;
-}
-float bf16_bits_to_float(uint16_t u) {
-  const uint32_t w = uint32_t(u) << 16;
-  float f;
-  std::memcpy(&f, &w, sizeof(f));
-  return f;
-}
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-}
-float as_float(float x) { return x; }
-float as_float(bf16 x) { return bf16_bits_to_float(bits_of(x)); }  // exact
-std::vector<bf16> to_bf16(const Floats& v) {
-  std::vector<bf16> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
-  return out;
-}
-Floats to_float(const std::vector<bf16>& v) {
-  Floats out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = as_float(v[i]);
-  return out;
-}
-
-// Owning device buffer; `offset` hands out a pointer that many elements into the allocation.
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(size_t n, size_t offset = 0) : n_(n), offset_(offset) {
-    CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&base_), (n + offset + 1) * sizeof(T)));
-  }
-  explicit DeviceBuffer(const std::vector<T>& host, size_t offset = 0)
-      : DeviceBuffer(host.size(), offset) {
-    CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(base_); }
-  T* get() const { return base_ + offset_; }
-  std::vector<T> download() const {
-    CUDA_CHECK(cudaDeviceSynchronize());  // surface asynchronous kernel errors here
-    std::vector<T> host(n_);
-    CUDA_CHECK(cudaMemcpy(host.data(), get(), n_ * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-  }
-
- private:
-  T* base_ = nullptr;
-  size_t n_, offset_;
-};
-
-// every element: |got - ref| <= atol + rtol * |ref|; refuses to pass on empty or all-zero refs
-void expect_close(const std::string& what, const Floats& got, const Floats& ref, double atol,
-                  double rtol) {
-  ASSERT_EQ(got.size(), ref.size()) << what;
-  ASSERT_FALSE(ref.empty()) << what;
-  double worst = 0.0, ref_max = 0.0;
-  size_t worst_i = 0;
-  int failures = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const double g = got[i], r = ref[i], err = std::fabs(g - r);
-    ref_max = std::max(ref_max, std::fabs(r));
-    const double e = std::isfinite(g) ? err : INFINITY;
-    if (e > worst) {
-      worst = e;
-      worst_i = i;
-    }
-    if (!(err <= atol + rtol * std::fabs(r)) && ++failures <= 5) {
-      ADD_FAILURE() << what << "[" << i << "]: gpu " << g << " vs cpu " << r << " (|diff| " << err
-                    << ")";
-    }
-  }
-  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << ref.size()
-                         << " out of tolerance; worst |diff| " << worst << " at " << worst_i;
-  EXPECT_GT(ref_max, 0.0) << what << ": reference is all zero, the comparison proves nothing";
-}
-
-void expect_bitwise_equal(const std::string& what, const Floats& a, const Floats& b) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  ASSERT_FALSE(a.empty()) << what;
-  size_t diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff += float_bits(a[i]) != float_bits(b[i]);
-  EXPECT_EQ(diff, 0u) << what << ": " << diff << " of " << a.size() << " elements differ";
-}
+using namespace merino::testing;
 
 constexpr double kUlps4 = 4.0 / (1 << 23);
 
