@@ -1,5 +1,6 @@
 // SIGTERM / SIGINT (SLURM preemption, Ctrl-C) ask the trainer to stop after the current step,
-// write a checkpoint and exit 0. The handler only sets a flag; the loop polls it.
+// write a checkpoint and exit 0; so does SIGUSR1, the signal Open MPI's mpirun forwards to every
+// rank (it answers SIGTERM by killing them). The handler only sets a flag; the loop polls it.
 #pragma once
 
 namespace merino {

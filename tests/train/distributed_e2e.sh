@@ -9,6 +9,8 @@
 #                a ZeRO-1 checkpoint resumes on 1 process (re-sharded) and tracks the 2-rank run
 #   killed       one rank killed -9: the job ends non-zero within 60 s with the launcher's
 #                error, and the last checkpoint is intact and resumable
+#   stop         SIGUSR1 to mpirun: every rank stops after the same step, rank 0 checkpoints
+#                it, the job exits 0
 set -euo pipefail
 merino=$1 shared=$2 mode=$3 mpirun=${4:-}
 if [ -z "$mpirun" ] || ! command -v "$mpirun" >/dev/null; then
@@ -119,6 +121,19 @@ killed)
   latest=$(readlink "$work/k/latest")
   two --set run.dir="$work/k" --set train.max_steps=$(( ${latest#step_} + 1 )) --resume auto \
     | grep -E "resumed from .*$latest"
+  ;;
+stop)
+  "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.dir="$work/s" \
+    --set train.max_steps=100000 --set checkpoint.every=0 >"$work/log" 2>&1 & pid=$!
+  wait_for "$work/s/metrics.jsonl"
+  sleep 1
+  kill -USR1 "$pid"
+  wait "$pid" || { cat "$work/log"; echo "mpirun exited non-zero after SIGUSR1"; exit 1; }
+  grep -E "signal 10: stopped after step" "$work/log"
+  step=$(python3 -c "import json;print(json.load(open('$work/s/latest/state.json'))['step'])")
+  last=$(python3 -c "import json;print(max(json.loads(l)['step'] for l in open('$work/s/metrics.jsonl')))")
+  echo "checkpoint step $step, last logged step $last"
+  [ "$step" = "$last" ]
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
