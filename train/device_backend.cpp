@@ -14,6 +14,7 @@ DeviceBackend make_device_backend(const std::string& device, int index) {
   if (device == "cpu") {
     d.backend = std::make_unique<CpuBackend<float>>();
     d.peak_flops = [](const Backend<float>&) { return cpu_peak_flops(); };
+    d.peak_bytes = [](const Backend<float>&) { return size_t(0); };
     return d;
   }
   if (device != "cuda") throw ConfigError("device: '" + device + "' is not one of: cpu, cuda");
@@ -22,6 +23,7 @@ DeviceBackend make_device_backend(const std::string& device, int index) {
   d.stream = be->stream_handle();
   d.backend = std::move(be);
   d.peak_flops = [](const Backend<float>& b) { return static_cast<const CudaBackend&>(b).peak_fp32_flops(); };
+  d.peak_bytes = [](const Backend<float>& b) { return static_cast<const CudaBackend&>(b).peak_bytes(); };
   return d;
 #else
   (void)index;

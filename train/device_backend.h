@@ -13,6 +13,9 @@ struct DeviceBackend {
   void* stream = nullptr;  // the CUDA stream its ops run on (null on the CPU)
   // FLOP/s the backend can reach at best: measured sgemm on the CPU, the CUDA cores' fp32 peak
   double (*peak_flops)(const Backend<float>&) = nullptr;
+  // device memory the backend has held at most (allocations and workspaces), 0 where it does not
+  // track it (the CPU)
+  size_t (*peak_bytes)(const Backend<float>&) = nullptr;
 };
 
 // "cpu", or "cuda" on GPU `index` (the local rank). Throws ConfigError for "cuda" in a build

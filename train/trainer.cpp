@@ -317,6 +317,10 @@ int Trainer::run(const std::string& resume) {
     const double tok_s = double(step_tokens) / dt;
     const double lr = learning_rate(cfg_.schedule, step);
     const bool last = state_.step == cfg_.max_steps;
+    // the first step sized every buffer and workspace; later steps allocate nothing more
+    if (lead_ && state_.step == 1 && device_.peak_bytes(be_) > 0)
+      std::printf("device memory after the first step: %.1f MiB (peak)\n",
+                  double(device_.peak_bytes(be_)) / double(1 << 20));
     if (lead_ && (state_.step % cfg_.log_every == 0 || last || state_.step == 1)) {
       metrics->write({{"step", state_.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm_},
                       {"tokens_per_s", tok_s}, {"mfu", tok_s * flops_per_token / peak},
