@@ -173,10 +173,11 @@ void Trainer::print_memory() const {
   const double mib = 1.0 / (1 << 20), n = double(model_.num_params()) * sizeof(float);
   const double opt = 2.0 * double(opt_n_) * sizeof(float) + (grad_shard_ ? double(opt_n_) * sizeof(float) : 0);
   std::printf("device: %s\n", be_.name().c_str());
-  std::printf("data parallel: %d rank%s over %s%s; memory per rank: parameters %.1f MiB, gradients "
-              "%.1f MiB, optimizer state %.1f MiB\n",
-              world_, world_ == 1 ? "" : "s", comm_.transport().c_str(),
-              zero1_ ? ", ZeRO-1 optimizer sharding" : "", n * mib, n * mib, opt * mib);
+  if (world_ > 1)
+    std::printf("data parallel: %d ranks over %s%s; per rank: ", world_, comm_.transport().c_str(),
+                zero1_ ? ", ZeRO-1 optimizer sharding" : "");
+  std::printf("parameters %.1f MiB, gradients %.1f MiB, optimizer state %.1f MiB\n", n * mib, n * mib,
+              opt * mib);
 }
 
 // Sums the gradients over ranks; returns the gradients this rank updates from: the whole
