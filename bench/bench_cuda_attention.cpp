@@ -43,8 +43,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/cuda_bench_util.h"
 #include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/vec.cuh"
 
 namespace {
 
@@ -70,18 +72,8 @@ constexpr int kBatch = 5;  // calls per benchmark iteration
 // ---------------------------------------------------------------------------------------------
 // device helpers and the reference's two element-wise kernels
 
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(bf16 x) { return __bfloat162float(x); }
-template <class T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ bf16 from_float<bf16>(float x) {
-  return __float2bfloat16(x);
-}
+using merino::cuda::vec::from_float;
+using merino::cuda::vec::to_float;
 
 template <class T>
 __global__ void fill_kernel(T* p, size_t n, uint32_t seed, float lo, float hi) {
@@ -343,44 +335,6 @@ class ReferenceAttention {
   std::vector<Group> groups_;
 };
 
-// milliseconds per call of f, averaged over `iters` back-to-back calls on stream 0
-double time_ms(const std::function<void()>& f, int iters) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  CUDA_CHECK(cudaEventRecord(start));
-  for (int k = 0; k < iters; ++k) f();
-  CUDA_CHECK(cudaEventRecord(stop));
-  CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.f;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-  return ms / iters;
-}
-
-// Warms up, times the reference over a few calls, then the selected variant (kBatch calls per
-// benchmark iteration), and sets the counters.
-void run_variants(benchmark::State& st, const std::function<void()>& reference,
-                  const std::function<void()>& merino, double flops) {
-  const int variant = static_cast<int>(st.range(0));
-  const std::function<void()>& kernel = variant == 0 ? reference : merino;
-  reference();
-  kernel();
-  CUDA_CHECK(cudaDeviceSynchronize());
-  const double ref_ms = time_ms(reference, 3);
-  double total_ms = 0.0;
-  for (auto _ : st) {
-    const double ms = time_ms(kernel, kBatch);
-    total_ms += ms;
-    st.SetIterationTime(ms * 1e-3);
-  }
-  const double mean_ms = total_ms / static_cast<double>(st.iterations());
-  st.counters["TFLOP/s"] = flops / (mean_ms * 1e-3) / 1e12;
-  st.counters["speedup_vs_ref"] = ref_ms / mean_ms;
-  st.counters["ref_ms"] = ref_ms;
-}
-
 double forward_flops(const Shape& s) {
   return 2.0 * s.B * s.H * s.hd * double(s.T) * (s.T + 1);
 }
@@ -409,10 +363,13 @@ void attention_bench(benchmark::State& st, bool backward) {
                                           scratch.get());
     };
     if (backward) {
-      run_variants(st, [&] { ref.backward(); }, merino_bwd, 2.5 * forward_flops(s));
+      merino::bench::run_against_reference(st, [&] { ref.backward(); }, merino_bwd,
+                                           merino::bench::tflop_per_s(2.5 * forward_flops(s)),
+                                           {3, kBatch});
       st.counters["max_diff_vs_ref"] = max_abs_diff(dqkv.host_floats(), ref_dqkv.host_floats());
     } else {
-      run_variants(st, [&] { ref.forward(); }, merino_fwd, forward_flops(s));
+      merino::bench::run_against_reference(st, [&] { ref.forward(); }, merino_fwd,
+                                           merino::bench::tflop_per_s(forward_flops(s)), {3, kBatch});
       st.counters["max_diff_vs_ref"] = max_abs_diff(out.host_floats(), ref_out.host_floats());
     }
   } catch (const std::exception& e) {
@@ -449,19 +406,4 @@ BENCHMARK(BM_AttentionBackward)->Apply(attention_args);
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::string why;
-  if (!merino::cuda::cuda_device_available(&why)) {
-    std::printf("SKIPPED: no CUDA device (%s)\n", why.c_str());
-    return 0;
-  }
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
-    benchmark::AddCustomContext("cuda_device", prop.name);
-  }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return merino::bench::cuda_benchmark_main(argc, argv); }
