@@ -81,6 +81,8 @@ class Trainer {
                           : std::vector<size_t>(1, model_.num_params())),
         opt_lo_(zero1_ ? shard_offset(counts_, comm.rank()) : 0),
         opt_n_(zero1_ ? counts_[size_t(comm.rank())] : model_.num_params()),
+        norm_lo_(shard_offset(shard_counts(model_.num_params(), world_), comm.rank())),
+        norm_n_(shard_counts(model_.num_params(), world_)[size_t(comm.rank())]),
         m_(be_.alloc(opt_n_)),
         v_(be_.alloc(opt_n_)),
         grad_shard_(zero1_ ? be_.alloc(opt_n_) : nullptr) {}
@@ -126,6 +128,9 @@ class Trainer {
   // the parameter range whose AdamW state this rank keeps: all of it, or its ZeRO-1 shard
   std::vector<size_t> counts_;
   size_t opt_lo_, opt_n_;
+  // this rank's slice of the squared gradient norm, summed over ranks: the same split as ZeRO-1's
+  // shards, so with ZeRO-1 it is exactly the slice this rank holds
+  size_t norm_lo_, norm_n_;
   float* m_;
   float* v_;
   float* grad_shard_;  // ZeRO-1: this rank's slice of the summed gradients
@@ -210,16 +215,11 @@ double Trainer::train_step(int64_t step) {
     loss += model_.forward_backward(inputs_.data(), targets_.data(), B, T, scale);
   }
   model_.set_grad_ready_hook(nullptr);
-  const float* g = reduce_gradients(sync);
-  const size_t g_lo = zero1_ ? opt_lo_ : 0;  // g[i - g_lo] is the gradient of parameter i
+  const float* g = reduce_gradients(sync);  // g[i - opt_lo_] is the gradient of parameter i
 
-  // the squared norm is summed over disjoint slices, one per rank; the loss and the stop
-  // request travel in the same reduction
-  const std::vector<size_t> norm_counts = shard_counts(model_.num_params(), world_);
-  const size_t norm_lo = shard_offset(norm_counts, comm_.rank());
+  // the loss and the stop request travel in the same reduction as the squared norm
   double agg[3] = {loss / cfg_.grad_accum, stop_requested() ? 1.0 : 0.0,
-                   be_.sum_squares(g + (norm_lo - g_lo), norm_counts[size_t(comm_.rank())])};
-  if (zero1_) agg[2] = be_.sum_squares(g, opt_n_);  // its own slice is all it holds
+                   be_.sum_squares(g + (norm_lo_ - opt_lo_), norm_n_)};
   comm_.all_reduce_sum(agg, 3);
   loss = agg[0] / world_;
   stop_ = agg[1] > 0;
@@ -237,7 +237,7 @@ double Trainer::train_step(int64_t step) {
     const size_t lo = std::max(r.offset, opt_lo_), hi = std::min(r.offset + r.numel, opt_lo_ + opt_n_);
     if (lo >= hi) continue;
     s.weight_decay = r.decay ? cfg_.weight_decay : 0.0;
-    be_.adamw_update(model_.params() + lo, g + (lo - g_lo), m_ + (lo - opt_lo_), v_ + (lo - opt_lo_),
+    be_.adamw_update(model_.params() + lo, g + (lo - opt_lo_), m_ + (lo - opt_lo_), v_ + (lo - opt_lo_),
                      hi - lo, s);
   }
   if (zero1_) comm_.all_gather(model_.params(), counts_);
