@@ -20,21 +20,12 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/model/model_test_util.h"
 
 namespace {
 
 merino::ModelConfig config(const std::string& name) {
   return merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/tests/cuda/configs/" + name + ".yaml");
-}
-
-std::vector<int32_t> tokens(size_t n, int vocab, uint32_t seed) {
-  std::vector<int32_t> t(n);
-  uint32_t x = seed;
-  for (auto& v : t) {
-    x = x * 1664525u + 1013904223u;
-    v = int32_t((x >> 8) % uint32_t(vocab));
-  }
-  return t;
 }
 
 double rel_l2(const float* a, const float* b, size_t n) {
@@ -57,8 +48,8 @@ TEST_P(WholeModel, LossAndEveryGradientMatchCpu) {
   cpu.init_weights(11);
   gpu.set_params(cpu.get_params());
   const int B = 3, T = cfg.context_length;
-  const auto in = tokens(size_t(B) * T, cfg.vocab_size, 1);
-  auto tg = tokens(size_t(B) * T, cfg.vocab_size, 2);
+  const auto in = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 1);
+  auto tg = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 2);
   tg[5] = merino::Model<float>::kIgnoreIndex;
   cpu.zero_grads();
   gpu.zero_grads();
@@ -88,8 +79,8 @@ TEST_P(WholeModel, AdamWStepsTrackCpu) {
   const int B = 2, T = cfg.context_length;
   std::vector<float> lc, lg;
   for (int step = 0; step < 5; ++step) {
-    const auto in = tokens(size_t(B) * T, cfg.vocab_size, 10 + step);
-    const auto tg = tokens(size_t(B) * T, cfg.vocab_size, 20 + step);
+    const auto in = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 10 + step);
+    const auto tg = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 20 + step);
     merino::AdamWStep s;
     s.lr = 1e-3;
     s.step = step + 1;
@@ -119,8 +110,8 @@ TEST_P(WholeModel, TwoIdenticalPassesAreBitIdentical) {
   merino::Model<float> m(cfg, be);
   m.init_weights(5);
   const int B = 2, T = cfg.context_length;
-  const auto in = tokens(size_t(B) * T, cfg.vocab_size, 7);
-  const auto tg = tokens(size_t(B) * T, cfg.vocab_size, 8);
+  const auto in = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 7);
+  const auto tg = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 8);
   m.zero_grads();
   const float l1 = m.forward_backward(in.data(), tg.data(), B, T);
   const std::vector<float> g1 = m.get_grads();
