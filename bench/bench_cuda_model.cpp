@@ -1,7 +1,10 @@
-// End-to-end training step on one GPU with the CUDA backend (fp32 mode): forward + backward +
-// fused AdamW for gpt2-124m (B=16, T=1024), mobilellm-125m and the searched MeRino shape.
-// Reported: tokens/s, MFU against the CUDA cores' fp32 peak, and `sgemm_ratio`, the model's
-// FLOP/s over the FLOP/s of a large fp32 GEMM through the same cuBLASLt path measured in the same
+// End-to-end training step on one GPU with the CUDA backend, in fp32 mode (CudaBackend<float>)
+// and in bf16 mixed precision (CudaBackend<bf16>: bf16 activations and tensor-core GEMMs, fp32
+// gradients, master weights and AdamW state): forward + backward + fused AdamW for gpt2-124m
+// (B=16, T=1024), mobilellm-125m and the searched MeRino shape.
+// Reported: tokens/s, MFU against the mode's own peak (CudaBackend::peak_flops: the CUDA cores'
+// fp32 peak, or the dense bf16 tensor-core peak), and `gemm_ratio`, the model's FLOP/s over the
+// FLOP/s of a large GEMM of the mode's type through the same cuBLASLt path measured in the same
 // run (1.0 would mean the whole step ran at GEMM speed). PyTorch on identical shapes:
 // bench/pytorch_baseline.py. Prints SKIPPED without a device.
 #include <benchmark/benchmark.h>
@@ -12,19 +15,21 @@
 #include <vector>
 
 #include "bench/cuda_bench_util.h"
+#include "kernels/bf16.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "model/model.h"
 #include "model/param_layout.h"
 
 namespace {
 
-// FLOP/s of a 4096^3 fp32 GEMM through the backend's matmul (cuBLASLt, no TF32)
-double measured_gemm_flops(merino::CudaBackend& be) {
+// FLOP/s of a 4096^3 GEMM in T through the backend's matmul (cuBLASLt; fp32 without TF32)
+template <class T>
+double measured_gemm_flops(merino::CudaBackend<T>& be) {
   const int n = 4096;
-  float* a = be.alloc(size_t(n) * n);
-  float* w = be.alloc(size_t(n) * n);
-  float* c = be.alloc(size_t(n) * n);
-  float host = 0;
+  T* a = be.alloc(size_t(n) * n);
+  T* w = be.alloc(size_t(n) * n);
+  T* c = be.alloc(size_t(n) * n);
+  T host{};
   be.matmul_forward(c, a, w, nullptr, n, n, n);  // warm-up (plan + heuristic)
   be.download(&host, c, 1);
   const int reps = 5;
@@ -38,26 +43,30 @@ double measured_gemm_flops(merino::CudaBackend& be) {
   return reps * 2.0 * double(n) * n * n / s;
 }
 
+template <class T>
 void train_step(benchmark::State& state, const std::string& config, int B, int Tn) {
   const merino::ModelConfig cfg =
       merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/" + config + ".yaml");
-  merino::CudaBackend be(0);
-  merino::Model<float> model(cfg, be);
+  merino::CudaBackend<T> be(0);
+  merino::Model<T> model(cfg, be);
   model.init_weights(1);
   const size_t n = model.num_params();
-  float* m = be.alloc(n);
-  float* v = be.alloc(n);
+  float* m = be.alloc_acc(n);
+  float* v = be.alloc_acc(n);
   std::mt19937 rng(1);
   std::vector<int32_t> tokens(size_t(B) * Tn), targets(tokens.size());
   for (auto& t : tokens) t = int32_t(rng() % cfg.vocab_size);
   for (auto& t : targets) t = int32_t(rng() % cfg.vocab_size);
   merino::AdamWStep step;
   step.lr = 1e-4;
+  step.round_seed = 1;
+  // the bf16 working copy, rewritten by every step; fp32 mode has none
+  T* working = merino::kMixedPrecision<T> ? model.params() : nullptr;
   auto one_step = [&] {
     model.zero_grads();
     benchmark::DoNotOptimize(model.forward_backward(tokens.data(), targets.data(), B, Tn));
     ++step.step;
-    be.adamw_update(model.params(), model.grads(), m, v, n, step);
+    be.adamw_update(model.master(), working, model.grads(), m, v, n, step, 0);
   };
   one_step();  // allocate activations, build cuBLASLt plans
   double seconds = 0;
@@ -74,24 +83,38 @@ void train_step(benchmark::State& state, const std::string& config, int B, int T
   const double gemm = measured_gemm_flops(be);
   state.counters["tokens/s"] = tokens_done / seconds;
   state.counters["TFLOP/s"] = flops * 1e-12;
-  state.counters["mfu_fp32"] = flops / be.peak_fp32_flops();
-  state.counters["sgemm_TFLOP/s"] = gemm * 1e-12;
-  state.counters["sgemm_ratio"] = flops / gemm;
+  state.counters["mfu"] = flops / be.peak_flops();
+  state.counters["peak_TFLOP/s"] = be.peak_flops() * 1e-12;
+  state.counters["gemm_TFLOP/s"] = gemm * 1e-12;
+  state.counters["gemm_ratio"] = flops / gemm;
   state.counters["peak_GiB"] = double(be.peak_bytes()) / double(1 << 30);
   state.SetLabel(be.name());
   be.release(m);
   be.release(v);
 }
 
-void BM_Gpt2_124M_B16_T1024(benchmark::State& s) { train_step(s, "gpt2-124m", 16, 1024); }
-void BM_MobileLLM_125M_B16_T1024(benchmark::State& s) { train_step(s, "mobilellm-125m", 16, 1024); }
-void BM_MeRino_64M_B16_T1024(benchmark::State& s) { train_step(s, "merino-64m", 16, 1024); }
+void fp32_step(benchmark::State& s, const std::string& config) {
+  train_step<float>(s, config, 16, 1024);
+}
+void bf16_step(benchmark::State& s, const std::string& config) {
+  train_step<merino::bf16>(s, config, 16, 1024);
+}
 
 }  // namespace
 
-BENCHMARK(BM_Gpt2_124M_B16_T1024)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
-BENCHMARK(BM_MobileLLM_125M_B16_T1024)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
-BENCHMARK(BM_MeRino_64M_B16_T1024)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
+// gpt2-124m, mobilellm-125m and merino-64m at B=16, T=1024, each in fp32 and in bf16
+#define MERINO_MODEL_BENCHMARK(name, config)                         \
+  BENCHMARK_CAPTURE(fp32_step, name##_B16_T1024, std::string(config)) \
+      ->Unit(benchmark::kMillisecond)                                \
+      ->Iterations(10)                                               \
+      ->UseRealTime();                                               \
+  BENCHMARK_CAPTURE(bf16_step, name##_B16_T1024, std::string(config)) \
+      ->Unit(benchmark::kMillisecond)                                \
+      ->Iterations(10)                                               \
+      ->UseRealTime()
+MERINO_MODEL_BENCHMARK(gpt2_124m, "gpt2-124m");
+MERINO_MODEL_BENCHMARK(mobilellm_125m, "mobilellm-125m");
+MERINO_MODEL_BENCHMARK(merino_64m, "merino-64m");
 
 int main(int argc, char** argv) {
   if (merino::bench::skipped_without_cuda_device()) return 0;

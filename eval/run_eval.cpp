@@ -101,7 +101,7 @@ nlohmann::json run_eval(const RunEvalOptions& o) {
   const NamedTokenizer tok =
       load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
 
-  const DeviceBackend device = make_device_backend(o.device, 0);
+  const DeviceBackend<float> device = make_device_backend<float>(o.device, 0);
   Model<float> model(ckpt.config, *device.backend);
   model.set_params(ckpt.params);
   EvalOptions options{o.stride, o.batch, o.progress ? make_progress_line(task.name) : nullptr};

@@ -1,56 +1,71 @@
 // The one interface every compute device implements. Model code calls only these methods
 // and holds only the pointers they hand out, so it never touches device memory directly;
 // the CPU backend (cpu_backend.h) is the numerical reference the CUDA backend is tested against.
-// T is the element type of parameters and activations: float for training on the CPU, double
-// for gradient checks against finite differences. Semantics of each op (which outputs are
-// written and which accumulated) are documented beside its CPU kernel in kernels/cpu/.
+// T is the element type of parameters and activations: float for fp32 training, bf16 for mixed
+// precision, double for gradient checks against finite differences. A is acc_t<T> (bf16.h), the
+// type of everything summed over many elements or steps: parameter gradients, master weights,
+// AdamW moments, norm statistics, attention log-sum-exps, losses. For float and double A is T.
+// Semantics of each op (which outputs are written and which accumulated) are documented beside
+// its CPU kernel in kernels/cpu/.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "kernels/adamw_step.h"
+#include "kernels/bf16.h"
 
 namespace merino {
 
 template <class T>
 struct Backend {
+  using A = acc_t<T>;
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
-  // memory: zero-filled on allocation
-  virtual T* alloc(size_t n) = 0;
-  virtual int32_t* alloc_index(size_t n) = 0;
+  // memory: zero-filled on allocation; copies to and from the host are complete on return
+  virtual void* alloc_bytes(size_t bytes) = 0;
   virtual void release(void* p) = 0;
-  virtual void upload(T* dst, const T* host_src, size_t n) = 0;
-  virtual void upload_index(int32_t* dst, const int32_t* host_src, size_t n) = 0;
-  virtual void download(T* host_dst, const T* src, size_t n) = 0;
-  virtual void zero(T* p, size_t n) = 0;
+  virtual void upload_bytes(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void download_bytes(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void zero_bytes(void* p, size_t bytes) = 0;
+
+  template <class U>
+  U* alloc_as(size_t n) { return static_cast<U*>(alloc_bytes(n * sizeof(U))); }
+  T* alloc(size_t n) { return alloc_as<T>(n); }
+  A* alloc_acc(size_t n) { return alloc_as<A>(n); }
+  int32_t* alloc_index(size_t n) { return alloc_as<int32_t>(n); }
+  template <class U>
+  void upload(U* dst, const U* host_src, size_t n) { upload_bytes(dst, host_src, n * sizeof(U)); }
+  template <class U>
+  void download(U* host_dst, const U* src, size_t n) { download_bytes(host_dst, src, n * sizeof(U)); }
+  template <class U>
+  void zero(U* p, size_t n) { zero_bytes(p, n * sizeof(U)); }
 
   virtual void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B,
                                  int Tn, int C, int pos_offset) = 0;
-  virtual void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B,
+  virtual void embedding_backward(A* dwte, A* dwpe, const T* dout, const int32_t* tokens, int B,
                                   int Tn, int C, int pos_offset) = 0;
 
-  virtual void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight,
-                                 const T* bias, int N, int C, T eps) = 0;
-  virtual void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                                  const T* weight, const T* mean, const T* rstd, int N,
+  virtual void layernorm_forward(T* out, A* mean, A* rstd, const T* inp, const T* weight,
+                                 const T* bias, int N, int C, A eps) = 0;
+  virtual void layernorm_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp,
+                                  const T* weight, const A* mean, const A* rstd, int N,
                                   int C) = 0;
-  virtual void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C,
-                               T eps) = 0;
-  virtual void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight,
-                                const T* rstd, int N, int C) = 0;
+  virtual void rmsnorm_forward(T* out, A* rstd, const T* inp, const T* weight, int N, int C,
+                               A eps) = 0;
+  virtual void rmsnorm_backward(T* dinp, A* dweight, const T* dout, const T* inp, const T* weight,
+                                const A* rstd, int N, int C) = 0;
 
   virtual void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC,
                               int OC) = 0;
-  virtual void matmul_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+  virtual void matmul_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp,
                                const T* weight, int N, int IC, int OC) = 0;
 
-  virtual void attention_forward(T* out, T* lse, const T* qkv, int B, int Tn, int H, int KVH,
+  virtual void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                                  int hd) = 0;
   virtual void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out,
-                                  const T* lse, int B, int Tn, int H, int KVH, int hd) = 0;
+                                  const A* lse, int B, int Tn, int H, int KVH, int hd) = 0;
   virtual void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) = 0;
   virtual void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) = 0;
 
@@ -64,14 +79,22 @@ struct Backend {
   virtual void residual_forward(T* out, const T* a, const T* b, size_t n) = 0;
   virtual void accumulate(T* dst, const T* src, size_t n) = 0;
 
-  virtual void crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N,
+  virtual void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N,
                                     int V, int32_t ignore_index) = 0;
-  virtual void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N,
-                                             int V, int32_t ignore_index, T dloss_scale) = 0;
+  virtual void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N,
+                                             int V, int32_t ignore_index, A dloss_scale) = 0;
 
-  virtual void adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
-                            const AdamWStep& step) = 0;
-  virtual double sum_squares(const T* x, size_t n) = 0;
+  // AdamW on n parameters: master, m, v updated in place. params is the working copy in T,
+  // rewritten as the new master rounded with narrow()'s rule; null when there is none (T == A:
+  // master is the parameters). index_offset: where the range starts in the model's flat
+  // parameter buffer, so stochastic rounding gives each parameter its own random stream.
+  virtual void adamw_update(A* master, T* params, const A* grads, A* m, A* v, size_t n,
+                            const AdamWStep& step, size_t index_offset) = 0;
+  // dst = src in T: for bf16, stochastic rounding with the stream of (step.round_seed,
+  // step.step) -- exactly the copy adamw_update writes for that step; for T == A a plain copy.
+  virtual void narrow(T* dst, const A* src, size_t n, const AdamWStep& step,
+                      size_t index_offset) = 0;
+  virtual double sum_squares(const A* x, size_t n) = 0;
 };
 
 }  // namespace merino

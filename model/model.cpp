@@ -20,10 +20,13 @@ struct Model<T>::Step {
 template <class T>
 struct Model<T>::LayerActs {
   T *proj_out = nullptr;  // input after the width projection (projects_in only)
-  T *ln1 = nullptr, *ln1_mean = nullptr, *ln1_rstd = nullptr;
-  T *qkv = nullptr, *att = nullptr, *lse = nullptr;
+  T* ln1 = nullptr;
+  A *ln1_mean = nullptr, *ln1_rstd = nullptr;
+  T *qkv = nullptr, *att = nullptr;
+  A* lse = nullptr;
   T *x_mid = nullptr;
-  T *ln2 = nullptr, *ln2_mean = nullptr, *ln2_rstd = nullptr;
+  T* ln2 = nullptr;
+  A *ln2_mean = nullptr, *ln2_rstd = nullptr;
   T *h = nullptr, *a = nullptr;
   T *x_out = nullptr;
 };
@@ -32,9 +35,11 @@ template <class T>
 struct Model<T>::Scratch {
   int32_t *tokens = nullptr, *targets = nullptr;
   T* embed_out = nullptr;
-  T *lnf = nullptr, *lnf_mean = nullptr, *lnf_rstd = nullptr;
+  T* lnf = nullptr;
+  A *lnf_mean = nullptr, *lnf_rstd = nullptr;
   T* lm_in_proj = nullptr;  // lnf projected to the embedding width (tied, widths differ)
-  T *logits = nullptr, *losses = nullptr;
+  T* logits = nullptr;
+  A* losses = nullptr;
   // backward
   T *dresid = nullptr, *dresid_alt = nullptr, *dln = nullptr, *dqkv = nullptr, *datt = nullptr;
   T *dh = nullptr, *da = nullptr, *dlm = nullptr;
@@ -54,8 +59,10 @@ Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
       steps_.push_back(s);
     }
   }
-  params_ = alloc(layout_.total);
-  grads_ = alloc(layout_.total);
+  params_ = alloc<T>(layout_.total);
+  if constexpr (kMixedPrecision<T>) master_ = alloc<A>(layout_.total);
+  else master_ = params_;
+  grads_ = alloc<A>(layout_.total);
   plan_grad_ready();
 }
 
@@ -118,35 +125,42 @@ Model<T>::~Model() {
 }
 
 template <class T>
-T* Model<T>::alloc(size_t n) {
-  T* p = be_.alloc(n);
+template <class U>
+U* Model<T>::alloc(size_t n) {
+  U* p = be_.template alloc_as<U>(n);
   owned_.push_back(p);
   return p;
 }
 
 template <class T>
 void Model<T>::init_weights(uint64_t seed) {
-  set_params(initial_weights<T>(cfg_, layout_, seed));
+  set_params(initial_weights<A>(cfg_, layout_, seed));
 }
 
 template <class T>
-void Model<T>::set_params(const std::vector<T>& host) {
+void Model<T>::set_params(const std::vector<A>& host) {
   if (host.size() != layout_.total)
     throw std::invalid_argument("set_params: expected " + std::to_string(layout_.total) +
                                 " values, got " + std::to_string(host.size()));
-  be_.upload(params_, host.data(), host.size());
+  be_.upload(master_, host.data(), host.size());
+  narrow_params(AdamWStep{});
 }
 
 template <class T>
-std::vector<T> Model<T>::get_params() {
-  std::vector<T> h(layout_.total);
-  be_.download(h.data(), params_, h.size());
+void Model<T>::narrow_params(const AdamWStep& step) {
+  if constexpr (kMixedPrecision<T>) be_.narrow(params_, master_, layout_.total, step, 0);
+}
+
+template <class T>
+std::vector<typename Model<T>::A> Model<T>::get_params() {
+  std::vector<A> h(layout_.total);
+  be_.download(h.data(), master_, h.size());
   return h;
 }
 
 template <class T>
-std::vector<T> Model<T>::get_grads() {
-  std::vector<T> h(layout_.total);
+std::vector<typename Model<T>::A> Model<T>::get_grads() {
+  std::vector<A> h(layout_.total);
   be_.download(h.data(), grads_, h.size());
   return h;
 }
@@ -162,8 +176,14 @@ void Model<T>::ensure_activations(int B, int Tn) {
   if (N <= act_tokens_) return;
   for (void* p : act_owned_) be_.release(p);
   act_owned_.clear();
-  auto A = [&](size_t n) {
+  // activations in T, statistics in the accumulation type
+  auto act = [&](size_t n) {
     T* p = be_.alloc(n);
+    act_owned_.push_back(p);
+    return p;
+  };
+  auto stat = [&](size_t n) {
+    A* p = be_.alloc_acc(n);
     act_owned_.push_back(p);
     return p;
   };
@@ -175,20 +195,20 @@ void Model<T>::ensure_activations(int B, int Tn) {
     const BlockConfig& b = cfg_.blocks[steps_[i].block];
     const size_t C = b.d_model, F = b.ffn_dim;
     LayerActs& a = acts_[i];
-    if (steps_[i].projects_in) a.proj_out = A(N * C);
-    a.ln1 = A(N * C);
-    if (ln) a.ln1_mean = A(N);
-    a.ln1_rstd = A(N);
-    a.qkv = A(N * b.qkv_dim());
-    a.att = A(N * C);
-    a.lse = A(N * b.n_heads);
-    a.x_mid = A(N * C);
-    a.ln2 = A(N * C);
-    if (ln) a.ln2_mean = A(N);
-    a.ln2_rstd = A(N);
-    a.h = A(N * glu * F);
-    a.a = A(N * F);
-    a.x_out = A(N * C);
+    if (steps_[i].projects_in) a.proj_out = act(N * C);
+    a.ln1 = act(N * C);
+    if (ln) a.ln1_mean = stat(N);
+    a.ln1_rstd = stat(N);
+    a.qkv = act(N * b.qkv_dim());
+    a.att = act(N * C);
+    a.lse = stat(N * b.n_heads);
+    a.x_mid = act(N * C);
+    a.ln2 = act(N * C);
+    if (ln) a.ln2_mean = stat(N);
+    a.ln2_rstd = stat(N);
+    a.h = act(N * glu * F);
+    a.a = act(N * F);
+    a.x_out = act(N * C);
     max_qkv = std::max(max_qkv, size_t(b.qkv_dim()));
     max_ffn = std::max(max_ffn, F);
   }
@@ -198,40 +218,40 @@ void Model<T>::ensure_activations(int B, int Tn) {
   s.targets = be_.alloc_index(N);
   act_owned_.push_back(s.tokens);
   act_owned_.push_back(s.targets);
-  s.embed_out = A(N * E);
-  s.lnf = A(N * Cf);
-  s.lnf_mean = ln ? A(N) : nullptr;
-  s.lnf_rstd = A(N);
-  s.lm_in_proj = layout_.lm_proj_w != LayerOffsets::kNone ? A(N * E) : nullptr;
-  s.logits = A(N * size_t(cfg_.vocab_size));
-  s.losses = A(N);
-  s.dresid = A(N * Cmax);
-  s.dresid_alt = A(N * Cmax);
-  s.dln = A(N * Cmax);
-  s.dqkv = A(N * max_qkv);
-  s.datt = A(N * Cmax);
-  s.dh = A(N * glu * max_ffn);
-  s.da = A(N * max_ffn);
-  s.dlm = s.lm_in_proj ? A(N * E) : nullptr;
+  s.embed_out = act(N * E);
+  s.lnf = act(N * Cf);
+  s.lnf_mean = ln ? stat(N) : nullptr;
+  s.lnf_rstd = stat(N);
+  s.lm_in_proj = layout_.lm_proj_w != LayerOffsets::kNone ? act(N * E) : nullptr;
+  s.logits = act(N * size_t(cfg_.vocab_size));
+  s.losses = stat(N);
+  s.dresid = act(N * Cmax);
+  s.dresid_alt = act(N * Cmax);
+  s.dln = act(N * Cmax);
+  s.dqkv = act(N * max_qkv);
+  s.datt = act(N * Cmax);
+  s.dh = act(N * glu * max_ffn);
+  s.da = act(N * max_ffn);
+  s.dlm = s.lm_in_proj ? act(N * E) : nullptr;
   act_tokens_ = N;
 }
 
 template <class T>
-T Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn) {
-  std::vector<T> losses;
-  return run_forward(tokens, targets, B, Tn, false, T(1), losses);
+typename Model<T>::A Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn) {
+  std::vector<A> losses;
+  return run_forward(tokens, targets, B, Tn, false, A(1), losses);
 }
 
 template <class T>
-T Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
-                    std::vector<T>& losses) {
-  return run_forward(tokens, targets, B, Tn, false, T(1), losses);
+typename Model<T>::A Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
+                                       std::vector<A>& losses) {
+  return run_forward(tokens, targets, B, Tn, false, A(1), losses);
 }
 
 template <class T>
-T Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
-                             T grad_scale) {
-  std::vector<T> losses;
+typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int B,
+                                                int Tn, A grad_scale) {
+  std::vector<A> losses;
   return run_forward(tokens, targets, B, Tn, true, grad_scale, losses);
 }
 
@@ -242,7 +262,7 @@ void Model<T>::layer_forward(const Step& st, LayerActs& a, const T* x_in, int B,
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
   auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
-  const T eps = T(cfg_.norm_eps);
+  const A eps = A(cfg_.norm_eps);
   const bool ln = cfg_.norm == NormKind::LayerNorm;
 
   if (ln) be_.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, P(o.ln1_w), P(o.ln1_b), N, C, eps);
@@ -283,7 +303,7 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
   auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
-  auto G = [&](size_t off) -> T* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
+  auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
   const bool ln = cfg_.norm == NormKind::LayerNorm;
   Scratch& s = *sc_;
   const size_t NF = size_t(N) * F;
@@ -314,8 +334,9 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
 }
 
 template <class T>
-T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
-                        bool backward, T grad_scale, std::vector<T>& losses) {
+typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B,
+                                           int Tn, bool backward, A grad_scale,
+                                           std::vector<A>& losses) {
   if (B < 1 || Tn < 1) throw std::invalid_argument("forward: batch and sequence length must be >= 1");
   if (Tn > cfg_.context_length)
     throw std::invalid_argument("forward: sequence length " + std::to_string(Tn) +
@@ -335,10 +356,10 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
   }
   ensure_activations(B, Tn);
   Scratch& s = *sc_;
-  be_.upload_index(s.tokens, tokens, size_t(N));
-  be_.upload_index(s.targets, targets, size_t(N));
+  be_.upload(s.tokens, tokens, size_t(N));
+  be_.upload(s.targets, targets, size_t(N));
   auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
-  auto G = [&](size_t off) -> T* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
+  auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
   const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
   const bool ln = cfg_.norm == NormKind::LayerNorm;
 
@@ -359,7 +380,7 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
     layer_forward(steps_[i], acts_[i], step_input(i), B, Tn);
   }
   const T* x_last = acts_.back().x_out;
-  const T eps = T(cfg_.norm_eps);
+  const A eps = A(cfg_.norm_eps);
   if (ln) be_.layernorm_forward(s.lnf, s.lnf_mean, s.lnf_rstd, x_last, P(layout_.lnf_w), P(layout_.lnf_b), N, Cf, eps);
   else be_.rmsnorm_forward(s.lnf, s.lnf_rstd, x_last, P(layout_.lnf_w), N, Cf, eps);
   const T* head_in = s.lnf;
@@ -370,15 +391,15 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
     head_w = E;
   }
   be_.matmul_forward(s.logits, head_in, P(layout_.lm_head), nullptr, N, head_w, V);
-  const T dscale = scored ? grad_scale / T(scored) : T(0);
+  const A dscale = scored ? grad_scale / A(scored) : A(0);
   if (backward) be_.crossentropy_forward_backward(s.logits, s.losses, s.targets, N, V, kIgnoreIndex, dscale);
   else be_.crossentropy_forward(s.losses, s.logits, s.targets, N, V, kIgnoreIndex);
 
   losses.resize(size_t(N));
   be_.download(losses.data(), s.losses, losses.size());
   double sum = 0;
-  for (T l : losses) sum += double(l);
-  const T mean = scored ? T(sum / double(scored)) : T(0);
+  for (A l : losses) sum += double(l);
+  const A mean = scored ? A(sum / double(scored)) : A(0);
   if (!backward) return mean;
 
   // backward: logits now hold dlogits
@@ -410,5 +431,6 @@ T Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B, in
 
 template class Model<float>;
 template class Model<double>;
+template class Model<bf16>;
 
 }  // namespace merino

@@ -1,6 +1,10 @@
 // A decoder-only transformer over any Backend: parameters and gradients are two flat device
 // buffers laid out by ParamLayout; activations are kept per executed layer for the backward
 // pass and (re)allocated only when a larger batch arrives.
+// Mixed precision (T = bf16): the parameters the ops read are a bf16 working copy of fp32 master
+// weights; gradients, norm statistics and losses are fp32 (A = acc_t<T>). The host sees only
+// the master weights and fp32 gradients, so checkpoints are the same files in every precision.
+// For T = float or double the master weights are the parameters.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -16,6 +20,7 @@ namespace merino {
 template <class T>
 class Model {
  public:
+  using A = acc_t<T>;
   static constexpr int32_t kIgnoreIndex = -1;
 
   Model(const ModelConfig& cfg, Backend<T>& backend);
@@ -27,25 +32,32 @@ class Model {
   const ParamLayout& layout() const { return layout_; }
   Backend<T>& backend() { return be_; }
   size_t num_params() const { return layout_.total; }
-  T* params() { return params_; }  // device pointers
-  T* grads() { return grads_; }
+  // device pointers: the working copy the ops read, the master weights (the same buffer unless
+  // mixed precision), the gradients
+  T* params() { return params_; }
+  A* master() { return master_; }
+  A* grads() { return grads_; }
 
   // GPT-2 style: N(0, init_std), residual output projections scaled by 1/sqrt(2 * layers),
   // biases 0, norm weights 1. Deterministic in `seed` on any backend.
   void init_weights(uint64_t seed);
-  void set_params(const std::vector<T>& host);
-  std::vector<T> get_params();
-  std::vector<T> get_grads();
+  // set_params writes the master weights and a working copy rounded as narrow(step 0) does
+  void set_params(const std::vector<A>& host);
+  std::vector<A> get_params();
+  std::vector<A> get_grads();
+  // working copy = master weights, rounded with the stream of `step` (Backend::narrow); a no-op
+  // without a separate working copy
+  void narrow_params(const AdamWStep& step);
   void zero_grads();
 
   // tokens, targets: host arrays of B*Tn ids; targets equal to kIgnoreIndex are not scored.
   // Returns the mean loss over scored targets (0 when none).
-  T forward(const int32_t* tokens, const int32_t* targets, int B, int Tn);
+  A forward(const int32_t* tokens, const int32_t* targets, int B, int Tn);
   // Also writes the per-position losses (B*Tn, 0 where ignored) to `losses` on the host.
-  T forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, std::vector<T>& losses);
+  A forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, std::vector<A>& losses);
   // Forward, then gradients of (grad_scale * mean loss) ADDED to grads() (accumulation).
-  T forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
-                     T grad_scale = T(1));
+  A forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
+                     A grad_scale = A(1));
 
   // While forward_backward runs, called with each range of grads() whose gradient is final for
   // this pass (no later op of the pass adds to it), from the output layer back to the embedding;
@@ -59,11 +71,12 @@ class Model {
   struct Step;       // one executed layer: which block, which parameter set
   void ensure_activations(int B, int Tn);
   // returns the mean loss; `losses` receives the per-position losses on the host
-  T run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
-                T grad_scale, std::vector<T>& losses);
+  A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
+                A grad_scale, std::vector<A>& losses);
   void layer_forward(const Step& s, LayerActs& a, const T* x_in, int B, int Tn);
   void layer_backward(const Step& s, LayerActs& a, const T* x_in, T* dresid, int B, int Tn);
-  T* alloc(size_t n);
+  template <class U>
+  U* alloc(size_t n);
   void plan_grad_ready();
   void report_ready(const std::vector<std::pair<size_t, size_t>>& ranges);
 
@@ -72,7 +85,8 @@ class Model {
   ParamLayout layout_;
   std::vector<Step> steps_;
   T* params_ = nullptr;
-  T* grads_ = nullptr;
+  A* master_ = nullptr;
+  A* grads_ = nullptr;
   std::vector<void*> owned_;       // every device allocation, freed in the destructor
   std::vector<void*> act_owned_;   // activation allocations, replaced when the batch grows
   size_t act_tokens_ = 0;          // B*Tn the activations were sized for

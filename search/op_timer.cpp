@@ -40,7 +40,7 @@ class Buffers {
     for (int32_t& v : host) v = int32_t(rng_.below(uint64_t(below)));
     int32_t* p = be_.alloc_index(n);
     owned_.push_back(p);
-    be_.upload_index(p, host.data(), n);
+    be_.upload(p, host.data(), n);
     return p;
   }
 

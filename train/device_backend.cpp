@@ -9,21 +9,22 @@
 
 namespace merino {
 
-DeviceBackend make_device_backend(const std::string& device, int index) {
-  DeviceBackend d;
+template <class T>
+DeviceBackend<T> make_device_backend(const std::string& device, int index) {
+  DeviceBackend<T> d;
   if (device == "cpu") {
-    d.backend = std::make_unique<CpuBackend<float>>();
-    d.peak_flops = [](const Backend<float>&) { return cpu_peak_flops(); };
-    d.peak_bytes = [](const Backend<float>&) { return size_t(0); };
+    d.backend = std::make_unique<CpuBackend<T>>();
+    d.peak_flops = [](const Backend<T>&) { return cpu_peak_flops(); };
+    d.peak_bytes = [](const Backend<T>&) { return size_t(0); };
     return d;
   }
   if (device != "cuda") throw ConfigError("device: '" + device + "' is not one of: cpu, cuda");
 #ifdef MERINO_HAVE_CUDA
-  auto be = std::make_unique<CudaBackend>(index);
+  auto be = std::make_unique<CudaBackend<T>>(index);
   d.stream = be->stream_handle();
   d.backend = std::move(be);
-  d.peak_flops = [](const Backend<float>& b) { return static_cast<const CudaBackend&>(b).peak_fp32_flops(); };
-  d.peak_bytes = [](const Backend<float>& b) { return static_cast<const CudaBackend&>(b).peak_bytes(); };
+  d.peak_flops = [](const Backend<T>& b) { return static_cast<const CudaBackend<T>&>(b).peak_flops(); };
+  d.peak_bytes = [](const Backend<T>& b) { return static_cast<const CudaBackend<T>&>(b).peak_bytes(); };
   return d;
 #else
   (void)index;
@@ -31,5 +32,8 @@ DeviceBackend make_device_backend(const std::string& device, int index) {
                     "and reconfigure)");
 #endif
 }
+
+template DeviceBackend<float> make_device_backend<float>(const std::string&, int);
+template DeviceBackend<bf16> make_device_backend<bf16>(const std::string&, int);
 
 }  // namespace merino

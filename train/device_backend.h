@@ -1,5 +1,6 @@
 // The compute backend a device name selects (`run.device` in a training config, `--device` for
-// `merino eval`), and what MFU is measured against on it, for every command to share.
+// `merino eval`), in the precision a command runs in (`run.precision`: T = float or bf16), and
+// what MFU is measured against on it, for every command to share.
 #pragma once
 #include <memory>
 #include <string>
@@ -8,18 +9,21 @@
 
 namespace merino {
 
+template <class T>
 struct DeviceBackend {
-  std::unique_ptr<Backend<float>> backend;
+  std::unique_ptr<Backend<T>> backend;
   void* stream = nullptr;  // the CUDA stream its ops run on (null on the CPU)
-  // FLOP/s the backend can reach at best: measured sgemm on the CPU, the CUDA cores' fp32 peak
-  double (*peak_flops)(const Backend<float>&) = nullptr;
+  // FLOP/s the backend can reach at best: measured sgemm on the CPU; on a GPU the CUDA cores'
+  // fp32 peak (fp32) or the tensor cores' dense bf16 peak (bf16)
+  double (*peak_flops)(const Backend<T>&) = nullptr;
   // device memory the backend has held at most (allocations and workspaces), 0 where it does not
   // track it (the CPU)
-  size_t (*peak_bytes)(const Backend<float>&) = nullptr;
+  size_t (*peak_bytes)(const Backend<T>&) = nullptr;
 };
 
 // "cpu", or "cuda" on GPU `index` (the local rank). Throws ConfigError for "cuda" in a build
 // without CUDA, std::runtime_error when the GPU cannot be used.
-DeviceBackend make_device_backend(const std::string& device, int index);
+template <class T>
+DeviceBackend<T> make_device_backend(const std::string& device, int index);
 
 }  // namespace merino

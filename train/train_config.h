@@ -32,7 +32,10 @@ struct TrainConfig {
   int64_t log_every = 10;
   int64_t checkpoint_every = 0;  // 0: only at the end (and on SIGTERM / SIGINT)
   int keep_last = 2;
-  std::string device = "cpu";  // "cpu" or "cuda" (fp32 on both)
+  std::string device = "cpu";  // "cpu" or "cuda"
+  // "fp32", or "bf16": bf16 parameters and activations over fp32 master weights, gradients and
+  // optimizer state (mixed precision; emulated op by op on the CPU)
+  std::string precision = "fp32";
   // data parallelism across the ranks of a launch (docs/DISTRIBUTED.md)
   bool zero1 = false;        // shard the AdamW state across ranks (ZeRO stage 1)
   bool overlap = true;       // all-reduce gradient buckets during the backward pass

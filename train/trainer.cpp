@@ -57,21 +57,27 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   return out;
 }
 
-DeviceBackend connect_backend(const TrainConfig& cfg, Communicator& comm) {
-  DeviceBackend d = make_device_backend(cfg.device, comm.local_rank());
+template <class T>
+DeviceBackend<T> connect_backend(const TrainConfig& cfg, Communicator& comm) {
+  DeviceBackend<T> d = make_device_backend<T>(cfg.device, comm.local_rank());
   comm.set_compute_stream(d.stream);  // NCCL orders its collectives after the backend's work
   return d;
 }
 
+// T: the parameter type, float (fp32) or bf16 (mixed precision). Gradients, master weights and
+// the AdamW state are A = float either way, so gradient communication, clipping and checkpoints
+// are the same in both precisions.
+template <class T>
 class Trainer {
  public:
+  using A = acc_t<T>;
   Trainer(const TrainConfig& cfg, Communicator& comm)
       : cfg_(cfg),
         comm_(comm),
         lead_(comm.rank() == 0),
         world_(comm.world()),
         zero1_(cfg.zero1 && comm.world() > 1),
-        device_(connect_backend(cfg, comm)),
+        device_(connect_backend<T>(cfg, comm)),
         be_(*device_.backend),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
@@ -83,9 +89,9 @@ class Trainer {
         opt_n_(zero1_ ? counts_[size_t(comm.rank())] : model_.num_params()),
         norm_lo_(shard_offset(shard_counts(model_.num_params(), world_), comm.rank())),
         norm_n_(shard_counts(model_.num_params(), world_)[size_t(comm.rank())]),
-        m_(be_.alloc(opt_n_)),
-        v_(be_.alloc(opt_n_)),
-        grad_shard_(zero1_ ? be_.alloc(opt_n_) : nullptr) {}
+        m_(be_.alloc_acc(opt_n_)),
+        v_(be_.alloc_acc(opt_n_)),
+        grad_shard_(zero1_ ? be_.alloc_acc(opt_n_) : nullptr) {}
   ~Trainer() {
     be_.release(m_);
     be_.release(v_);
@@ -110,7 +116,9 @@ class Trainer {
   // one optimizer step; returns the loss averaged over ranks and sets stop_ when any rank was
   // asked to stop
   double train_step(int64_t step);
-  const float* reduce_gradients(GradSync& sync);
+  const A* reduce_gradients(GradSync& sync);
+  // the AdamW scalars of update number `step` (1-based), before clipping and weight decay
+  AdamWStep adamw_step(int64_t step) const;
   double validation_loss();
   void checkpoint();
 
@@ -119,9 +127,9 @@ class Trainer {
   const bool lead_;  // rank 0 prints, logs and writes checkpoints
   const int world_;
   const bool zero1_;  // ZeRO-1 sharding is on (with one rank there is nothing to shard)
-  DeviceBackend device_;
-  Backend<float>& be_;
-  Model<float> model_;
+  DeviceBackend<T> device_;
+  Backend<T>& be_;
+  Model<T> model_;
   DataLoader train_;
   std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
   std::vector<DecayRange> ranges_;
@@ -131,9 +139,9 @@ class Trainer {
   // this rank's slice of the squared gradient norm, summed over ranks: the same split as ZeRO-1's
   // shards, so with ZeRO-1 it is exactly the slice this rank holds
   size_t norm_lo_, norm_n_;
-  float* m_;
-  float* v_;
-  float* grad_shard_;  // ZeRO-1: this rank's slice of the summed gradients
+  A* m_;
+  A* v_;
+  A* grad_shard_;  // ZeRO-1: this rank's slice of the summed gradients
   std::vector<int32_t> inputs_, targets_;
   CheckpointState state_;
   double grad_norm_ = 0;
@@ -141,7 +149,8 @@ class Trainer {
   std::string last_checkpoint_ = "(none)";
 };
 
-void Trainer::start(const std::string& resume) {
+template <class T>
+void Trainer<T>::start(const std::string& resume) {
   std::optional<FoundCheckpoint> found;
   if (resume == "auto") {
     // rank 0 picks the checkpoint (skipping corrupt ones); the others load the one it chose
@@ -165,6 +174,9 @@ void Trainer::start(const std::string& resume) {
   }
   CheckpointData& d = found->data;
   model_.set_params(d.params);
+  // the working copy the uninterrupted run had after that step: the same rounding of the same
+  // master weights
+  model_.narrow_params(adamw_step(d.state.step));
   be_.upload(m_, d.exp_avg.data() + opt_lo_, opt_n_);
   be_.upload(v_, d.exp_avg_sq.data() + opt_lo_, opt_n_);
   train_.restore(d.state.loader);
@@ -174,21 +186,37 @@ void Trainer::start(const std::string& resume) {
 }
 
 
-void Trainer::print_memory() const {
-  const double mib = 1.0 / (1 << 20), n = double(model_.num_params()) * sizeof(float);
-  const double opt = 2.0 * double(opt_n_) * sizeof(float) + (grad_shard_ ? double(opt_n_) * sizeof(float) : 0);
-  std::printf("device: %s\n", be_.name().c_str());
+template <class T>
+void Trainer<T>::print_memory() const {
+  const double mib = 1.0 / (1 << 20), n = double(model_.num_params());
+  const double params = n * (sizeof(T) + (kMixedPrecision<T> ? sizeof(A) : 0));
+  const double opt = 2.0 * double(opt_n_) * sizeof(A) + (grad_shard_ ? double(opt_n_) * sizeof(A) : 0);
+  std::printf("device: %s, precision %s\n", be_.name().c_str(),
+              kMixedPrecision<T> ? "bf16 (fp32 master weights, gradients and optimizer state)" : "fp32");
   if (world_ > 1)
     std::printf("data parallel: %d ranks over %s%s; per rank: ", world_, comm_.transport().c_str(),
                 zero1_ ? ", ZeRO-1 optimizer sharding" : "");
-  std::printf("parameters %.1f MiB, gradients %.1f MiB, optimizer state %.1f MiB\n", n * mib, n * mib,
-              opt * mib);
+  std::printf("parameters %.1f MiB, gradients %.1f MiB, optimizer state %.1f MiB\n", params * mib,
+              n * sizeof(A) * mib, opt * mib);
+}
+
+template <class T>
+AdamWStep Trainer<T>::adamw_step(int64_t step) const {
+  AdamWStep s;
+  s.lr = step > 0 ? learning_rate(cfg_.schedule, step - 1) : 0.0;
+  s.beta1 = cfg_.beta1;
+  s.beta2 = cfg_.beta2;
+  s.eps = cfg_.eps;
+  s.step = step;
+  s.round_seed = cfg_.seed;
+  return s;
 }
 
 // Sums the gradients over ranks; returns the gradients this rank updates from: the whole
 // buffer, or its ZeRO-1 slice (then indexed from opt_lo_).
-const float* Trainer::reduce_gradients(GradSync& sync) {
-  float* g = model_.grads();
+template <class T>
+const typename Trainer<T>::A* Trainer<T>::reduce_gradients(GradSync& sync) {
+  A* g = model_.grads();
   if (zero1_) {
     comm_.reduce_scatter_sum(g, grad_shard_, counts_);
     return grad_shard_;
@@ -200,8 +228,9 @@ const float* Trainer::reduce_gradients(GradSync& sync) {
   return g;
 }
 
-double Trainer::train_step(int64_t step) {
-  const int B = cfg_.micro_batch, T = cfg_.seq_len;
+template <class T>
+double Trainer<T>::train_step(int64_t step) {
+  const int B = cfg_.micro_batch, Tn = cfg_.seq_len;
   model_.zero_grads();
   GradSync sync(comm_, model_.grads(), size_t(cfg_.bucket_mb * (1 << 20)));
   // each rank's gradient is pre-scaled, so the sum over ranks is the global mean
@@ -212,10 +241,10 @@ double Trainer::train_step(int64_t step) {
     if (micro == cfg_.grad_accum - 1 && world_ > 1 && !zero1_ && cfg_.overlap)
       model_.set_grad_ready_hook([&sync](size_t offset, size_t numel) { sync.ready(offset, numel); });
     train_.next(inputs_.data(), targets_.data());
-    loss += model_.forward_backward(inputs_.data(), targets_.data(), B, T, scale);
+    loss += model_.forward_backward(inputs_.data(), targets_.data(), B, Tn, scale);
   }
   model_.set_grad_ready_hook(nullptr);
-  const float* g = reduce_gradients(sync);  // g[i - opt_lo_] is the gradient of parameter i
+  const A* g = reduce_gradients(sync);  // g[i - opt_lo_] is the gradient of parameter i
 
   // the loss and the stop request travel in the same reduction as the squared norm
   double agg[3] = {loss / cfg_.grad_accum, stop_requested() ? 1.0 : 0.0,
@@ -226,25 +255,26 @@ double Trainer::train_step(int64_t step) {
   if (!std::isfinite(loss)) return loss;  // the caller stops before touching the weights
   grad_norm_ = std::sqrt(agg[2]);
 
-  AdamWStep s;
-  s.lr = learning_rate(cfg_.schedule, step);
-  s.beta1 = cfg_.beta1;
-  s.beta2 = cfg_.beta2;
-  s.eps = cfg_.eps;
-  s.step = step + 1;
+  AdamWStep s = adamw_step(step + 1);
   s.grad_scale = cfg_.grad_clip > 0 && grad_norm_ > cfg_.grad_clip ? cfg_.grad_clip / grad_norm_ : 1.0;
   for (const DecayRange& r : ranges_) {
     const size_t lo = std::max(r.offset, opt_lo_), hi = std::min(r.offset + r.numel, opt_lo_ + opt_n_);
     if (lo >= hi) continue;
     s.weight_decay = r.decay ? cfg_.weight_decay : 0.0;
-    be_.adamw_update(model_.params() + lo, g + (lo - opt_lo_), m_ + (lo - opt_lo_), v_ + (lo - opt_lo_),
-                     hi - lo, s);
+    // with ZeRO-1 the working copy is rounded after the all-gather, from the whole master
+    T* working = kMixedPrecision<T> && !zero1_ ? model_.params() + lo : nullptr;
+    be_.adamw_update(model_.master() + lo, working, g + (lo - opt_lo_), m_ + (lo - opt_lo_),
+                     v_ + (lo - opt_lo_), hi - lo, s, lo);
   }
-  if (zero1_) comm_.all_gather(model_.params(), counts_);
+  if (zero1_) {
+    comm_.all_gather(model_.master(), counts_);
+    model_.narrow_params(s);
+  }
   return loss;
 }
 
-double Trainer::validation_loss() {
+template <class T>
+double Trainer<T>::validation_loss() {
   DataLoader val(val_shards_, loader_options(cfg_, false, comm_));
   double sum = 0;
   for (int b = 0; b < cfg_.val_batches; ++b) {
@@ -255,7 +285,8 @@ double Trainer::validation_loss() {
   return sum / (double(cfg_.val_batches) * world_);
 }
 
-void Trainer::checkpoint() {
+template <class T>
+void Trainer<T>::checkpoint() {
   // the whole AdamW state is written by rank 0, so a run resumes on any number of ranks
   CheckpointData d;
   if (lead_) {
@@ -277,7 +308,8 @@ void Trainer::checkpoint() {
   last_checkpoint_ = save_checkpoint(cfg_.run_dir, model_.layout(), d, cfg_.keep_last);
 }
 
-int Trainer::run(const std::string& resume) {
+template <class T>
+int Trainer<T>::run(const std::string& resume) {
   const size_t tokens = size_t(cfg_.micro_batch) * cfg_.seq_len;
   inputs_.resize(tokens);
   targets_.resize(tokens);
@@ -365,8 +397,8 @@ int Trainer::run(const std::string& resume) {
 int run_training(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
   if (comm.rank() == 0)
     std::printf("--- resolved config ---\n%s\n-----------------------\n", cfg.resolved_yaml.c_str());
-  Trainer trainer(cfg, comm);
-  return trainer.run(resume);
+  if (cfg.precision == "bf16") return Trainer<bf16>(cfg, comm).run(resume);
+  return Trainer<float>(cfg, comm).run(resume);
 }
 
 }  // namespace merino

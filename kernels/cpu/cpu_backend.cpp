@@ -56,36 +56,27 @@ void* alloc_zeroed(size_t bytes) {
 }  // namespace
 
 template <class T>
-T* CpuBackend<T>::alloc(size_t n) {
-  return static_cast<T*>(alloc_zeroed(n * sizeof(T)));
-}
-template <class T>
-int32_t* CpuBackend<T>::alloc_index(size_t n) {
-  return static_cast<int32_t*>(alloc_zeroed(n * sizeof(int32_t)));
+void* CpuBackend<T>::alloc_bytes(size_t bytes) {
+  return alloc_zeroed(bytes);
 }
 template <class T>
 void CpuBackend<T>::release(void* p) {
   std::free(p);
 }
 template <class T>
-void CpuBackend<T>::upload(T* dst, const T* host_src, size_t n) {
-  OpTimer timer(sink(), __func__);
-  if (n) std::memcpy(dst, host_src, n * sizeof(T));
+void CpuBackend<T>::upload_bytes(void* dst, const void* host_src, size_t bytes) {
+  OpTimer timer(sink(), "upload");
+  if (bytes) std::memcpy(dst, host_src, bytes);
 }
 template <class T>
-void CpuBackend<T>::upload_index(int32_t* dst, const int32_t* host_src, size_t n) {
-  OpTimer timer(sink(), __func__);
-  if (n) std::memcpy(dst, host_src, n * sizeof(int32_t));
+void CpuBackend<T>::download_bytes(void* host_dst, const void* src, size_t bytes) {
+  OpTimer timer(sink(), "download");
+  if (bytes) std::memcpy(host_dst, src, bytes);
 }
 template <class T>
-void CpuBackend<T>::download(T* host_dst, const T* src, size_t n) {
-  OpTimer timer(sink(), __func__);
-  if (n) std::memcpy(host_dst, src, n * sizeof(T));
-}
-template <class T>
-void CpuBackend<T>::zero(T* p, size_t n) {
-  OpTimer timer(sink(), __func__);
-  if (n) std::memset(p, 0, n * sizeof(T));
+void CpuBackend<T>::zero_bytes(void* p, size_t bytes) {
+  OpTimer timer(sink(), "zero");
+  if (bytes) std::memset(p, 0, bytes);
 }
 
 template <class T>
@@ -220,10 +211,15 @@ void CpuBackend<T>::crossentropy_forward_backward(T* logits, T* losses, const in
 }
 
 template <class T>
-void CpuBackend<T>::adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
-                                 const AdamWStep& step) {
+void CpuBackend<T>::adamw_update(T* master, T* params, const T* grads, T* m, T* v, size_t n,
+                                 const AdamWStep& step, size_t index_offset) {
   OpTimer timer(sink(), __func__);
-  cpu::adamw_update(params, grads, m, v, n, step);
+  cpu::adamw_update(master, grads, m, v, n, step);
+  if (params) narrow(params, master, n, step, index_offset);
+}
+template <class T>
+void CpuBackend<T>::narrow(T* dst, const T* src, size_t n, const AdamWStep&, size_t) {
+  if (n && dst != src) std::memcpy(dst, src, n * sizeof(T));
 }
 
 template <class T>

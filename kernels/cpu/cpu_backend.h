@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kernels/backend.h"
+#include "kernels/bf16.h"
 
 namespace merino {
 
@@ -19,13 +20,11 @@ struct CpuBackend final : Backend<T> {
   const std::map<std::string, double>& profile() const { return profile_; }
   void reset_profile() { profile_.clear(); }
 
-  T* alloc(size_t n) override;
-  int32_t* alloc_index(size_t n) override;
+  void* alloc_bytes(size_t bytes) override;
   void release(void* p) override;
-  void upload(T* dst, const T* host_src, size_t n) override;
-  void upload_index(int32_t* dst, const int32_t* host_src, size_t n) override;
-  void download(T* host_dst, const T* src, size_t n) override;
-  void zero(T* p, size_t n) override;
+  void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
+  void download_bytes(void* host_dst, const void* src, size_t bytes) override;
+  void zero_bytes(void* p, size_t bytes) override;
 
   void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
                          int C, int pos_offset) override;
@@ -68,8 +67,9 @@ struct CpuBackend final : Backend<T> {
   void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N, int V,
                                      int32_t ignore_index, T dloss_scale) override;
 
-  void adamw_update(T* params, const T* grads, T* m, T* v, size_t n,
-                    const AdamWStep& step) override;
+  void adamw_update(T* master, T* params, const T* grads, T* m, T* v, size_t n,
+                    const AdamWStep& step, size_t index_offset) override;
+  void narrow(T* dst, const T* src, size_t n, const AdamWStep& step, size_t index_offset) override;
   double sum_squares(const T* x, size_t n) override;
 
  private:
@@ -82,5 +82,75 @@ struct CpuBackend final : Backend<T> {
 
 extern template struct CpuBackend<float>;
 extern template struct CpuBackend<double>;
+
+// Mixed precision on the CPU, the reference the CUDA bf16 backend is tested against and what
+// CI trains bf16 with: every T buffer holds bf16, each op widens its bf16 inputs to fp32, runs
+// the fp32 reference kernel, and rounds its T outputs to bf16 (round to nearest even) -- one
+// rounding per stored value, as a GPU kernel that computes in fp32 does. Gradients, master
+// weights, moments and statistics are fp32 and passed through untouched. The working copy is
+// refreshed from the master with the stochastic rounding of kernels/bf16.h, bit for bit what
+// the CUDA AdamW kernel writes. Slower than the fp32 backend (every op converts); it exists to
+// define the numbers, not to train fast.
+template <>
+struct CpuBackend<bf16> final : Backend<bf16> {
+  std::string name() const override { return "cpu (bf16 emulated)"; }
+
+  void* alloc_bytes(size_t bytes) override { return mem_.alloc_bytes(bytes); }
+  void release(void* p) override { mem_.release(p); }
+  void upload_bytes(void* dst, const void* src, size_t bytes) override { mem_.upload_bytes(dst, src, bytes); }
+  void download_bytes(void* dst, const void* src, size_t bytes) override { mem_.download_bytes(dst, src, bytes); }
+  void zero_bytes(void* p, size_t bytes) override { mem_.zero_bytes(p, bytes); }
+
+  void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, const bf16* wpe, int B,
+                         int Tn, int C, int pos_offset) override;
+  void embedding_backward(float* dwte, float* dwpe, const bf16* dout, const int32_t* tokens, int B,
+                          int Tn, int C, int pos_offset) override;
+
+  void layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp, const bf16* weight,
+                         const bf16* bias, int N, int C, float eps) override;
+  void layernorm_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
+                          const bf16* inp, const bf16* weight, const float* mean,
+                          const float* rstd, int N, int C) override;
+  void rmsnorm_forward(bf16* out, float* rstd, const bf16* inp, const bf16* weight, int N, int C,
+                       float eps) override;
+  void rmsnorm_backward(bf16* dinp, float* dweight, const bf16* dout, const bf16* inp,
+                        const bf16* weight, const float* rstd, int N, int C) override;
+
+  void matmul_forward(bf16* out, const bf16* inp, const bf16* weight, const bf16* bias, int N,
+                      int IC, int OC) override;
+  void matmul_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout, const bf16* inp,
+                       const bf16* weight, int N, int IC, int OC) override;
+
+  void attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int Tn, int H, int KVH,
+                         int hd) override;
+  void attention_backward(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
+                          const float* lse, int B, int Tn, int H, int KVH, int hd) override;
+  void rope_forward(bf16* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void rope_backward(bf16* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+
+  void gelu_forward(bf16* out, const bf16* inp, size_t n) override;
+  void gelu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) override;
+  void relu_forward(bf16* out, const bf16* inp, size_t n) override;
+  void relu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) override;
+  void swiglu_forward(bf16* out, const bf16* inp, int N, int F) override;
+  void swiglu_backward(bf16* dinp, const bf16* dout, const bf16* inp, int N, int F) override;
+
+  void residual_forward(bf16* out, const bf16* a, const bf16* b, size_t n) override;
+  void accumulate(bf16* dst, const bf16* src, size_t n) override;
+
+  void crossentropy_forward(float* losses, const bf16* logits, const int32_t* targets, int N, int V,
+                            int32_t ignore_index) override;
+  void crossentropy_forward_backward(bf16* logits, float* losses, const int32_t* targets, int N,
+                                     int V, int32_t ignore_index, float dloss_scale) override;
+
+  void adamw_update(float* master, bf16* params, const float* grads, float* m, float* v, size_t n,
+                    const AdamWStep& step, size_t index_offset) override;
+  void narrow(bf16* dst, const float* src, size_t n, const AdamWStep& step,
+              size_t index_offset) override;
+  double sum_squares(const float* x, size_t n) override;
+
+ private:
+  CpuBackend<float> mem_;  // host memory, shared with the fp32 backend
+};
 
 }  // namespace merino

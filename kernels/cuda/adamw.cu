@@ -20,6 +20,11 @@
 //   (seed, step, element index) supplies the random bits (no RNG state in memory, nothing that
 //   depends on the grid), see bf16_stochastic_round_bits in adamw.cuh. Stochastic rounding keeps
 //   tiny updates alive in expectation in the bf16 copy, which round-to-nearest would flush.
+// * narrow_bf16 is that rounding alone (fp32 master -> bf16 working copy without an update), on
+//   the same stream of random bits, so a copy narrowed for step s is bit for bit the one an
+//   AdamW step s would have written from the same fp32 values. 8 elements per thread: two float4
+//   loads and one 16-byte store of 8 bf16, with the same peeling as the AdamW kernel (here the
+//   head aligns dst, and src must then be 16-byte aligned too, as for ranges of flat buffers).
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 
@@ -118,6 +123,37 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+constexpr int kNarrowVec = 8;  // bf16 per 16-byte store
+
+// Elements [head, head + 8 * nvec) 8 at a time with aligned vector accesses, the others one at
+// a time, as adamw_kernel.
+__global__ void __launch_bounds__(kThreads)
+    narrow_kernel(__nv_bfloat16* __restrict__ dst, const float* __restrict__ src, size_t n,
+                  size_t head, size_t nvec, uint64_t key, uint64_t index_offset) {
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  const size_t tid = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const auto bits = [&](float x, size_t i) -> uint32_t {
+    return bf16_stochastic_round_bits(x, key, index_offset + i);
+  };
+  for (size_t j = tid; j < nvec; j += stride) {
+    const size_t i = head + j * kNarrowVec;
+    const float4 a = *reinterpret_cast<const float4*>(src + i);
+    const float4 b = *reinterpret_cast<const float4*>(src + i + 4);
+    // element i sits in the low half of the first word (little-endian, like bf16 arrays)
+    uint4 w;
+    w.x = bits(a.x, i) | (bits(a.y, i + 1) << 16);
+    w.y = bits(a.z, i + 2) | (bits(a.w, i + 3) << 16);
+    w.z = bits(b.x, i + 4) | (bits(b.y, i + 5) << 16);
+    w.w = bits(b.z, i + 6) | (bits(b.w, i + 7) << 16);
+    *reinterpret_cast<uint4*>(dst + i) = w;
+  }
+  const size_t nscalar = n - kNarrowVec * nvec;
+  for (size_t s = tid; s < nscalar; s += stride) {
+    const size_t i = s < head ? s : s + kNarrowVec * nvec;
+    dst[i] = __ushort_as_bfloat16(static_cast<unsigned short>(bits(src[i], i)));
+  }
+}
+
 bool aligned(const void* ptr, size_t bytes) {
   return reinterpret_cast<uintptr_t>(ptr) % bytes == 0;
 }
@@ -177,6 +213,25 @@ void adamw_update_bf16(float* params, __nv_bfloat16* params_bf16, const G* grads
                        uint64_t index_offset, cudaStream_t stream, const float* grad_scale_dev) {
   launch<G>(params, params_bf16, grads, m, v, n, step, stochastic_round_key(seed, step.step),
             index_offset, stream, grad_scale_dev);
+}
+
+void narrow_bf16(__nv_bfloat16* dst, const float* src, size_t n, const AdamWStep& step,
+                 uint64_t seed, uint64_t index_offset, cudaStream_t stream) {
+  if (n == 0) return;
+  // peel up to 7 elements so dst is 16-byte aligned; vectorise if src then is too
+  const size_t head = std::min(
+      n, ((16 - reinterpret_cast<uintptr_t>(dst) % 16) % 16) / sizeof(__nv_bfloat16));
+  const bool vec = reinterpret_cast<uintptr_t>(dst) % sizeof(__nv_bfloat16) == 0 &&
+                   aligned(src + head, 16);
+  const size_t nvec = vec ? (n - head) / kNarrowVec : 0;
+  const size_t vhead = vec ? head : 0;
+  const size_t work = std::max(nvec, n - kNarrowVec * nvec);
+  const unsigned blocks =
+      static_cast<unsigned>(std::min(kMaxBlocks, (work + kThreads - 1) / kThreads));
+  narrow_kernel<<<blocks, kThreads, 0, stream>>>(dst, src, n, vhead, nvec,
+                                                 stochastic_round_key(seed, step.step),
+                                                 index_offset);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 template void adamw_update<float>(float*, const float*, float*, float*, size_t, const AdamWStep&,

@@ -1,11 +1,13 @@
-// Fused softmax + cross-entropy in fp32 on CUDA; CPU twin: kernels/cpu/crossentropy.cpp.
+// Fused softmax + cross-entropy on CUDA, fp32 arithmetic on float or bf16 logits; CPU twin:
+// kernels/cpu/crossentropy.cpp.
 //
 // Design: one block per row (the vocabulary, ~50k, is long enough to occupy a block).
-// * Pass 1 reads the row once, float4 loads when V % 4 == 0 and the pointer is 16-byte aligned
-//   (scalar otherwise), keeping an online (running max m, sum s of exp(x - m)) pair per thread:
-//   when a larger value arrives, s is rescaled by exp(m_old - m_new). The pairs are merged with
-//   warp shuffles and then across warps through shared memory, in a fixed order, so results are
-//   deterministic. loss = log(s) + m - x[target].
+// * Pass 1 reads the row once, 128-bit loads (4 floats or 8 bf16, vec.cuh) when V is a multiple
+//   of that pack and the pointer is 16-byte aligned (scalar otherwise), keeping an online
+//   (running max m, sum s of exp(x - m)) pair per thread: when a larger value arrives, s is
+//   rescaled by exp(m_old - m_new). The pairs are merged with warp shuffles and then across
+//   warps through shared memory, in a fixed order, so results are deterministic.
+//   loss = log(s) + m - x[target].
 // * Pass 2 (forward_backward only) reads the row again and overwrites it in place with
 //   dloss_scale * (exp(x - m) / s - onehot(target)), so the N x V probability matrix never
 //   exists beside the logits. x[target] is read before the first __syncthreads, hence before
@@ -13,8 +15,12 @@
 // * Rows whose target == ignore_index get loss 0 and (forward_backward) a zero gradient row.
 //   A target outside [0, V) that is not ignore_index cannot raise an error from a kernel: its
 //   loss is NaN (so it shows up in the mean loss) and its gradient row is dloss_scale * softmax.
+// * bf16 logits (mixed precision) are widened on load; max, sum and loss stay fp32 and each
+//   gradient element is rounded to bf16 once when stored. The target entry is recomputed from
+//   the widened logit, as for fp32.
 #include "kernels/cuda/crossentropy.cuh"
 #include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <cfloat>
 #include <cmath>
@@ -38,47 +44,51 @@ __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
   return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
 
-template <bool BACKWARD>
+// packed: 16-byte packs of P logits (V % P == 0, row pointer 16-byte aligned)
+template <class T, bool BACKWARD>
 __global__ void __launch_bounds__(kThreads)
-    crossentropy_kernel(float* __restrict__ logits, float* __restrict__ losses,
+    crossentropy_kernel(T* __restrict__ logits, float* __restrict__ losses,
                         const int32_t* __restrict__ targets, int V, int32_t ignore_index,
-                        float dloss_scale, bool vec) {
+                        float dloss_scale, bool packed) {
+  constexpr int P = vec::kPack<T>;
   __shared__ MaxSum sh_part[kThreads / kWarp];
   __shared__ MaxSum sh_total;
   const int row = blockIdx.x;
   const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
-  float* x = logits + static_cast<size_t>(row) * V;
+  T* x = logits + static_cast<size_t>(row) * V;
   const int32_t target = targets[row];
 
   if (target == ignore_index) {  // block-uniform branch
     if (tid == 0) losses[row] = 0.f;
     if (BACKWARD) {
-      for (int i = tid; i < V; i += blockDim.x) x[i] = 0.f;
+      for (int i = tid; i < V; i += blockDim.x) x[i] = vec::from_float<T>(0.f);
     }
     return;
   }
   const bool valid = target >= 0 && target < V;
   float x_target = 0.f;
-  if (tid == 0 && valid) x_target = x[target];  // before any write to the row
+  if (tid == 0 && valid) x_target = vec::to_float(x[target]);  // before any write to the row
 
   // pass 1: online max / sum of exponentials. Starting from -FLT_MAX rather than -inf keeps
   // -inf logits (masked entries) from producing exp(-inf - -inf) = NaN.
   MaxSum acc = {-FLT_MAX, 0.f};
-  const int V4 = V / 4;
-  if (vec) {
-    const float4* x4 = reinterpret_cast<const float4*>(x);
-    for (int i = tid; i < V4; i += blockDim.x) {
-      const float4 v = x4[i];
-      const float vm = fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w));
+  const int VP = V / P;
+  if (packed) {
+    for (int i = tid; i < VP; i += blockDim.x) {
+      float v[P];
+      vec::load<T, P>(x + i * P, v);
+      const float vm = vec::tree_max(v);
       if (vm > acc.m) {
         acc.s *= expf(acc.m - vm);  // 0 * exp(very negative) = 0 on the first element
         acc.m = vm;
       }
-      acc.s += (expf(v.x - acc.m) + expf(v.y - acc.m)) + (expf(v.z - acc.m) + expf(v.w - acc.m));
+#pragma unroll
+      for (int k = 0; k < P; ++k) v[k] = expf(v[k] - acc.m);
+      acc.s += vec::tree_sum(v);
     }
   } else {
     for (int i = tid; i < V; i += blockDim.x) {
-      const float v = x[i];
+      const float v = vec::to_float(x[i]);
       if (v > acc.m) {
         acc.s *= expf(acc.m - v);
         acc.m = v;
@@ -105,50 +115,59 @@ __global__ void __launch_bounds__(kThreads)
   // pass 2: dlogits = dloss_scale * (softmax - onehot(target)), in place
   const float m = sh_total.m;
   const float scale = dloss_scale / sh_total.s;
-  if (vec) {
-    float4* x4 = reinterpret_cast<float4*>(x);
-    for (int i = tid; i < V4; i += blockDim.x) {
-      float4 v = x4[i];
-      v.x = expf(v.x - m) * scale;
-      v.y = expf(v.y - m) * scale;
-      v.z = expf(v.z - m) * scale;
-      v.w = expf(v.w - m) * scale;
-      x4[i] = v;
+  if (packed) {
+    for (int i = tid; i < VP; i += blockDim.x) {
+      float v[P];
+      vec::load<T, P>(x + i * P, v);
+#pragma unroll
+      for (int k = 0; k < P; ++k) v[k] = expf(v[k] - m) * scale;
+      vec::store<T, P>(x + i * P, v);
     }
   } else {
-    for (int i = tid; i < V; i += blockDim.x) x[i] = expf(x[i] - m) * scale;
+    for (int i = tid; i < V; i += blockDim.x) {
+      x[i] = vec::from_float<T>(expf(vec::to_float(x[i]) - m) * scale);
+    }
   }
   __syncthreads();  // the thread that wrote x[target] is not necessarily tid 0
   if (tid == 0 && valid) {
     // recompute p_target from x_target instead of reading back the rounded value
-    x[target] = dloss_scale * (expf(x_target - m) / sh_total.s - 1.f);
+    x[target] = vec::from_float<T>(dloss_scale * (expf(x_target - m) / sh_total.s - 1.f));
   }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-template <bool BACKWARD>
-void launch(float* logits, float* losses, const int32_t* targets, int N, int V,
+template <class T, bool BACKWARD>
+void launch(T* logits, float* losses, const int32_t* targets, int N, int V,
             int32_t ignore_index, float dloss_scale, cudaStream_t stream) {
   if (N <= 0 || V <= 0) return;
-  const bool vec = V % 4 == 0 && aligned16(logits);
-  crossentropy_kernel<BACKWARD><<<N, kThreads, 0, stream>>>(logits, losses, targets, V,
-                                                            ignore_index, dloss_scale, vec);
+  const bool packed = V % vec::kPack<T> == 0 && vec::aligned16(logits);
+  crossentropy_kernel<T, BACKWARD><<<N, kThreads, 0, stream>>>(logits, losses, targets, V,
+                                                               ignore_index, dloss_scale, packed);
   CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace
 
-void crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int N,
-                          int V, int32_t ignore_index, cudaStream_t stream) {
+template <class T>
+void crossentropy_forward(float* losses, const T* logits, const int32_t* targets, int N, int V,
+                          int32_t ignore_index, cudaStream_t stream) {
   // the forward-only instantiation never writes through the logits pointer
-  launch<false>(const_cast<float*>(logits), losses, targets, N, V, ignore_index, 0.f, stream);
+  launch<T, false>(const_cast<T*>(logits), losses, targets, N, V, ignore_index, 0.f, stream);
 }
 
-void crossentropy_forward_backward(float* logits, float* losses, const int32_t* targets, int N,
-                                   int V, int32_t ignore_index, float dloss_scale,
-                                   cudaStream_t stream) {
-  launch<true>(logits, losses, targets, N, V, ignore_index, dloss_scale, stream);
+template <class T>
+void crossentropy_forward_backward(T* logits, float* losses, const int32_t* targets, int N, int V,
+                                   int32_t ignore_index, float dloss_scale, cudaStream_t stream) {
+  launch<T, true>(logits, losses, targets, N, V, ignore_index, dloss_scale, stream);
 }
+
+template void crossentropy_forward<float>(float*, const float*, const int32_t*, int, int, int32_t,
+                                          cudaStream_t);
+template void crossentropy_forward<__nv_bfloat16>(float*, const __nv_bfloat16*, const int32_t*,
+                                                  int, int, int32_t, cudaStream_t);
+template void crossentropy_forward_backward<float>(float*, float*, const int32_t*, int, int,
+                                                   int32_t, float, cudaStream_t);
+template void crossentropy_forward_backward<__nv_bfloat16>(__nv_bfloat16*, float*,
+                                                           const int32_t*, int, int, int32_t,
+                                                           float, cudaStream_t);
 
 }  // namespace merino::cuda

@@ -1,6 +1,9 @@
 #include "kernels/cuda/cuda_backend.h"
 
+#include <cuda_bf16.h>
+
 #include <algorithm>
+#include <type_traits>
 #include <unordered_map>
 
 #include "kernels/cuda/activation.cuh"
@@ -15,6 +18,31 @@
 #include "kernels/cuda/rope.cuh"
 
 namespace merino {
+namespace {
+
+static_assert(sizeof(bf16) == sizeof(__nv_bfloat16) && alignof(bf16) == alignof(__nv_bfloat16),
+              "merino::bf16 buffers are handed to the kernels as __nv_bfloat16");
+
+// The kernels' element type for T: float, or CUDA's bf16 for merino::bf16 (the same bits).
+template <class T>
+struct DeviceElement {
+  using type = T;
+};
+template <>
+struct DeviceElement<bf16> {
+  using type = __nv_bfloat16;
+};
+template <class T>
+using elem_t = typename DeviceElement<T>::type;
+
+template <class T>
+elem_t<T>* dev(T* p) {
+  return reinterpret_cast<elem_t<T>*>(p);
+}
+template <class T>
+const elem_t<T>* dev(const T* p) {
+  return reinterpret_cast<const elem_t<T>*>(p);
+}
 
 // A device buffer that only grows: the kernels' scratch space, sized by the largest call seen.
 class GrowingBuffer {
@@ -36,7 +64,10 @@ class GrowingBuffer {
   size_t bytes_ = 0;
 };
 
-struct CudaBackend::State {
+}  // namespace
+
+template <class T>
+struct CudaBackend<T>::State {
   int device = 0;
   std::string device_name;
   cudaStream_t stream = nullptr;
@@ -45,7 +76,9 @@ struct CudaBackend::State {
   std::unordered_map<void*, size_t> sizes;  // live allocations, for peak_bytes()
   size_t live = 0, peak = 0;
 
-  float* scratch_floats(size_t n) { return static_cast<float*>(scratch.get(n * sizeof(float), stream)); }
+  float* scratch_floats(size_t n) {
+    return static_cast<float*>(scratch.get(n * sizeof(float), stream));
+  }
   void* raw(size_t bytes) {
     void* p = nullptr;
     CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 1)));
@@ -57,7 +90,8 @@ struct CudaBackend::State {
   }
 };
 
-CudaBackend::CudaBackend(int device) : s_(new State) {
+template <class T>
+CudaBackend<T>::CudaBackend(int device) : s_(new State) {
   std::string why;
   if (!cuda::cuda_device_available(&why)) throw std::runtime_error("CUDA backend: " + why);
   int count = 0;
@@ -74,147 +108,238 @@ CudaBackend::CudaBackend(int device) : s_(new State) {
   s_->matmul = std::make_unique<cuda::Matmul>();
 }
 
-CudaBackend::~CudaBackend() {
+template <class T>
+CudaBackend<T>::~CudaBackend() {
   cudaStreamSynchronize(s_->stream);
   s_->matmul.reset();
   for (auto& [p, bytes] : s_->sizes) cudaFree(p);
   cudaStreamDestroy(s_->stream);
 }
 
-std::string CudaBackend::name() const { return "cuda:" + std::to_string(s_->device) + " (" + s_->device_name + ")"; }
-size_t CudaBackend::peak_bytes() const {
+template <class T>
+std::string CudaBackend<T>::name() const {
+  return "cuda:" + std::to_string(s_->device) + " (" + s_->device_name + ")" +
+         (kMixedPrecision<T> ? " bf16 mixed precision" : "");
+}
+template <class T>
+size_t CudaBackend<T>::peak_bytes() const {
   return s_->peak + s_->scratch.bytes() + cuda::Matmul::kDefaultWorkspaceBytes;
 }
 
-void* CudaBackend::stream_handle() const { return s_->stream; }
+template <class T>
+void* CudaBackend<T>::stream_handle() const {
+  return s_->stream;
+}
 
-double CudaBackend::peak_fp32_flops() const {
+template <class T>
+double CudaBackend<T>::peak_flops() const {
   int sms = 0, khz = 0, major = 0, minor = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, s_->device));
   CUDA_CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, s_->device));
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s_->device));
   CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, s_->device));
-  // FP32 lanes per SM: 64 on sm_80 (A100), 128 on sm_86/89/90 and later (CUDA programming guide,
-  // "Arithmetic Instructions" throughput table)
-  const int lanes = (major == 8 && minor == 0) || major < 8 ? 64 : 128;
-  return 2.0 * sms * lanes * double(khz) * 1e3;  // an FMA is two FLOPs
+  const double clock_hz = double(khz) * 1e3;
+  if constexpr (kMixedPrecision<T>) {
+    // Dense bf16 tensor-core FLOP per clock per SM (fp32 accumulation), as NVIDIA's whitepapers
+    // count them: 4096 on sm_90 (H100 SXM5: 132 SMs x 1830 MHz x 4096 = 989 TFLOP/s), 2048 on
+    // sm_80 (A100: 108 SMs x 1410 MHz x 2048 = 312 TFLOP/s), 1024 on the other sm_8x (GA102
+    // RTX A6000: 84 SMs x 1800 MHz x 1024 = 155 TFLOP/s). Later architectures are counted at
+    // Hopper's rate, a lower bound that overstates their MFU; pre-Ampere GPUs have no bf16
+    // tensor cores and cannot run this mode (the bf16 attention kernel needs sm_80).
+    const int per_sm = major >= 9 ? 4096 : (major == 8 && minor == 0) ? 2048 : 1024;
+    return double(sms) * per_sm * clock_hz;
+  } else {
+    // FP32 lanes per SM: 64 on sm_80 (A100), 128 on sm_86/89/90 and later (CUDA programming
+    // guide, "Arithmetic Instructions" throughput table)
+    const int lanes = (major == 8 && minor == 0) || major < 8 ? 64 : 128;
+    return 2.0 * sms * lanes * clock_hz;  // an FMA is two FLOPs
+  }
 }
 
-float* CudaBackend::alloc(size_t n) { return static_cast<float*>(s_->raw(n * sizeof(float))); }
-int32_t* CudaBackend::alloc_index(size_t n) { return static_cast<int32_t*>(s_->raw(n * sizeof(int32_t))); }
-void CudaBackend::release(void* p) {
+template <class T>
+void* CudaBackend<T>::alloc_bytes(size_t bytes) {
+  return s_->raw(bytes);
+}
+template <class T>
+void CudaBackend<T>::release(void* p) {
   if (!p) return;
   auto it = s_->sizes.find(p);
-  if (it == s_->sizes.end()) throw std::invalid_argument("CudaBackend::release: pointer not from this backend");
+  if (it == s_->sizes.end()) {
+    throw std::invalid_argument("CudaBackend::release: pointer not from this backend");
+  }
   CUDA_CHECK(cudaStreamSynchronize(s_->stream));
   CUDA_CHECK(cudaFree(p));
   s_->live -= it->second;
   s_->sizes.erase(it);
 }
-void CudaBackend::upload(float* dst, const float* host_src, size_t n) {
-  CUDA_CHECK(cudaMemcpyAsync(dst, host_src, n * sizeof(float), cudaMemcpyHostToDevice, s_->stream));
+template <class T>
+void CudaBackend<T>::upload_bytes(void* dst, const void* host_src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, s_->stream));
   CUDA_CHECK(cudaStreamSynchronize(s_->stream));  // the host buffer may change right after
 }
-void CudaBackend::upload_index(int32_t* dst, const int32_t* host_src, size_t n) {
-  CUDA_CHECK(cudaMemcpyAsync(dst, host_src, n * sizeof(int32_t), cudaMemcpyHostToDevice, s_->stream));
+template <class T>
+void CudaBackend<T>::download_bytes(void* host_dst, const void* src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, s_->stream));
   CUDA_CHECK(cudaStreamSynchronize(s_->stream));
 }
-void CudaBackend::download(float* host_dst, const float* src, size_t n) {
-  CUDA_CHECK(cudaMemcpyAsync(host_dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, s_->stream));
-  CUDA_CHECK(cudaStreamSynchronize(s_->stream));
-}
-void CudaBackend::zero(float* p, size_t n) {
-  CUDA_CHECK(cudaMemsetAsync(p, 0, n * sizeof(float), s_->stream));
+template <class T>
+void CudaBackend<T>::zero_bytes(void* p, size_t bytes) {
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, s_->stream));
 }
 
-void CudaBackend::embedding_forward(float* out, const int32_t* tokens, const float* wte, const float* wpe,
-                                    int B, int Tn, int C, int pos_offset) {
-  cuda::embedding_forward(out, tokens, wte, wpe, B, Tn, C, pos_offset, s_->stream);
+template <class T>
+void CudaBackend<T>::embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe,
+                                       int B, int Tn, int C, int pos_offset) {
+  cuda::embedding_forward(dev(out), tokens, dev(wte), dev(wpe), B, Tn, C, pos_offset, s_->stream);
 }
-void CudaBackend::embedding_backward(float* dwte, float* dwpe, const float* dout, const int32_t* tokens,
-                                     int B, int Tn, int C, int pos_offset) {
+template <class T>
+void CudaBackend<T>::embedding_backward(A* dwte, A* dwpe, const T* dout, const int32_t* tokens,
+                                        int B, int Tn, int C, int pos_offset) {
   void* scratch = s_->scratch.get(cuda::embedding_backward_scratch_bytes(B, Tn, C), s_->stream);
-  cuda::embedding_backward(dwte, dwpe, dout, tokens, B, Tn, C, pos_offset, s_->stream, scratch);
+  cuda::embedding_backward(dwte, dwpe, dev(dout), tokens, B, Tn, C, pos_offset, s_->stream,
+                           scratch);
 }
 
-void CudaBackend::layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
-                                    const float* weight, const float* bias, int N, int C, float eps) {
-  cuda::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps, s_->stream);
+template <class T>
+void CudaBackend<T>::layernorm_forward(T* out, A* mean, A* rstd, const T* inp, const T* weight,
+                                       const T* bias, int N, int C, A eps) {
+  cuda::layernorm_forward(dev(out), mean, rstd, dev(inp), dev(weight), dev(bias), N, C, eps,
+                          s_->stream);
 }
-void CudaBackend::layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                                     const float* inp, const float* weight, const float* mean,
-                                     const float* rstd, int N, int C) {
+template <class T>
+void CudaBackend<T>::layernorm_backward(T* dinp, A* dweight, A* dbias, const T* dout,
+                                        const T* inp, const T* weight, const A* mean,
+                                        const A* rstd, int N, int C) {
   float* scratch = s_->scratch_floats(cuda::layernorm_backward_scratch_floats(N, C));
-  cuda::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, s_->stream, scratch);
+  cuda::layernorm_backward(dev(dinp), dweight, dbias, dev(dout), dev(inp), dev(weight), mean,
+                           rstd, N, C, s_->stream, scratch);
 }
-void CudaBackend::rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N,
-                                  int C, float eps) {
-  cuda::rmsnorm_forward(out, rstd, inp, weight, N, C, eps, s_->stream);
+template <class T>
+void CudaBackend<T>::rmsnorm_forward(T* out, A* rstd, const T* inp, const T* weight, int N, int C,
+                                     A eps) {
+  cuda::rmsnorm_forward(dev(out), rstd, dev(inp), dev(weight), N, C, eps, s_->stream);
 }
-void CudaBackend::rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp,
-                                   const float* weight, const float* rstd, int N, int C) {
+template <class T>
+void CudaBackend<T>::rmsnorm_backward(T* dinp, A* dweight, const T* dout, const T* inp,
+                                      const T* weight, const A* rstd, int N, int C) {
   float* scratch = s_->scratch_floats(cuda::rmsnorm_backward_scratch_floats(N, C));
-  cuda::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C, s_->stream, scratch);
+  cuda::rmsnorm_backward(dev(dinp), dweight, dev(dout), dev(inp), dev(weight), rstd, N, C,
+                         s_->stream, scratch);
 }
 
-void CudaBackend::matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
-                                 int N, int IC, int OC) {
-  s_->matmul->forward(out, inp, weight, bias, N, IC, OC, s_->stream);
+template <class T>
+void CudaBackend<T>::matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
+                                    int IC, int OC) {
+  s_->matmul->forward(dev(out), dev(inp), dev(weight), dev(bias), N, IC, OC, s_->stream);
 }
-void CudaBackend::matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                                  const float* inp, const float* weight, int N, int IC, int OC) {
-  s_->matmul->backward(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, s_->stream);
+template <class T>
+void CudaBackend<T>::matmul_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp,
+                                     const T* weight, int N, int IC, int OC) {
+  s_->matmul->backward(dev(dinp), dweight, dbias, dev(dout), dev(inp), dev(weight), N, IC, OC,
+                       s_->stream);
 }
 
-void CudaBackend::attention_forward(float* out, float* lse, const float* qkv, int B, int Tn, int H,
-                                    int KVH, int hd) {
-  cuda::attention_forward(out, lse, qkv, B, Tn, H, KVH, hd, s_->stream);
+template <class T>
+void CudaBackend<T>::attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H,
+                                       int KVH, int hd) {
+  cuda::attention_forward(dev(out), lse, dev(qkv), B, Tn, H, KVH, hd, s_->stream);
 }
-void CudaBackend::attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                                     const float* lse, int B, int Tn, int H, int KVH, int hd) {
+template <class T>
+void CudaBackend<T>::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out,
+                                        const A* lse, int B, int Tn, int H, int KVH, int hd) {
   float* scratch = s_->scratch_floats(cuda::attention_backward_scratch_floats(B, Tn, H));
-  cuda::attention_backward(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, s_->stream, scratch);
+  cuda::attention_backward(dev(dqkv), dev(dout), dev(qkv), dev(out), lse, B, Tn, H, KVH, hd,
+                           s_->stream, scratch);
 }
-void CudaBackend::rope_forward(float* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {
-  cuda::rope_forward(qkv, B, Tn, H, KVH, hd, theta, s_->stream);
+template <class T>
+void CudaBackend<T>::rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {
+  cuda::rope_forward(dev(qkv), B, Tn, H, KVH, hd, theta, s_->stream);
 }
-void CudaBackend::rope_backward(float* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
-  cuda::rope_backward(dqkv, B, Tn, H, KVH, hd, theta, s_->stream);
-}
-
-void CudaBackend::gelu_forward(float* out, const float* inp, size_t n) { cuda::gelu_forward(out, inp, n, s_->stream); }
-void CudaBackend::gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
-  cuda::gelu_backward(dinp, dout, inp, n, s_->stream);
-}
-void CudaBackend::relu_forward(float* out, const float* inp, size_t n) { cuda::relu_forward(out, inp, n, s_->stream); }
-void CudaBackend::relu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
-  cuda::relu_backward(dinp, dout, inp, n, s_->stream);
-}
-void CudaBackend::swiglu_forward(float* out, const float* inp, int N, int F) {
-  cuda::swiglu_forward(out, inp, N, F, s_->stream);
-}
-void CudaBackend::swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int F) {
-  cuda::swiglu_backward(dinp, dout, inp, N, F, s_->stream);
+template <class T>
+void CudaBackend<T>::rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
+  cuda::rope_backward(dev(dqkv), B, Tn, H, KVH, hd, theta, s_->stream);
 }
 
-void CudaBackend::residual_forward(float* out, const float* a, const float* b, size_t n) {
-  cuda::residual_forward(out, a, b, n, s_->stream);
+template <class T>
+void CudaBackend<T>::gelu_forward(T* out, const T* inp, size_t n) {
+  cuda::gelu_forward(dev(out), dev(inp), n, s_->stream);
 }
-void CudaBackend::accumulate(float* dst, const float* src, size_t n) { cuda::accumulate(dst, src, n, s_->stream); }
+template <class T>
+void CudaBackend<T>::gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) {
+  cuda::gelu_backward(dev(dinp), dev(dout), dev(inp), n, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::relu_forward(T* out, const T* inp, size_t n) {
+  cuda::relu_forward(dev(out), dev(inp), n, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::relu_backward(T* dinp, const T* dout, const T* inp, size_t n) {
+  cuda::relu_backward(dev(dinp), dev(dout), dev(inp), n, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::swiglu_forward(T* out, const T* inp, int N, int F) {
+  cuda::swiglu_forward(dev(out), dev(inp), N, F, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::swiglu_backward(T* dinp, const T* dout, const T* inp, int N, int F) {
+  cuda::swiglu_backward(dev(dinp), dev(dout), dev(inp), N, F, s_->stream);
+}
 
-void CudaBackend::crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int N,
-                                       int V, int32_t ignore_index) {
-  cuda::crossentropy_forward(losses, logits, targets, N, V, ignore_index, s_->stream);
+template <class T>
+void CudaBackend<T>::residual_forward(T* out, const T* a, const T* b, size_t n) {
+  cuda::residual_forward(dev(out), dev(a), dev(b), n, s_->stream);
 }
-void CudaBackend::crossentropy_forward_backward(float* logits, float* losses, const int32_t* targets,
-                                                int N, int V, int32_t ignore_index, float dloss_scale) {
-  cuda::crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index, dloss_scale, s_->stream);
+template <class T>
+void CudaBackend<T>::accumulate(T* dst, const T* src, size_t n) {
+  cuda::accumulate(dev(dst), dev(src), n, s_->stream);
 }
 
-void CudaBackend::adamw_update(float* params, const float* grads, float* m, float* v, size_t n,
-                               const AdamWStep& step) {
-  cuda::adamw_update<float>(params, grads, m, v, n, step, s_->stream);
+template <class T>
+void CudaBackend<T>::crossentropy_forward(A* losses, const T* logits, const int32_t* targets,
+                                          int N, int V, int32_t ignore_index) {
+  cuda::crossentropy_forward(losses, dev(logits), targets, N, V, ignore_index, s_->stream);
 }
-double CudaBackend::sum_squares(const float* x, size_t n) { return cuda::sum_squares(x, n, s_->stream); }
+template <class T>
+void CudaBackend<T>::crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets,
+                                                   int N, int V, int32_t ignore_index,
+                                                   A dloss_scale) {
+  cuda::crossentropy_forward_backward(dev(logits), losses, targets, N, V, ignore_index,
+                                      dloss_scale, s_->stream);
+}
+
+template <class T>
+void CudaBackend<T>::adamw_update(A* master, T* params, const A* grads, A* m, A* v, size_t n,
+                                  const AdamWStep& step, size_t index_offset) {
+  if constexpr (kMixedPrecision<T>) {
+    if (params) {
+      cuda::adamw_update_bf16<float>(master, dev(params), grads, m, v, n, step, step.round_seed,
+                                     index_offset, s_->stream);
+      return;
+    }
+  }
+  cuda::adamw_update<float>(master, grads, m, v, n, step, s_->stream);
+  if constexpr (!kMixedPrecision<T>) {
+    if (params && params != master && n > 0) {
+      CUDA_CHECK(cudaMemcpyAsync(params, master, n * sizeof(T), cudaMemcpyDeviceToDevice,
+                                 s_->stream));
+    }
+  }
+}
+template <class T>
+void CudaBackend<T>::narrow(T* dst, const A* src, size_t n, const AdamWStep& step,
+                            size_t index_offset) {
+  if constexpr (kMixedPrecision<T>) {
+    cuda::narrow_bf16(dev(dst), src, n, step, step.round_seed, index_offset, s_->stream);
+  } else if (dst != src && n > 0) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(T), cudaMemcpyDeviceToDevice, s_->stream));
+  }
+}
+template <class T>
+double CudaBackend<T>::sum_squares(const A* x, size_t n) {
+  return cuda::sum_squares(x, n, s_->stream);
+}
+
+template class CudaBackend<float>;
+template class CudaBackend<bf16>;
 
 }  // namespace merino

@@ -1,7 +1,16 @@
-// The CUDA implementation of Backend<float> (fp32 mode): device memory, one stream, every op
-// forwarded to the kernels in kernels/cuda, tested as a whole model against the CPU backend
-// (tests/cuda/test_cuda_backend.cpp). Ops are asynchronous on the backend's stream; download()
-// and sum_squares() wait for it, which is where the host sees results.
+// The CUDA implementation of Backend<T>: device memory, one stream, every op forwarded to the
+// kernels in kernels/cuda, tested as a whole model against the CPU backend
+// (tests/cuda/test_cuda_backend.cpp). Two modes:
+//   CudaBackend<float>: fp32 training, everything fp32 (GEMMs in true fp32, no TF32).
+//   CudaBackend<bf16>:  mixed precision. Parameters (the working copy) and activations, with
+//     their gradients, are bf16 and the GEMMs run on bf16 tensor cores with fp32 accumulation;
+//     parameter gradients, fp32 master weights, AdamW moments, norm statistics, attention
+//     log-sum-exps and losses are fp32 (acc_t, kernels/bf16.h). AdamW updates the masters and
+//     rewrites the working copy by stochastic rounding; narrow() does that rounding alone.
+//     merino::bf16 and CUDA's __nv_bfloat16 have the same bits, so the backend hands bf16
+//     buffers to the kernels as they are.
+// Ops are asynchronous on the backend's stream; download_bytes() and sum_squares() wait for it,
+// which is where the host sees results.
 // Workspaces (cuBLASLt's, and the scratch of the norm, attention and embedding backward kernels)
 // are allocated once and grown only when a larger shape arrives, so a training step after the
 // first allocates nothing.
@@ -10,11 +19,15 @@
 #include <string>
 
 #include "kernels/backend.h"
+#include "kernels/bf16.h"
 
 namespace merino {
 
-class CudaBackend final : public Backend<float> {
+template <class T>
+class CudaBackend final : public Backend<T> {
  public:
+  using A = acc_t<T>;
+
   // Uses `device` (e.g. the local rank). Throws std::runtime_error when it cannot be used.
   explicit CudaBackend(int device = 0);
   ~CudaBackend() override;
@@ -23,70 +36,73 @@ class CudaBackend final : public Backend<float> {
 
   std::string name() const override;
   size_t peak_bytes() const;  // device memory held by allocations and workspaces, at most
-  // fp32 FLOP/s of the CUDA cores (what fp32 mode's GEMMs run on, without TF32), from the SM
-  // count, clock and the FP32 lanes per SM of the architecture; MFU is measured against it
-  double peak_fp32_flops() const;
+  // Peak FLOP/s of the units this mode's GEMMs run on, from the SM count, the clock and the
+  // per-SM rate of the architecture; MFU is measured against it. float: the fp32 CUDA cores
+  // (no TF32); bf16: the dense bf16 tensor cores.
+  double peak_flops() const;
   // The cudaStream_t every op is queued on (void*, keeping CUDA headers out of this header): the
   // NCCL communicator orders its collectives after the work queued there.
   void* stream_handle() const;
 
-  float* alloc(size_t n) override;
-  int32_t* alloc_index(size_t n) override;
+  void* alloc_bytes(size_t bytes) override;
   void release(void* p) override;
-  void upload(float* dst, const float* host_src, size_t n) override;
-  void upload_index(int32_t* dst, const int32_t* host_src, size_t n) override;
-  void download(float* host_dst, const float* src, size_t n) override;
-  void zero(float* p, size_t n) override;
+  void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
+  void download_bytes(void* host_dst, const void* src, size_t bytes) override;
+  void zero_bytes(void* p, size_t bytes) override;
 
-  void embedding_forward(float* out, const int32_t* tokens, const float* wte, const float* wpe, int B,
-                         int Tn, int C, int pos_offset) override;
-  void embedding_backward(float* dwte, float* dwpe, const float* dout, const int32_t* tokens, int B,
-                          int Tn, int C, int pos_offset) override;
+  void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
+                         int C, int pos_offset) override;
+  void embedding_backward(A* dwte, A* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
+                          int C, int pos_offset) override;
 
-  void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
-                         const float* bias, int N, int C, float eps) override;
-  void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                          const float* inp, const float* weight, const float* mean,
-                          const float* rstd, int N, int C) override;
-  void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C,
-                       float eps) override;
-  void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp,
-                        const float* weight, const float* rstd, int N, int C) override;
+  void layernorm_forward(T* out, A* mean, A* rstd, const T* inp, const T* weight, const T* bias,
+                         int N, int C, A eps) override;
+  void layernorm_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp,
+                          const T* weight, const A* mean, const A* rstd, int N, int C) override;
+  void rmsnorm_forward(T* out, A* rstd, const T* inp, const T* weight, int N, int C,
+                       A eps) override;
+  void rmsnorm_backward(T* dinp, A* dweight, const T* dout, const T* inp, const T* weight,
+                        const A* rstd, int N, int C) override;
 
-  void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int N,
-                      int IC, int OC) override;
-  void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                       const float* weight, int N, int IC, int OC) override;
+  void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC,
+                      int OC) override;
+  void matmul_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp, const T* weight,
+                       int N, int IC, int OC) override;
 
-  void attention_forward(float* out, float* lse, const float* qkv, int B, int Tn, int H, int KVH,
+  void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
-  void attention_backward(float* dqkv, const float* dout, const float* qkv, const float* out,
-                          const float* lse, int B, int Tn, int H, int KVH, int hd) override;
-  void rope_forward(float* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
-  void rope_backward(float* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const A* lse, int B,
+                          int Tn, int H, int KVH, int hd) override;
+  void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
 
-  void gelu_forward(float* out, const float* inp, size_t n) override;
-  void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) override;
-  void relu_forward(float* out, const float* inp, size_t n) override;
-  void relu_backward(float* dinp, const float* dout, const float* inp, size_t n) override;
-  void swiglu_forward(float* out, const float* inp, int N, int F) override;
-  void swiglu_backward(float* dinp, const float* dout, const float* inp, int N, int F) override;
+  void gelu_forward(T* out, const T* inp, size_t n) override;
+  void gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) override;
+  void relu_forward(T* out, const T* inp, size_t n) override;
+  void relu_backward(T* dinp, const T* dout, const T* inp, size_t n) override;
+  void swiglu_forward(T* out, const T* inp, int N, int F) override;
+  void swiglu_backward(T* dinp, const T* dout, const T* inp, int N, int F) override;
 
-  void residual_forward(float* out, const float* a, const float* b, size_t n) override;
-  void accumulate(float* dst, const float* src, size_t n) override;
+  void residual_forward(T* out, const T* a, const T* b, size_t n) override;
+  void accumulate(T* dst, const T* src, size_t n) override;
 
-  void crossentropy_forward(float* losses, const float* logits, const int32_t* targets, int N, int V,
+  void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N, int V,
                             int32_t ignore_index) override;
-  void crossentropy_forward_backward(float* logits, float* losses, const int32_t* targets, int N,
-                                     int V, int32_t ignore_index, float dloss_scale) override;
+  void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N, int V,
+                                     int32_t ignore_index, A dloss_scale) override;
 
-  void adamw_update(float* params, const float* grads, float* m, float* v, size_t n,
-                    const AdamWStep& step) override;
-  double sum_squares(const float* x, size_t n) override;
+  void adamw_update(A* master, T* params, const A* grads, A* m, A* v, size_t n,
+                    const AdamWStep& step, size_t index_offset) override;
+  void narrow(T* dst, const A* src, size_t n, const AdamWStep& step,
+              size_t index_offset) override;
+  double sum_squares(const A* x, size_t n) override;
 
  private:
   struct State;  // stream, cuBLASLt, workspaces; keeps CUDA headers out of this header
   std::unique_ptr<State> s_;
 };
+
+extern template class CudaBackend<float>;
+extern template class CudaBackend<bf16>;
 
 }  // namespace merino

@@ -27,6 +27,9 @@
 // Loads are batched (a group of rows issued before any is added) so each thread keeps several
 // 16-byte loads in flight; the additions still happen strictly in order. Accumulation is fp32
 // for both element types; bf16 tables are rounded once per output element.
+// Mixed precision: the gradient tables have their own type G, fp32 beside bf16 activations, so
+// they are never rounded at all. The channel vector is sized by dout's type (8 channels per
+// 16-byte bf16 load), and the matching 8 fp32 gradients move as two 16-byte accesses.
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/embedding.cuh"
 
@@ -37,6 +40,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace merino::cuda {
 namespace {
@@ -45,8 +49,10 @@ constexpr int kThreads = 64;    // channel vectors per block (blockIdx.y picks t
 constexpr int kTile = 32;       // sorted positions per backward tile; bounds every serial walk
 constexpr size_t kAlign = 256;  // scratch sub-buffer alignment
 
+// E elements, aligned as one access of up to 16 bytes (32 bytes of fp32 gradients beside 8
+// bf16 channels are two 16-byte accesses, and need only 16-byte alignment)
 template <class T, int E>
-struct alignas(sizeof(T) * E) Vec {
+struct alignas(sizeof(T) * E < 16 ? sizeof(T) * E : 16) Vec {
   T v[E];
 };
 
@@ -112,13 +118,13 @@ __global__ void iota_kernel(int32_t* __restrict__ v, int n) {
 // partial: [2, tiles, C] fp32. partial[0][k]: the rows of tile k's first run when that run began
 // in an earlier tile (head); partial[1][k]: dwte[v] + the rows of tile k's last run when that run
 // goes on into tile k + 1 (tail).
-template <class T, int E>
+template <class T, class G, int E>
 __global__ void __launch_bounds__(kThreads)
-    tile_kernel(T* __restrict__ dwte, float* __restrict__ partial, const T* __restrict__ dout,
+    tile_kernel(G* __restrict__ dwte, float* __restrict__ partial, const T* __restrict__ dout,
                 const int32_t* __restrict__ keys, const int32_t* __restrict__ rows, int N,
                 int C) {
   static_assert(kThreads >= kTile, "one thread loads each tile position");
-  constexpr int G = Group<E>::kRows;
+  constexpr int R = Group<E>::kRows;
   __shared__ int32_t key_s[kTile], row_s[kTile];
   const int p0 = blockIdx.x * kTile, len = min(kTile, N - p0);
   if (int(threadIdx.x) < len) {
@@ -134,10 +140,10 @@ __global__ void __launch_bounds__(kThreads)
   const bool tail = p0 + len < N && keys[p0 + len] == key_s[len - 1];
   const int tiles = gridDim.x;
   float acc[E] = {};  // set at each run's first row; initialised for the compiler's benefit
-  for (int i0 = 0; i0 < len; i0 += G) {
-    float x[G][E], w[G][E];
+  for (int i0 = 0; i0 < len; i0 += R) {
+    float x[R][E], w[R][E];
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       const int j = i0 + u;
       if (j >= len) break;
       load<E>(x[u], dout + int64_t(row_s[j]) * C + c0);
@@ -145,7 +151,7 @@ __global__ void __launch_bounds__(kThreads)
       if (starts && !(j == 0 && head)) load<E>(w[u], dwte + int64_t(key_s[j]) * C + c0);
     }
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       const int j = i0 + u;
       if (j >= len) break;
       if (j == 0 || key_s[j] != key_s[j - 1]) {
@@ -171,11 +177,11 @@ __global__ void __launch_bounds__(kThreads)
 
 // Step 3. grid (tiles, channel slices). Tile k whose first run started in tile k - 1 writes
 // dwte[v] = tail partial of tile k - 1 + head partials of tiles k, k + 1, ... while the run lasts.
-template <class T, int E>
+template <class G, int E>
 __global__ void __launch_bounds__(kThreads)
-    combine_kernel(T* __restrict__ dwte, const float* __restrict__ partial,
+    combine_kernel(G* __restrict__ dwte, const float* __restrict__ partial,
                    const int32_t* __restrict__ keys, int N, int C) {
-  constexpr int G = Group<E>::kRows;
+  constexpr int R = Group<E>::kRows;
   const int k = blockIdx.x, tiles = gridDim.x;
   if (k == 0) return;
   const int32_t v = keys[k * kTile];
@@ -199,14 +205,14 @@ __global__ void __launch_bounds__(kThreads)
   const int end = (lo + kTile - 1) / kTile;
   float acc[E];
   load<E>(acc, partial + (int64_t(tiles) + k - 1) * C + c0);
-  for (int j0 = k; j0 < end; j0 += G) {
-    float x[G][E];
+  for (int j0 = k; j0 < end; j0 += R) {
+    float x[R][E];
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       if (j0 + u < end) load<E>(x[u], partial + int64_t(j0 + u) * C + c0);
     }
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       if (j0 + u >= end) break;
 #pragma unroll
       for (int e = 0; e < E; ++e) acc[e] += x[u][e];
@@ -216,25 +222,25 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // grid (positions, channel slices): dwpe[t + pos_offset] += dout[b, t] for b = 0, 1, ...
-template <class T, int E>
+template <class T, class G, int E>
 __global__ void __launch_bounds__(kThreads)
-    position_kernel(T* __restrict__ dwpe, const T* __restrict__ dout, int B, int Tn, int C,
+    position_kernel(G* __restrict__ dwpe, const T* __restrict__ dout, int B, int Tn, int C,
                     int pos_offset) {
-  constexpr int G = Group<E>::kRows;
+  constexpr int R = Group<E>::kRows;
   const int cv = blockIdx.y * kThreads + threadIdx.x;
   if (cv * E >= C) return;
   const int t = blockIdx.x, c0 = cv * E;
-  T* dst = dwpe + int64_t(t + pos_offset) * C + c0;
+  G* dst = dwpe + int64_t(t + pos_offset) * C + c0;
   float acc[E];
   load<E>(acc, dst);
-  for (int b0 = 0; b0 < B; b0 += G) {
-    float x[G][E];
+  for (int b0 = 0; b0 < B; b0 += R) {
+    float x[R][E];
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       if (b0 + u < B) load<E>(x[u], dout + (int64_t(b0 + u) * Tn + t) * C + c0);
     }
 #pragma unroll
-    for (int u = 0; u < G; ++u) {
+    for (int u = 0; u < R; ++u) {
       if (b0 + u >= B) break;
 #pragma unroll
       for (int e = 0; e < E; ++e) acc[e] += x[u][e];
@@ -293,21 +299,21 @@ dim3 grid2(int x, int C, int E) {
   return dim3(static_cast<unsigned>(x), static_cast<unsigned>(cv));
 }
 
-template <class T, int E>
-void backward_impl(T* dwte, T* dwpe, const T* dout, int B, int Tn, int C, int pos_offset,
+template <class T, class G, int E>
+void backward_impl(G* dwte, G* dwpe, const T* dout, int B, int Tn, int C, int pos_offset,
                    const Scratch& s, cudaStream_t stream) {
   const int N = B * Tn, tiles = (N + kTile - 1) / kTile;
-  tile_kernel<T, E><<<grid2(tiles, C, E), kThreads, 0, stream>>>(dwte, s.partial, dout, s.keys,
-                                                                  s.rows, N, C);
+  tile_kernel<T, G, E><<<grid2(tiles, C, E), kThreads, 0, stream>>>(dwte, s.partial, dout,
+                                                                     s.keys, s.rows, N, C);
   CUDA_CHECK(cudaGetLastError());
   if (tiles > 1) {
-    combine_kernel<T, E><<<grid2(tiles, C, E), kThreads, 0, stream>>>(dwte, s.partial, s.keys,
+    combine_kernel<G, E><<<grid2(tiles, C, E), kThreads, 0, stream>>>(dwte, s.partial, s.keys,
                                                                        N, C);
     CUDA_CHECK(cudaGetLastError());
   }
   if (dwpe) {
-    position_kernel<T, E><<<grid2(Tn, C, E), kThreads, 0, stream>>>(dwpe, dout, B, Tn, C,
-                                                                     pos_offset);
+    position_kernel<T, G, E><<<grid2(Tn, C, E), kThreads, 0, stream>>>(dwpe, dout, B, Tn, C,
+                                                                        pos_offset);
     CUDA_CHECK(cudaGetLastError());
   }
 }
@@ -334,9 +340,11 @@ void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe
   CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T>
-void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
+template <class T, class G>
+void embedding_backward(G* dwte, G* dwpe, const T* dout, const int32_t* tokens, int B, int Tn,
                         int C, int pos_offset, cudaStream_t stream, void* scratch) {
+  static_assert(std::is_same<G, T>::value || std::is_same<G, float>::value,
+                "gradients are T or fp32");
   const int N = B * Tn;
   if (N <= 0 || C <= 0) return;
   const size_t bytes = layout(nullptr, nullptr, N, C);
@@ -352,9 +360,9 @@ void embedding_backward(T* dwte, T* dwpe, const T* dout, const int32_t* tokens, 
                                              s.rows, N, 0, 32, stream));
   constexpr int E = 16 / sizeof(T);
   if (vectorizable<T>(C, {dwte, dwpe, dout})) {
-    backward_impl<T, E>(dwte, dwpe, dout, B, Tn, C, pos_offset, s, stream);
+    backward_impl<T, G, E>(dwte, dwpe, dout, B, Tn, C, pos_offset, s, stream);
   } else {
-    backward_impl<T, 1>(dwte, dwpe, dout, B, Tn, C, pos_offset, s, stream);
+    backward_impl<T, G, 1>(dwte, dwpe, dout, B, Tn, C, pos_offset, s, stream);
   }
   if (own) CUDA_CHECK(cudaFreeAsync(scratch, stream));
 }
@@ -364,10 +372,14 @@ template void embedding_forward<float>(float*, const int32_t*, const float*, con
 template void embedding_forward<__nv_bfloat16>(__nv_bfloat16*, const int32_t*,
                                                const __nv_bfloat16*, const __nv_bfloat16*, int,
                                                int, int, int, cudaStream_t);
-template void embedding_backward<float>(float*, float*, const float*, const int32_t*, int, int,
-                                        int, int, cudaStream_t, void*);
-template void embedding_backward<__nv_bfloat16>(__nv_bfloat16*, __nv_bfloat16*,
-                                                const __nv_bfloat16*, const int32_t*, int, int,
-                                                int, int, cudaStream_t, void*);
+template void embedding_backward<float, float>(float*, float*, const float*, const int32_t*, int,
+                                               int, int, int, cudaStream_t, void*);
+template void embedding_backward<__nv_bfloat16, __nv_bfloat16>(__nv_bfloat16*, __nv_bfloat16*,
+                                                               const __nv_bfloat16*,
+                                                               const int32_t*, int, int, int, int,
+                                                               cudaStream_t, void*);
+template void embedding_backward<__nv_bfloat16, float>(float*, float*, const __nv_bfloat16*,
+                                                       const int32_t*, int, int, int, int,
+                                                       cudaStream_t, void*);
 
 }  // namespace merino::cuda

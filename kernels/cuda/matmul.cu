@@ -27,17 +27,23 @@
 //   depends only on N, OC and the workspace size and there are no atomics, so dbias is bitwise
 //   reproducible. N <= 64 needs only the one direct pass.
 // * Plans: a cuBLASLt descriptor set, layouts and the heuristic's best algorithm per (m, n, k,
-//   transposes, type, epilogue, TF32, alignment of every pointer), in an unordered_map. The
-//   heuristic is told each operand's real alignment (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*,
-//   capped at 16 bytes; it reads the bias and aux alignment off the pointers themselves), so
-//   odd IC / OC, N = 1 and pointers into the middle of a buffer all get an algorithm that is
-//   valid for them; cudaMalloc'd buffers with dims that are multiples of 8 get the 16-byte
-//   tensor-core kernels. Per call only the bias / aux pointers are re-set on the cached
-//   descriptor (host-side), so a steady-state call is one cublasLtMatmul.
+//   transposes, input and output types, epilogue, TF32, alignment of every pointer), in an
+//   unordered_map. The heuristic is told each operand's real alignment
+//   (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*, capped at 16 bytes; it reads the bias and aux
+//   alignment off the pointers themselves), so odd IC / OC, N = 1 and pointers into the middle
+//   of a buffer all get an algorithm that is valid for them; cudaMalloc'd buffers with dims
+//   that are multiples of 8 get the 16-byte tensor-core kernels. Per call only the bias / aux
+//   pointers are re-set on the cached descriptor (host-side), so a steady-state call is one
+//   cublasLtMatmul.
 // * bf16: A, B, C, D bf16, fp32 accumulation (CUBLAS_COMPUTE_32F). Split-K is restricted to
 //   fp32 partials (CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE): the in-place and output-type schemes
 //   would add partial sums in bf16 and lose most of the fp32 accumulation's precision.
 //   fp32: CUBLAS_COMPUTE_32F (true fp32, matches the CPU backend) unless TF32 is allowed.
+// * Mixed precision (bf16 T, fp32 gradients G): the dweight GEMM takes A, B in bf16 and C, D in
+//   fp32 with CUBLAS_COMPUTE_32F and a float scale, one of cuBLASLt's supported combinations
+//   (cuBLAS docs, cublasLtMatmul's table of data types), so the fp32 gradient accumulates with
+//   beta = 1 and is never rounded to bf16; any split-K scheme then sums in fp32. dbias's column
+//   sums read bf16 and write fp32.
 #include <cublasLt.h>
 
 #include <algorithm>
@@ -118,13 +124,13 @@ struct Gemm {
 
 struct PlanKey {
   int32_t m, n, k;
-  uint8_t transa, transb, dtype, epilogue, tf32;
+  uint8_t transa, transb, dtype, otype, epilogue, tf32;
   uint8_t align_a, align_b, align_d, align_bias, align_aux;
   bool operator==(const PlanKey& o) const {
     return m == o.m && n == o.n && k == o.k && transa == o.transa && transb == o.transb &&
-           dtype == o.dtype && epilogue == o.epilogue && tf32 == o.tf32 && align_a == o.align_a &&
-           align_b == o.align_b && align_d == o.align_d && align_bias == o.align_bias &&
-           align_aux == o.align_aux;
+           dtype == o.dtype && otype == o.otype && epilogue == o.epilogue && tf32 == o.tf32 &&
+           align_a == o.align_a && align_b == o.align_b && align_d == o.align_d &&
+           align_bias == o.align_bias && align_aux == o.align_aux;
   }
 };
 
@@ -139,7 +145,7 @@ struct PlanKeyHash {
     mix(static_cast<uint32_t>(k.n));
     mix(static_cast<uint32_t>(k.k));
     mix(uint64_t(k.transa) | uint64_t(k.transb) << 8 | uint64_t(k.dtype) << 16 |
-        uint64_t(k.epilogue) << 24 | uint64_t(k.tf32) << 32);
+        uint64_t(k.epilogue) << 24 | uint64_t(k.tf32) << 32 | uint64_t(k.otype) << 40);
     mix(uint64_t(k.align_a) | uint64_t(k.align_b) << 8 | uint64_t(k.align_d) << 16 |
         uint64_t(k.align_bias) << 24 | uint64_t(k.align_aux) << 32);
     return static_cast<size_t>(h);
@@ -243,8 +249,8 @@ void launch_column_pass(float* partial, Tout* dbias, const Tin* in, int N, int O
 // dbias += column sums of dout[N, OC]: partial sums over fixed row chunks into the workspace,
 // then the chunk partials (a [chunks, OC] fp32 matrix) summed by the same kernel into dbias.
 // The chunking depends only on N, OC and the workspace size.
-template <class T>
-void column_sum(T* dbias, const T* dout, int N, int OC, float* workspace, size_t workspace_bytes,
+template <class T, class G>
+void column_sum(G* dbias, const T* dout, int N, int OC, float* workspace, size_t workspace_bytes,
                 cudaStream_t stream) {
   const size_t fit = workspace_bytes / (static_cast<size_t>(OC) * sizeof(float));
   const int max_chunks = static_cast<int>(std::min<size_t>(fit, kMaxChunks));
@@ -257,22 +263,22 @@ void column_sum(T* dbias, const T* dout, int N, int OC, float* workspace, size_t
   const bool vec_in = OC % P == 0 && vec::aligned16(dout);
   if (chunks == 1) {
     if (vec_in) {
-      launch_column_pass<T, T, P, true>(nullptr, dbias, dout, N, OC, N, stream);
+      launch_column_pass<T, G, P, true>(nullptr, dbias, dout, N, OC, N, stream);
     } else {
-      launch_column_pass<T, T, 1, true>(nullptr, dbias, dout, N, OC, N, stream);
+      launch_column_pass<T, G, 1, true>(nullptr, dbias, dout, N, OC, N, stream);
     }
     return;
   }
   if (vec_in) {
-    launch_column_pass<T, T, P, false>(workspace, dbias, dout, N, OC, rows, stream);
+    launch_column_pass<T, G, P, false>(workspace, dbias, dout, N, OC, rows, stream);
   } else {
-    launch_column_pass<T, T, 1, false>(workspace, dbias, dout, N, OC, rows, stream);
+    launch_column_pass<T, G, 1, false>(workspace, dbias, dout, N, OC, rows, stream);
   }
   constexpr int PF = vec::kPack<float>;  // the workspace is 256-byte aligned
   if (OC % PF == 0) {
-    launch_column_pass<float, T, PF, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
+    launch_column_pass<float, G, PF, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
   } else {
-    launch_column_pass<float, T, 1, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
+    launch_column_pass<float, G, 1, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
   }
 }
 
@@ -328,8 +334,9 @@ struct Matmul::State {
     if (handle) cublasLtDestroy(handle);
   }
 
-  // The cached plan for g, built (descriptors + heuristic) on first use.
-  template <class T>
+  // The cached plan for g, built (descriptors + heuristic) on first use: A and B of type T,
+  // C and D of type TD.
+  template <class T, class TD = T>
   Plan& plan(const Gemm& g, bool allow_tf32) {
     const bool gelu = has_gelu(g.epilogue);
     const bool tf32 = std::is_same<T, float>::value && allow_tf32;
@@ -339,6 +346,7 @@ struct Matmul::State {
                       static_cast<uint8_t>(g.transa),
                       static_cast<uint8_t>(g.transb),
                       static_cast<uint8_t>(TypeInfo<T>::kCuda),
+                      static_cast<uint8_t>(TypeInfo<TD>::kCuda),
                       static_cast<uint8_t>(g.epilogue),
                       static_cast<uint8_t>(tf32),
                       align_log2(g.A),
@@ -360,7 +368,8 @@ struct Matmul::State {
              "cublasLtMatrixLayoutCreate");
     lt_check(cublasLtMatrixLayoutCreate(&p->b, t, tb ? g.n : g.k, tb ? g.k : g.n, tb ? g.n : g.k),
              "cublasLtMatrixLayoutCreate");
-    lt_check(cublasLtMatrixLayoutCreate(&p->d, t, g.m, g.n, g.m), "cublasLtMatrixLayoutCreate");
+    lt_check(cublasLtMatrixLayoutCreate(&p->d, TypeInfo<TD>::kCuda, g.m, g.n, g.m),
+             "cublasLtMatrixLayoutCreate");
 
     Preference pref;
     pref.set(CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, static_cast<uint64_t>(workspace_bytes));
@@ -368,7 +377,7 @@ struct Matmul::State {
     pref.set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, uint32_t(1) << key.align_b);
     pref.set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, uint32_t(1) << key.align_d);
     pref.set(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, uint32_t(1) << key.align_d);
-    if (!std::is_same<T, float>::value) {
+    if (!std::is_same<TD, float>::value) {
       pref.set(CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
                static_cast<uint32_t>(CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE));
     }
@@ -398,8 +407,9 @@ struct Matmul::State {
       } else {
         lt_check(st == CUBLAS_STATUS_SUCCESS ? CUBLAS_STATUS_NOT_SUPPORTED : st,
                  ("cublasLtMatmulAlgoGetHeuristic (no algorithm for a " +
-                  std::string(TypeInfo<T>::kName) + " GEMM m=" + std::to_string(g.m) +
-                  " n=" + std::to_string(g.n) + " k=" + std::to_string(g.k) +
+                  std::string(TypeInfo<T>::kName) + "->" + TypeInfo<TD>::kName +
+                  " GEMM m=" + std::to_string(g.m) + " n=" + std::to_string(g.n) +
+                  " k=" + std::to_string(g.k) +
                   ", operand alignments A=" + std::to_string(1 << key.align_a) +
                   " B=" + std::to_string(1 << key.align_b) +
                   " D=" + std::to_string(1 << key.align_d) + " bytes)")
@@ -421,9 +431,9 @@ struct Matmul::State {
              "cublasLtMatmul");
   }
 
-  template <class T>
+  template <class T, class TD = T>
   void gemm(const Gemm& g, bool tf32, cudaStream_t stream) {
-    run(plan<T>(g, tf32), g, stream);
+    run(plan<T, TD>(g, tf32), g, stream);
   }
 
   // out = inp W^T (+ bias); with pre_gelu: pre_gelu = that, out = gelu(pre_gelu).
@@ -492,9 +502,11 @@ void Matmul::forward_gelu(T* out, T* pre_gelu, const T* inp, const T* weight, co
   state_->forward<T>(out, pre_gelu, inp, weight, bias, N, IC, OC, tf32_, stream);
 }
 
-template <class T>
-void Matmul::backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+template <class T, class G>
+void Matmul::backward(T* dinp, G* dweight, G* dbias, const T* dout, const T* inp, const T* weight,
                       int N, int IC, int OC, cudaStream_t stream) {
+  static_assert(std::is_same<G, T>::value || std::is_same<G, float>::value,
+                "gradients are T or fp32");
   check_sizes("backward", N, IC, OC);
   if (N == 0 || IC == 0 || OC == 0) {  // every product is empty; dinp = an empty sum
     if (dinp && N > 0 && IC > 0) {
@@ -513,9 +525,9 @@ void Matmul::backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp
                     tf32_, stream);
   }
   // dweight^T[IC, OC] += inp^T[IC, N] dout[N, OC]
-  state_->gemm<T>(Gemm{CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, inp, dout, dweight, 1.0f,
-                       Epilogue::kNone, nullptr, nullptr},
-                  tf32_, stream);
+  state_->gemm<T, G>(Gemm{CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, inp, dout, dweight, 1.0f,
+                          Epilogue::kNone, nullptr, nullptr},
+                     tf32_, stream);
   if (dbias) {
     float* partial = static_cast<float*>(state_->workspace);
     column_sum(dbias, dout, N, OC, partial, state_->workspace_bytes, stream);
@@ -526,11 +538,15 @@ void Matmul::backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp
   template void Matmul::forward<T>(T*, const T*, const T*, const T*, int, int, int, cudaStream_t); \
   template void Matmul::forward_gelu<T>(T*, T*, const T*, const T*, const T*, int, int, int,       \
                                         cudaStream_t);                                             \
-  template void Matmul::backward<T>(T*, T*, T*, const T*, const T*, const T*, int, int, int,       \
-                                    cudaStream_t);
+  template void Matmul::backward<T, T>(T*, T*, T*, const T*, const T*, const T*, int, int, int,    \
+                                       cudaStream_t);
 
 MERINO_INSTANTIATE_MATMUL(float)
 MERINO_INSTANTIATE_MATMUL(__nv_bfloat16)
+template void Matmul::backward<__nv_bfloat16, float>(__nv_bfloat16*, float*, float*,
+                                                     const __nv_bfloat16*, const __nv_bfloat16*,
+                                                     const __nv_bfloat16*, int, int, int,
+                                                     cudaStream_t);
 
 #undef MERINO_INSTANTIATE_MATMUL
 

@@ -1,28 +1,36 @@
-// LayerNorm / RMSNorm in fp32 on CUDA; CPU twin: kernels/cpu/norms.cpp.
+// LayerNorm / RMSNorm on CUDA, fp32 arithmetic on float or bf16 tensors; CPU twin:
+// kernels/cpu/norms.cpp.
 //
 // Design (after the approach of llm.c's layernorm kernels, rewritten for this project):
-// * Forward: one warp per row. The warp reads the row with 128-bit float4 loads when C % 4 == 0
-//   and every pointer is 16-byte aligned (scalar loads otherwise), reduces with butterfly warp
-//   shuffles (every lane ends with the same bits, no shared memory, no __syncthreads), and
-//   writes out plus the row statistics (mean, rstd) that backward reuses. Statistics are
-//   two-pass (mean, then sum of squared deviations): the 2nd and 3rd reads of a row hit L1/L2,
-//   and two-pass is as stable as the CPU twin. LayerNorm and RMSNorm share one template
-//   (RMSNorm = LayerNorm with mean 0 and no bias).
+// * Forward: one warp per row. The warp reads the row with 128-bit loads (4 floats or 8 bf16,
+//   vec.cuh) when C is a multiple of that pack and every tensor pointer is 16-byte aligned
+//   (scalar loads otherwise), reduces with butterfly warp shuffles (every lane ends with the
+//   same bits, no shared memory, no __syncthreads), and writes out plus the row statistics
+//   (mean, rstd) that backward reuses. Statistics are two-pass (mean, then sum of squared
+//   deviations): the 2nd and 3rd reads of a row hit L1/L2, and two-pass is as stable as the
+//   CPU twin. LayerNorm and RMSNorm share one template (RMSNorm = LayerNorm with mean 0 and no
+//   bias).
 // * Backward is fused: one kernel computes dinp AND the per-block partial sums of dweight and
 //   dbias; a second small kernel reduces the partials. A block owns a fixed run of
 //   kBwdRowsPerBlock rows and walks it kBwdWarps rows at a time: each warp computes dinp for
 //   one row (two warp reductions: mean(dnorm), mean(dnorm * norm)), then after __syncthreads
-//   the whole block switches to column ownership -- thread t owns columns t, t + blockDim, ...
-//   -- and adds those rows' dout * norm and dout into a shared-memory accumulator (the row data
-//   was just read, so these loads hit L1). Each accumulator element has exactly one writer and
-//   a fixed order, and the reduction kernel sums the partials in a fixed order too: no float
-//   atomics, so results are bitwise reproducible run to run. The row partition depends only on
-//   N (not on the GPU's SM count), so they are reproducible across GPUs as well.
+//   the whole block switches to column ownership -- thread t owns columns (16-byte packs of
+//   columns on the 128-bit path) t, t + blockDim, ... -- and adds those rows' dout * norm and
+//   dout into a shared-memory accumulator (the row data was just read, so these loads hit L1).
+//   Each accumulator element has exactly one writer and a fixed order, and the reduction kernel
+//   sums the partials in a fixed order too: no float atomics, so results are bitwise
+//   reproducible run to run. The row partition depends only on N (not on the GPU's SM count),
+//   so they are reproducible across GPUs as well.
 // * Why += in backward: the norm sits on a residual branch, so its input gradient is added to the
 //   residual-stream gradient already in dinp; dweight / dbias accumulate over micro-batches and
 //   shared layers. Forward overwrites (=) its outputs.
+// * Mixed precision (T = bf16): activations, weights and dinp are bf16 in memory, widened to fp32
+//   on load; mean / rstd, the shared-memory accumulators, the partials and dweight / dbias are
+//   fp32, so the parameter gradients are never rounded to bf16. Each stored bf16 (out, and dinp
+//   after its +=) is rounded once, to nearest even.
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/norms.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <cstdint>
 #include <string>
@@ -42,70 +50,91 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-__device__ __forceinline__ float hsum(float4 v) { return (v.x + v.y) + (v.z + v.w); }
+// P consecutive fp32 shared-memory accumulators (16-byte aligned) as float4 accesses
+template <int P>
+__device__ __forceinline__ void smem_load(float (&f)[P], const float* p) {
+  static_assert(P % 4 == 0, "a pack is whole float4s");
+#pragma unroll
+  for (int q = 0; q < P / 4; ++q) {
+    const float4 v = reinterpret_cast<const float4*>(p)[q];
+    f[4 * q] = v.x, f[4 * q + 1] = v.y, f[4 * q + 2] = v.z, f[4 * q + 3] = v.w;
+  }
+}
+template <int P>
+__device__ __forceinline__ void smem_store(float* p, const float (&f)[P]) {
+#pragma unroll
+  for (int q = 0; q < P / 4; ++q) {
+    reinterpret_cast<float4*>(p)[q] =
+        make_float4(f[4 * q], f[4 * q + 1], f[4 * q + 2], f[4 * q + 3]);
+  }
+}
 
-// RMS = true: RMSNorm (mean taken as 0, no bias, no mean output).
-template <bool RMS>
-__global__ void norm_forward_kernel(float* __restrict__ out, float* __restrict__ mean_out,
-                                    float* __restrict__ rstd_out, const float* __restrict__ inp,
-                                    const float* __restrict__ weight,
-                                    const float* __restrict__ bias, int N, int C, float eps,
-                                    bool vec) {
+// RMS = true: RMSNorm (mean taken as 0, no bias, no mean output). packed: 16-byte packs of P
+// elements (C % P == 0, every T pointer 16-byte aligned), else one element at a time.
+template <class T, bool RMS>
+__global__ void norm_forward_kernel(T* __restrict__ out, float* __restrict__ mean_out,
+                                    float* __restrict__ rstd_out, const T* __restrict__ inp,
+                                    const T* __restrict__ weight, const T* __restrict__ bias,
+                                    int N, int C, float eps, bool packed) {
+  constexpr int P = vec::kPack<T>;
   const int lane = threadIdx.x % kWarp;
   const int row = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp;
   if (row >= N) return;  // whole warps leave together: the shuffles below stay full-warp
-  const float* x = inp + static_cast<size_t>(row) * C;
-  float* y = out + static_cast<size_t>(row) * C;
-  const int C4 = C / 4;
-  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const T* x = inp + static_cast<size_t>(row) * C;
+  T* y = out + static_cast<size_t>(row) * C;
+  const int CP = C / P;
 
   float m = 0.f;
   if (!RMS) {
     float s = 0.f;
-    if (vec) {
-      for (int i = lane; i < C4; i += kWarp) s += hsum(x4[i]);
+    if (packed) {
+      for (int i = lane; i < CP; i += kWarp) {
+        float v[P];
+        vec::load<T, P>(x + i * P, v);
+        s += vec::tree_sum(v);
+      }
     } else {
-      for (int i = lane; i < C; i += kWarp) s += x[i];
+      for (int i = lane; i < C; i += kWarp) s += vec::to_float(x[i]);
     }
     m = warp_sum(s) / C;
   }
   float ss = 0.f;
-  if (vec) {
-    for (int i = lane; i < C4; i += kWarp) {
-      const float4 v = x4[i];
-      const float a = v.x - m, b = v.y - m, c = v.z - m, d = v.w - m;
-      ss += (a * a + b * b) + (c * c + d * d);
+  if (packed) {
+    for (int i = lane; i < CP; i += kWarp) {
+      float v[P];
+      vec::load<T, P>(x + i * P, v);
+#pragma unroll
+      for (int k = 0; k < P; ++k) v[k] = (v[k] - m) * (v[k] - m);
+      ss += vec::tree_sum(v);
     }
   } else {
     for (int i = lane; i < C; i += kWarp) {
-      const float a = x[i] - m;
+      const float a = vec::to_float(x[i]) - m;
       ss += a * a;
     }
   }
   const float r = 1.0f / sqrtf(warp_sum(ss) / C + eps);
 
-  if (vec) {
-    const float4* w4 = reinterpret_cast<const float4*>(weight);
-    const float4* b4 = reinterpret_cast<const float4*>(bias);
-    float4* y4 = reinterpret_cast<float4*>(y);
-    for (int i = lane; i < C4; i += kWarp) {
-      const float4 v = x4[i], w = w4[i];
-      float4 o;
-      o.x = (v.x - m) * r * w.x;
-      o.y = (v.y - m) * r * w.y;
-      o.z = (v.z - m) * r * w.z;
-      o.w = (v.w - m) * r * w.w;
+  if (packed) {
+    for (int i = lane; i < CP; i += kWarp) {
+      float v[P], w[P];
+      vec::load<T, P>(x + i * P, v);
+      vec::load<T, P>(weight + i * P, w);
+#pragma unroll
+      for (int k = 0; k < P; ++k) v[k] = (v[k] - m) * r * w[k];
       if (!RMS && bias) {
-        const float4 b = b4[i];
-        o.x += b.x, o.y += b.y, o.z += b.z, o.w += b.w;
+        float b[P];
+        vec::load<T, P>(bias + i * P, b);
+#pragma unroll
+        for (int k = 0; k < P; ++k) v[k] += b[k];
       }
-      y4[i] = o;
+      vec::store<T, P>(y + i * P, v);
     }
   } else {
     for (int i = lane; i < C; i += kWarp) {
-      float o = (x[i] - m) * r * weight[i];
-      if (!RMS && bias) o += bias[i];
-      y[i] = o;
+      float o = (vec::to_float(x[i]) - m) * r * vec::to_float(weight[i]);
+      if (!RMS && bias) o += vec::to_float(bias[i]);
+      y[i] = vec::from_float<T>(o);
     }
   }
   if (lane == 0) {
@@ -116,14 +145,16 @@ __global__ void norm_forward_kernel(float* __restrict__ out, float* __restrict__
 
 // Fused backward: dinp += ... for the block's rows, and the block's partial sums of dweight
 // (partial[blockIdx.x * C + c]) and, for LayerNorm, dbias (partial[(gridDim.x + blockIdx.x) * C
-// + c]). Dynamic shared memory: C floats (RMSNorm) or 2 * C floats (LayerNorm).
-template <bool RMS>
+// + c]). Dynamic shared memory: C floats (RMSNorm) or 2 * C floats (LayerNorm). packed as in
+// forward; a thread then owns whole packs of columns in the column phase.
+template <class T, bool RMS>
 __global__ void __launch_bounds__(kBwdWarps* kWarp)
-    norm_backward_kernel(float* __restrict__ dinp, float* __restrict__ partial,
-                         const float* __restrict__ dout, const float* __restrict__ inp,
-                         const float* __restrict__ weight, const float* __restrict__ mean,
-                         const float* __restrict__ rstd, int N, int C, bool vec) {
-  extern __shared__ float4 smem4[];  // float4-typed so the float4 view below is aligned
+    norm_backward_kernel(T* __restrict__ dinp, float* __restrict__ partial,
+                         const T* __restrict__ dout, const T* __restrict__ inp,
+                         const T* __restrict__ weight, const float* __restrict__ mean,
+                         const float* __restrict__ rstd, int N, int C, bool packed) {
+  constexpr int P = vec::kPack<T>;
+  extern __shared__ float4 smem4[];  // float4-typed so the float4 views below are aligned
   float* sh_dw = reinterpret_cast<float*>(smem4);
   float* sh_db = sh_dw + C;  // LayerNorm only
   __shared__ float sh_mean[kBwdWarps], sh_rstd[kBwdWarps];
@@ -134,8 +165,7 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int row0 = blockIdx.x * kBwdRowsPerBlock;
   const int row_end = min(row0 + kBwdRowsPerBlock, N);
-  const int C4 = C / 4;
-  const float4* w4 = reinterpret_cast<const float4*>(weight);
+  const int CP = C / P;
 
   for (int base = row0; base < row_end; base += kBwdWarps) {
     // (1) row phase: warp `warp` computes dinp for row base + warp
@@ -144,44 +174,48 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
       const float m = RMS ? 0.f : mean[row];
       const float r = rstd[row];
       const size_t off = static_cast<size_t>(row) * C;
-      const float *x = inp + off, *dy = dout + off;
-      float* dx = dinp + off;
+      const T *x = inp + off, *dy = dout + off;
+      T* dx = dinp + off;
       float a = 0.f, b = 0.f;  // sums of dnorm and of dnorm * norm over the row
-      if (vec) {
-        const float4 *x4 = reinterpret_cast<const float4*>(x),
-                     *dy4 = reinterpret_cast<const float4*>(dy);
-        for (int i = lane; i < C4; i += kWarp) {
-          const float4 v = x4[i], g = dy4[i], w = w4[i];
-          const float d0 = w.x * g.x, d1 = w.y * g.y, d2 = w.z * g.z, d3 = w.w * g.w;
-          a += (d0 + d1) + (d2 + d3);
-          b += (d0 * ((v.x - m) * r) + d1 * ((v.y - m) * r)) +
-               (d2 * ((v.z - m) * r) + d3 * ((v.w - m) * r));
+      if (packed) {
+        for (int i = lane; i < CP; i += kWarp) {
+          float v[P], g[P], w[P];
+          vec::load<T, P>(x + i * P, v);
+          vec::load<T, P>(dy + i * P, g);
+          vec::load<T, P>(weight + i * P, w);
+#pragma unroll
+          for (int k = 0; k < P; ++k) {
+            g[k] *= w[k];                    // dnorm
+            v[k] = g[k] * ((v[k] - m) * r);  // dnorm * norm
+          }
+          a += vec::tree_sum(g);
+          b += vec::tree_sum(v);
         }
       } else {
         for (int i = lane; i < C; i += kWarp) {
-          const float dn = weight[i] * dy[i];
+          const float dn = vec::to_float(weight[i]) * vec::to_float(dy[i]);
           a += dn;
-          b += dn * ((x[i] - m) * r);
+          b += dn * ((vec::to_float(x[i]) - m) * r);
         }
       }
       a = RMS ? 0.f : warp_sum(a) / C;
       b = warp_sum(b) / C;
-      if (vec) {
-        const float4 *x4 = reinterpret_cast<const float4*>(x),
-                     *dy4 = reinterpret_cast<const float4*>(dy);
-        float4* dx4 = reinterpret_cast<float4*>(dx);
-        for (int i = lane; i < C4; i += kWarp) {
-          const float4 v = x4[i], g = dy4[i], w = w4[i];
-          float4 d = dx4[i];
-          d.x += (w.x * g.x - a - ((v.x - m) * r) * b) * r;
-          d.y += (w.y * g.y - a - ((v.y - m) * r) * b) * r;
-          d.z += (w.z * g.z - a - ((v.z - m) * r) * b) * r;
-          d.w += (w.w * g.w - a - ((v.w - m) * r) * b) * r;
-          dx4[i] = d;
+      if (packed) {
+        for (int i = lane; i < CP; i += kWarp) {
+          float v[P], g[P], w[P], d[P];
+          vec::load<T, P>(x + i * P, v);
+          vec::load<T, P>(dy + i * P, g);
+          vec::load<T, P>(weight + i * P, w);
+          vec::load<T, P>(dx + i * P, d);
+#pragma unroll
+          for (int k = 0; k < P; ++k) d[k] += (w[k] * g[k] - a - ((v[k] - m) * r) * b) * r;
+          vec::store<T, P>(dx + i * P, d);
         }
       } else {
         for (int i = lane; i < C; i += kWarp) {
-          dx[i] += (weight[i] * dy[i] - a - ((x[i] - m) * r) * b) * r;
+          const float dn = vec::to_float(weight[i]) * vec::to_float(dy[i]);
+          const float norm = (vec::to_float(x[i]) - m) * r;
+          dx[i] = vec::from_float<T>(vec::to_float(dx[i]) + (dn - a - norm * b) * r);
         }
       }
       if (lane == 0) {
@@ -193,33 +227,33 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
 
     // (2) column phase: each thread owns fixed columns and adds this group's rows in order
     const int nrows = min(kBwdWarps, row_end - base);
-    if (vec) {
-      float4* dw4 = reinterpret_cast<float4*>(sh_dw);
-      float4* db4 = reinterpret_cast<float4*>(sh_db);
-      for (int i = threadIdx.x; i < C4; i += blockDim.x) {
-        float4 dw = dw4[i], db = make_float4(0.f, 0.f, 0.f, 0.f);
-        if (!RMS) db = db4[i];
+    if (packed) {
+      for (int i = threadIdx.x; i < CP; i += blockDim.x) {
+        float dw[P], db[P] = {};
+        smem_load<P>(dw, sh_dw + i * P);
+        if (!RMS) smem_load<P>(db, sh_db + i * P);
         for (int k = 0; k < nrows; ++k) {
-          const size_t off = static_cast<size_t>(base + k) * C;
-          const float4 v = reinterpret_cast<const float4*>(inp + off)[i];
-          const float4 g = reinterpret_cast<const float4*>(dout + off)[i];
+          const size_t off = static_cast<size_t>(base + k) * C + static_cast<size_t>(i) * P;
+          float v[P], g[P];
+          vec::load<T, P>(inp + off, v);
+          vec::load<T, P>(dout + off, g);
           const float m = sh_mean[k], r = sh_rstd[k];
-          dw.x += g.x * ((v.x - m) * r);
-          dw.y += g.y * ((v.y - m) * r);
-          dw.z += g.z * ((v.z - m) * r);
-          dw.w += g.w * ((v.w - m) * r);
-          if (!RMS) db.x += g.x, db.y += g.y, db.z += g.z, db.w += g.w;
+#pragma unroll
+          for (int e = 0; e < P; ++e) {
+            dw[e] += g[e] * ((v[e] - m) * r);
+            if (!RMS) db[e] += g[e];
+          }
         }
-        dw4[i] = dw;
-        if (!RMS) db4[i] = db;
+        smem_store<P>(sh_dw + i * P, dw);
+        if (!RMS) smem_store<P>(sh_db + i * P, db);
       }
     } else {
       for (int i = threadIdx.x; i < C; i += blockDim.x) {
         float dw = sh_dw[i], db = RMS ? 0.f : sh_db[i];
         for (int k = 0; k < nrows; ++k) {
           const size_t off = static_cast<size_t>(base + k) * C + i;
-          const float g = dout[off];
-          dw += g * ((inp[off] - sh_mean[k]) * sh_rstd[k]);
+          const float g = vec::to_float(dout[off]);
+          dw += g * ((vec::to_float(inp[off]) - sh_mean[k]) * sh_rstd[k]);
           if (!RMS) db += g;
         }
         sh_dw[i] = dw;
@@ -229,7 +263,7 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
     __syncthreads();  // sh_mean / sh_rstd are rewritten by the next group
   }
 
-  // each thread writes back exactly the accumulator elements it owned
+  // the loop's last barrier published every accumulator; write them back coalesced
   const size_t nblocks = gridDim.x;
   for (int i = threadIdx.x; i < C; i += blockDim.x) {
     partial[blockIdx.x * static_cast<size_t>(C) + i] = sh_dw[i];
@@ -260,29 +294,28 @@ __global__ void partial_sum_kernel(float* __restrict__ dweight, float* __restric
   }
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 int backward_blocks(int N) { return (N + kBwdRowsPerBlock - 1) / kBwdRowsPerBlock; }
 
-template <bool RMS>
-void launch_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
-                    const float* bias, int N, int C, float eps, cudaStream_t stream) {
+template <class T, bool RMS>
+void launch_forward(T* out, float* mean, float* rstd, const T* inp, const T* weight,
+                    const T* bias, int N, int C, float eps, cudaStream_t stream) {
   if (N <= 0 || C <= 0) return;
-  const bool vec = C % 4 == 0 && aligned16(out) && aligned16(inp) && aligned16(weight) &&
-                   aligned16(bias);
+  // a null bias is "aligned": it is never read
+  const bool packed = C % vec::kPack<T> == 0 && vec::aligned16(out) && vec::aligned16(inp) &&
+                      vec::aligned16(weight) && vec::aligned16(bias);
   const int blocks = (N + kFwdWarps - 1) / kFwdWarps;
-  norm_forward_kernel<RMS><<<blocks, kFwdWarps * kWarp, 0, stream>>>(out, mean, rstd, inp,
-                                                                     weight, bias, N, C, eps, vec);
+  norm_forward_kernel<T, RMS><<<blocks, kFwdWarps * kWarp, 0, stream>>>(
+      out, mean, rstd, inp, weight, bias, N, C, eps, packed);
   CUDA_CHECK(cudaGetLastError());
 }
 
-template <bool RMS>
-void launch_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, const float* weight, const float* mean, const float* rstd,
-                     int N, int C, cudaStream_t stream, float* scratch) {
+template <class T, bool RMS>
+void launch_backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp,
+                     const T* weight, const float* mean, const float* rstd, int N, int C,
+                     cudaStream_t stream, float* scratch) {
   if (N <= 0 || C <= 0) return;
-  const bool vec = C % 4 == 0 && aligned16(dinp) && aligned16(dout) && aligned16(inp) &&
-                   aligned16(weight);
+  const bool packed = C % vec::kPack<T> == 0 && vec::aligned16(dinp) && vec::aligned16(dout) &&
+                      vec::aligned16(inp) && vec::aligned16(weight);
   const int blocks = backward_blocks(N);
   const size_t smem = (RMS ? 1 : 2) * static_cast<size_t>(C) * sizeof(float);
   if (smem > kDefaultSmem) {  // large C: opt in to more than 48 KiB of shared memory
@@ -295,7 +328,7 @@ void launch_backward(float* dinp, float* dweight, float* dbias, const float* dou
                                " bytes of shared memory, the device allows " +
                                std::to_string(optin));
     }
-    CUDA_CHECK(cudaFuncSetAttribute(norm_backward_kernel<RMS>,
+    CUDA_CHECK(cudaFuncSetAttribute(norm_backward_kernel<T, RMS>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem)));
   }
@@ -305,8 +338,8 @@ void launch_backward(float* dinp, float* dweight, float* dbias, const float* dou
                                (RMS ? 1 : 2) * static_cast<size_t>(blocks) * C * sizeof(float),
                                stream));
   }
-  norm_backward_kernel<RMS><<<blocks, kBwdWarps * kWarp, smem, stream>>>(
-      dinp, part, dout, inp, weight, mean, rstd, N, C, vec);
+  norm_backward_kernel<T, RMS><<<blocks, kBwdWarps * kWarp, smem, stream>>>(
+      dinp, part, dout, inp, weight, mean, rstd, N, C, packed);
   const cudaError_t launch_err = cudaGetLastError();
   if (launch_err == cudaSuccess) {
     const dim3 grid((C + kWarp - 1) / kWarp, (!RMS && dbias) ? 2 : 1);
@@ -320,36 +353,55 @@ void launch_backward(float* dinp, float* dweight, float* dbias, const float* dou
 
 }  // namespace
 
-void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
-                       const float* bias, int N, int C, float eps, cudaStream_t stream) {
-  launch_forward<false>(out, mean, rstd, inp, weight, bias, N, C, eps, stream);
+template <class T>
+void layernorm_forward(T* out, float* mean, float* rstd, const T* inp, const T* weight,
+                       const T* bias, int N, int C, float eps, cudaStream_t stream) {
+  launch_forward<T, false>(out, mean, rstd, inp, weight, bias, N, C, eps, stream);
 }
 
-void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                        const float* inp, const float* weight, const float* mean,
-                        const float* rstd, int N, int C, cudaStream_t stream, float* scratch) {
-  launch_backward<false>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, stream,
-                         scratch);
+template <class T>
+void layernorm_backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp,
+                        const T* weight, const float* mean, const float* rstd, int N, int C,
+                        cudaStream_t stream, float* scratch) {
+  launch_backward<T, false>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, stream,
+                            scratch);
 }
 
 size_t layernorm_backward_scratch_floats(int N, int C) {
   return N <= 0 || C <= 0 ? 0 : 2 * static_cast<size_t>(backward_blocks(N)) * C;
 }
 
-void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C,
-                     float eps, cudaStream_t stream) {
-  launch_forward<true>(out, nullptr, rstd, inp, weight, nullptr, N, C, eps, stream);
+template <class T>
+void rmsnorm_forward(T* out, float* rstd, const T* inp, const T* weight, int N, int C, float eps,
+                     cudaStream_t stream) {
+  launch_forward<T, true>(out, nullptr, rstd, inp, weight, nullptr, N, C, eps, stream);
 }
 
-void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp,
-                      const float* weight, const float* rstd, int N, int C, cudaStream_t stream,
-                      float* scratch) {
-  launch_backward<true>(dinp, dweight, nullptr, dout, inp, weight, nullptr, rstd, N, C, stream,
-                        scratch);
+template <class T>
+void rmsnorm_backward(T* dinp, float* dweight, const T* dout, const T* inp, const T* weight,
+                      const float* rstd, int N, int C, cudaStream_t stream, float* scratch) {
+  launch_backward<T, true>(dinp, dweight, nullptr, dout, inp, weight, nullptr, rstd, N, C, stream,
+                           scratch);
 }
 
 size_t rmsnorm_backward_scratch_floats(int N, int C) {
   return N <= 0 || C <= 0 ? 0 : static_cast<size_t>(backward_blocks(N)) * C;
 }
+
+#define MERINO_INSTANTIATE_NORMS(T)                                                            \
+  template void layernorm_forward<T>(T*, float*, float*, const T*, const T*, const T*, int, int, \
+                                     float, cudaStream_t);                                     \
+  template void layernorm_backward<T>(T*, float*, float*, const T*, const T*, const T*,         \
+                                      const float*, const float*, int, int, cudaStream_t,       \
+                                      float*);                                                  \
+  template void rmsnorm_forward<T>(T*, float*, const T*, const T*, int, int, float,             \
+                                   cudaStream_t);                                               \
+  template void rmsnorm_backward<T>(T*, float*, const T*, const T*, const T*, const float*, int, \
+                                    int, cudaStream_t, float*);
+
+MERINO_INSTANTIATE_NORMS(float)
+MERINO_INSTANTIATE_NORMS(__nv_bfloat16)
+
+#undef MERINO_INSTANTIATE_NORMS
 
 }  // namespace merino::cuda

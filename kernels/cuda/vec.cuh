@@ -1,7 +1,8 @@
-// Device helpers shared by the element-wise kernels (activation.cu) and the bias-gradient
-// reduction (matmul.cu): fp32 <-> T conversion and 16-byte vector access. Memory-bound kernels
-// move the most bytes per instruction with one 128-bit load or store per thread (4 floats or
-// 8 bf16), the "Packed128" idea of llm.c. CUDA-only header: include it from .cu files.
+// Device helpers shared by the element-wise kernels (activation.cu), the bias-gradient
+// reduction (matmul.cu), the norms and cross-entropy: fp32 <-> T conversion, 16-byte vector
+// access and in-register reductions of a vector. Memory-bound kernels move the most bytes per
+// instruction with one 128-bit load or store per thread (4 floats or 8 bf16), the "Packed128"
+// idea of llm.c. CUDA-only header: include it from .cu files.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -58,6 +59,33 @@ __device__ __forceinline__ void store(T* p, const float (&f)[V]) {
     static_assert(V == 1, "a vector is either one element or one 16-byte pack");
     *p = from_float<T>(f[0]);
   }
+}
+
+// The V values of a pack reduced as a balanced tree, ((v0 + v1) + (v2 + v3)) + ...: a fixed
+// order, shorter dependency chains than a serial sum. V is a power of two.
+template <int V>
+__device__ __forceinline__ float tree_sum(const float (&v)[V]) {
+  float t[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) t[k] = v[k];
+#pragma unroll
+  for (int w = V / 2; w > 0; w /= 2) {
+#pragma unroll
+    for (int k = 0; k < w; ++k) t[k] = t[2 * k] + t[2 * k + 1];
+  }
+  return t[0];
+}
+template <int V>
+__device__ __forceinline__ float tree_max(const float (&v)[V]) {
+  float t[V];
+#pragma unroll
+  for (int k = 0; k < V; ++k) t[k] = v[k];
+#pragma unroll
+  for (int w = V / 2; w > 0; w /= 2) {
+#pragma unroll
+    for (int k = 0; k < w; ++k) t[k] = fmaxf(t[2 * k], t[2 * k + 1]);
+  }
+  return t[0];
 }
 
 }  // namespace merino::cuda::vec

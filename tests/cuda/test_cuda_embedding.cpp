@@ -16,8 +16,12 @@
 //   2 * L * 2^-24 * sum|terms| per element -- the bound used, with sum|terms| computed by running
 //   the CPU twin on |inputs|. A row sent to the wrong token or missed moves an element by O(1).
 //   Tokens that occur once are checked bit-exactly (one addition, same order).
-// * bf16 backward: the GPU rounds the fp32 sum once (relative 2^-9); the reference is the CPU
-//   twin in fp32 on the same bf16 inputs, so the bound is 2^-8 * |ref| + the fp32 bound above.
+// * bf16 backward: the GPU rounds the fp32 sum once (bf16 keeps 8 significant bits: relative
+//   error at most 2^-8); the reference is the CPU twin in fp32 on the same bf16 inputs, so the
+//   bound is 2^-8 * |ref| + the fp32 bound above.
+// * Mixed precision backward (bf16 dout, fp32 dwte / dwpe): nothing is rounded to bf16, and the
+//   CPU twin in fp32 on the same (exact) bf16 values adds in the same order, so the fp32 bounds
+//   and bit-exact checks apply unchanged.
 // * RoPE fp32: the same cos/sin table (double angle, rounded to float) and the same float
 //   operations without FMA contraction, so results are expected bit-identical; device pow/sincos
 //   may round a table entry differently from glibc in rare cases (1 float ulp, 6e-8 relative),
@@ -221,39 +225,74 @@ TEST(Embedding, BackwardBf16MatchesCpu) {
   }
 }
 
+TEST(Embedding, BackwardBf16WithFp32GradientsMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for (const EmbCase& c : kEmbCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(51 + c.C + c.T);
+    const Ints tok = make_tokens(c, rng);
+    const size_t NC = tok.size() * c.C;
+    const Floats dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f),
+                 dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f),
+                 dout = round_bf16(uniform(NC, rng, -1.f, 1.f));
+    const BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
+    DeviceBuffer<float> dwte(dwte0, c.offset), dwpe(dwpe0, c.offset);
+    DeviceBuffer<bf16> ddout(to_bf16(dout), c.offset);
+    DeviceBuffer<int32_t> dtok(tok);
+    merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
+                                     dtok.get(), c.B, c.T, c.C, c.pos_offset);
+    const Floats got_te = dwte.download();
+    expect_within("dwte", got_te, ref.dwte, ref.bte);
+    Floats single_got, single_ref;
+    for (int v = 0; v < c.V; ++v) {
+      if (!ref.single[size_t(v)]) continue;
+      for (int k = 0; k < c.C; ++k) {
+        single_got.push_back(got_te[size_t(v) * c.C + k]);
+        single_ref.push_back(ref.dwte[size_t(v) * c.C + k]);
+      }
+    }
+    if (!single_ref.empty()) expect_bitwise_equal("dwte, single tokens", single_got, single_ref);
+    expect_bitwise_equal("dwpe", dwpe.download(), c.wpe ? ref.dwpe : dwpe0);
+  }
+}
+
+// n values uniform in [-1, 1) as T (rounded to nearest for bf16)
+template <class T>
+std::vector<T> uniform_as(size_t n, std::mt19937& rng) {
+  if constexpr (std::is_same_v<T, float>) {
+    return uniform(n, rng, -1.f, 1.f);
+  } else {
+    return to_bf16(uniform(n, rng, -1.f, 1.f));
+  }
+}
+
 // Same bits on every run, with and without caller-provided scratch, for the skewed token
 // distributions where a run spans many tiles (the combine step) as well as mostly-unique ones.
-template <class T>
+// T: dout; G: the gradient tables.
+template <class T, class G = T>
 void check_backward_deterministic(const EmbCase& c) {
   std::mt19937 rng(41 + c.C);
   const Ints tok = make_tokens(c, rng);
   const size_t NC = tok.size() * c.C;
-  std::vector<T> dwte0, dwpe0, dout;
-  if constexpr (std::is_same_v<T, float>) {
-    dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f);
-    dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f);
-    dout = uniform(NC, rng, -1.f, 1.f);
-  } else {
-    dwte0 = to_bf16(uniform(size_t(c.V) * c.C, rng, -1.f, 1.f));
-    dwpe0 = to_bf16(uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f));
-    dout = to_bf16(uniform(NC, rng, -1.f, 1.f));
-  }
+  const std::vector<G> dwte0 = uniform_as<G>(size_t(c.V) * c.C, rng),
+                       dwpe0 = uniform_as<G>(wpe_rows(c) * c.C, rng);
+  const std::vector<T> dout = uniform_as<T>(NC, rng);
   DeviceBuffer<int32_t> dtok(tok);
   DeviceBuffer<T> ddout(dout);
   DeviceBuffer<char> scratch(merino::cuda::embedding_backward_scratch_bytes(c.B, c.T, c.C));
-  std::vector<T> first_te, first_pe;
+  std::vector<G> first_te, first_pe;
   for (int run = 0; run < 3; ++run) {
-    DeviceBuffer<T> dwte(dwte0), dwpe(dwpe0);
+    DeviceBuffer<G> dwte(dwte0), dwpe(dwpe0);
     merino::cuda::embedding_backward(dwte.get(), dwpe.get(), ddout.get(), dtok.get(), c.B, c.T,
                                      c.C, c.pos_offset, 0, run == 2 ? scratch.get() : nullptr);
-    const std::vector<T> te = dwte.download(), pe = dwpe.download();
+    const std::vector<G> te = dwte.download(), pe = dwpe.download();
     if (run == 0) {
       first_te = te;
       first_pe = pe;
       continue;
     }
-    EXPECT_EQ(std::memcmp(te.data(), first_te.data(), te.size() * sizeof(T)), 0) << "run " << run;
-    EXPECT_EQ(std::memcmp(pe.data(), first_pe.data(), pe.size() * sizeof(T)), 0) << "run " << run;
+    EXPECT_EQ(std::memcmp(te.data(), first_te.data(), te.size() * sizeof(G)), 0) << "run " << run;
+    EXPECT_EQ(std::memcmp(pe.data(), first_pe.data(), pe.size() * sizeof(G)), 0) << "run " << run;
   }
 }
 
@@ -266,6 +305,7 @@ TEST(Embedding, BackwardIsDeterministic) {
     SCOPED_TRACE(name(c));
     check_backward_deterministic<float>(c);
     check_backward_deterministic<bf16>(c);
+    check_backward_deterministic<bf16, float>(c);
   }
 }
 

@@ -12,6 +12,15 @@
 // kernels, the worst element used under 3% of its bound; the GPU adds FMA contraction and
 // expf/logf that may be 2 ulp off, well inside the margin). A real indexing or formula bug
 // shows up as an O(1e-2..1) error, orders of magnitude above these bounds.
+//
+// Mixed precision (bf16 tensors; fp32 statistics, parameter gradients and losses): the CPU
+// reference is the same fp32 twin run on the exact float values of the bf16 inputs, so every
+// fp32 output keeps its fp32 bound. A bf16 output (out, dinp, dlogits) is the kernel's fp32
+// value rounded to nearest once more: bf16 keeps 8 significant bits, so that rounding moves it
+// by at most 2^-8 = 3.9e-3 of its magnitude. kBf16Rtol = 4e-3 covers it plus the fp32 relative
+// bounds (<= 1e-5, also carried through the rounding), and the fp32 absolute bounds double to
+// leave room for their own rounding. A formula applied to the wrong (unrounded, or twice
+// rounded) values, or a missed +=, is off by far more than one bf16 rounding.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,6 +41,20 @@
 namespace {
 
 using namespace merino::testing;
+
+constexpr double kBf16Rtol = 4e-3;
+
+// n values uniform in [lo, hi) rounded to bf16: the device copy and its exact float values
+struct Bf16Values {
+  std::vector<bf16> t;
+  Floats f;
+};
+Bf16Values bf16_uniform(size_t n, std::mt19937& rng, float lo, float hi) {
+  Bf16Values v;
+  v.t = to_bf16(uniform(n, rng, lo, hi));
+  v.f = to_float(v.t);
+  return v;
+}
 
 struct NormCase {
   int N, C;
@@ -187,6 +210,133 @@ TEST(CudaNorms, RmsNormBackwardMatchesCpu) {
   }
 }
 
+// bf16 activations and weights (C % 8 == 0 and aligned: 8-element packs; C = 3, 4, 77: scalar),
+// fp32 mean / rstd.
+TEST(CudaNormsBf16, LayerNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(2234);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const bool with_bias = case_index++ % 3 != 2;
+    const Bf16Values inp = bf16_uniform(NC, rng, -1.7f, 2.3f);
+    const Bf16Values w = bf16_uniform(tc.C, rng, 0.5f, 1.5f);
+    const Bf16Values b = bf16_uniform(tc.C, rng, -0.5f, 0.5f);
+    Floats out(NC), mean(tc.N), rstd(tc.N);
+    merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.f.data(),
+                                          w.f.data(), with_bias ? b.f.data() : nullptr, tc.N,
+                                          tc.C, 1e-5f);
+    DeviceBuffer<bf16> d_inp(inp.t), d_w(w.t), d_b(b.t), d_out(NC);
+    DeviceBuffer<float> d_mean(tc.N), d_rstd(tc.N);
+    merino::cuda::layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_inp.get(),
+                                    d_w.get(), with_bias ? d_b.get() : nullptr, tc.N, tc.C, 1e-5f);
+    expect_close("out", to_float(d_out.download()), out, 2 * kOutAtol, kBf16Rtol);
+    expect_close("mean", d_mean.download(), mean, kMeanAtol, 0.0);
+    expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+  }
+}
+
+// bf16 pointers one element (2 bytes) off 16-byte alignment: the scalar path.
+TEST(CudaNormsBf16, LayerNormUnalignedPointersMatchCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(199);
+  const int N = 21, C = 256;
+  const size_t NC = static_cast<size_t>(N) * C;
+  const Bf16Values inp = bf16_uniform(NC, rng, -2.f, 2.f), w = bf16_uniform(C, rng, 0.5f, 1.5f),
+                   b = bf16_uniform(C, rng, -0.5f, 0.5f), dout = bf16_uniform(NC, rng, -1.f, 1.f),
+                   dinp0 = bf16_uniform(NC, rng, -1.f, 1.f);
+  Floats out(NC), mean(N), rstd(N), dinp = dinp0.f, dw(C, 0.f), db(C, 0.f);
+  merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.f.data(),
+                                        w.f.data(), b.f.data(), N, C, 1e-5f);
+  merino::cpu::layernorm_backward<float>(dinp.data(), dw.data(), db.data(), dout.f.data(),
+                                         inp.f.data(), w.f.data(), mean.data(), rstd.data(), N, C);
+  DeviceBuffer<bf16> d_inp(inp.t, 1), d_w(w.t, 1), d_b(b.t, 1), d_out(NC, 1), d_dout(dout.t, 1),
+      d_dinp(dinp0.t, 1);
+  DeviceBuffer<float> d_mean(N), d_rstd(N), d_dw(Floats(C, 0.f)), d_db(Floats(C, 0.f));
+  merino::cuda::layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_inp.get(),
+                                  d_w.get(), d_b.get(), N, C, 1e-5f);
+  expect_close("out", to_float(d_out.download()), out, 2 * kOutAtol, kBf16Rtol);
+  expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+  DeviceBuffer<float> d_mean_ref(mean), d_rstd_ref(rstd);
+  merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), d_db.get(), d_dout.get(),
+                                   d_inp.get(), d_w.get(), d_mean_ref.get(), d_rstd_ref.get(), N,
+                                   C);
+  expect_close("dinp", to_float(d_dinp.download()), dinp, 2 * kDinpAtol, kBf16Rtol);
+  expect_close("dweight", d_dw.download(), dw, dparam_atol(N), kDparamRtol);
+  expect_close("dbias", d_db.download(), db, dparam_atol(N), kDparamRtol);
+}
+
+// bf16 dout / inp / weight / dinp (+=, rounded once), fp32 statistics and dweight / dbias (+=).
+TEST(CudaNormsBf16, LayerNormBackwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(142);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const bool with_bias = case_index % 3 != 2;
+    const bool own_scratch = case_index++ % 2 == 1;
+    const Bf16Values inp = bf16_uniform(NC, rng, -1.7f, 2.3f);
+    const Bf16Values dout = bf16_uniform(NC, rng, -1.f, 1.f);
+    const Bf16Values w = bf16_uniform(tc.C, rng, 0.5f, 1.5f);
+    const Bf16Values dinp0 = bf16_uniform(NC, rng, -1.f, 1.f);
+    const Floats b = uniform(tc.C, rng, -0.5f, 0.5f);
+    Floats out(NC), mean(tc.N), rstd(tc.N);
+    merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.f.data(),
+                                          w.f.data(), b.data(), tc.N, tc.C, 1e-5f);
+    Floats dinp = dinp0.f, dw = uniform(tc.C, rng, -1.f, 1.f), db = uniform(tc.C, rng, -1.f, 1.f);
+    DeviceBuffer<bf16> d_inp(inp.t), d_dout(dout.t), d_w(w.t), d_dinp(dinp0.t);
+    DeviceBuffer<float> d_mean(mean), d_rstd(rstd), d_dw(dw), d_db(db);
+    DeviceBuffer<float> d_scratch(merino::cuda::layernorm_backward_scratch_floats(tc.N, tc.C));
+    merino::cpu::layernorm_backward<float>(dinp.data(), dw.data(), with_bias ? db.data() : nullptr,
+                                           dout.f.data(), inp.f.data(), w.f.data(), mean.data(),
+                                           rstd.data(), tc.N, tc.C);
+    merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), with_bias ? d_db.get() : nullptr,
+                                     d_dout.get(), d_inp.get(), d_w.get(), d_mean.get(),
+                                     d_rstd.get(), tc.N, tc.C, 0,
+                                     own_scratch ? d_scratch.get() : nullptr);
+    expect_close("dinp", to_float(d_dinp.download()), dinp, 2 * kDinpAtol, kBf16Rtol);
+    expect_close("dweight", d_dw.download(), dw, dparam_atol(tc.N), kDparamRtol);
+    expect_close("dbias", d_db.download(), db, dparam_atol(tc.N), kDparamRtol);
+  }
+}
+
+TEST(CudaNormsBf16, RmsNormForwardAndBackwardMatchCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(107);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    const bool own_scratch = case_index++ % 2 == 0;
+    const Bf16Values inp = bf16_uniform(NC, rng, -1.7f, 2.3f);
+    const Bf16Values dout = bf16_uniform(NC, rng, -1.f, 1.f);
+    const Bf16Values w = bf16_uniform(tc.C, rng, 0.5f, 1.5f);
+    const Bf16Values dinp0 = bf16_uniform(NC, rng, -1.f, 1.f);
+    Floats out(NC), rstd(tc.N);
+    merino::cpu::rmsnorm_forward<float>(out.data(), rstd.data(), inp.f.data(), w.f.data(), tc.N,
+                                        tc.C, 1e-6f);
+    DeviceBuffer<bf16> d_inp(inp.t), d_w(w.t), d_out(NC), d_dout(dout.t), d_dinp(dinp0.t);
+    DeviceBuffer<float> d_rstd(tc.N);
+    merino::cuda::rmsnorm_forward(d_out.get(), d_rstd.get(), d_inp.get(), d_w.get(), tc.N, tc.C,
+                                  1e-6f);
+    expect_close("out", to_float(d_out.download()), out, 2 * kOutAtol, kBf16Rtol);
+    expect_close("rstd", d_rstd.download(), rstd, 0.0, kRstdRtol);
+
+    Floats dinp = dinp0.f, dw = uniform(tc.C, rng, -1.f, 1.f);
+    DeviceBuffer<float> d_rstd_ref(rstd), d_dw(dw);
+    DeviceBuffer<float> d_scratch(merino::cuda::rmsnorm_backward_scratch_floats(tc.N, tc.C));
+    merino::cpu::rmsnorm_backward<float>(dinp.data(), dw.data(), dout.f.data(), inp.f.data(),
+                                         w.f.data(), rstd.data(), tc.N, tc.C);
+    merino::cuda::rmsnorm_backward(d_dinp.get(), d_dw.get(), d_dout.get(), d_inp.get(),
+                                   d_w.get(), d_rstd_ref.get(), tc.N, tc.C, 0,
+                                   own_scratch ? d_scratch.get() : nullptr);
+    expect_close("dinp", to_float(d_dinp.download()), dinp, 2 * kDinpAtol, kBf16Rtol);
+    expect_close("dweight", d_dw.download(), dw, dparam_atol(tc.N), kDparamRtol);
+  }
+}
+
 // No float atomics anywhere: two runs from the same state must agree bit for bit.
 TEST(CudaNorms, BackwardIsDeterministic) {
   REQUIRE_CUDA_DEVICE();
@@ -293,6 +443,43 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchesCpu) {
       double s = 0.0;
       for (int v = 0; v < tc.V; ++v) s += dlogits[static_cast<size_t>(r) * tc.V + v];
       EXPECT_NEAR(s, 0.0, 1e-5 * scale) << "row " << r;
+    }
+  }
+}
+
+// bf16 logits (V = 50304, 1024: 8-element packs; 50257, 7, 13: scalar), fp32 losses, the
+// gradient written over the logits in bf16.
+TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(13);
+  for (const CeCase& tc : kCeCases) {
+    SCOPED_TRACE("N=" + std::to_string(tc.N) + " V=" + std::to_string(tc.V));
+    const size_t NV = static_cast<size_t>(tc.N) * tc.V;
+    const Bf16Values logits = bf16_uniform(NV, rng, -4.f, 4.f);
+    const std::vector<int32_t> targets = ce_targets(tc, rng);
+    const float scale = 1.0f / static_cast<float>(tc.N);
+    Floats dlogits_ref = logits.f, losses(tc.N);
+    merino::cpu::crossentropy_forward_backward<float>(dlogits_ref.data(), losses.data(),
+                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+    DeviceBuffer<bf16> d_logits(logits.t), d_grad(logits.t);
+    DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
+    DeviceBuffer<int32_t> d_targets(targets);
+    merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
+                                       tc.V, kIgnore);
+    merino::cuda::crossentropy_forward_backward(d_grad.get(), d_losses_fb.get(), d_targets.get(),
+                                                tc.N, tc.V, kIgnore, scale);
+    expect_close("losses (forward)", d_losses.download(), losses, kLossAtol, kLossRtol);
+    expect_close("losses (forward_backward)", d_losses_fb.download(), losses, kLossAtol,
+                 kLossRtol);
+    const std::vector<bf16> untouched = d_logits.download();
+    EXPECT_EQ(std::memcmp(untouched.data(), logits.t.data(), NV * sizeof(bf16)), 0)
+        << "forward must leave the logits untouched";
+    const Floats dlogits = to_float(d_grad.download());
+    expect_close("dlogits", dlogits, dlogits_ref, 2 * kGradAtolPerScale * scale, kBf16Rtol);
+    if (tc.N > 2) {
+      const auto row = dlogits.begin() + 2 * static_cast<size_t>(tc.V);
+      EXPECT_TRUE(std::all_of(row, row + tc.V, [](float v) { return v == 0.f; }))
+          << "ignored row must get an all-zero gradient";
     }
   }
 }

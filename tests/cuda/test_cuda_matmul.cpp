@@ -19,6 +19,8 @@
 //   fp32 and sums as fp32 above; the result is rounded to bf16 once (unit roundoff 2^-8), or
 //   twice with the unfused bias epilogue (the product, then product + bias). Bound:
 //   2e-5 s + 2e-3 + 1e-2 |ref|, which holds even for the double rounding.
+// * mixed precision (bf16 inputs, fp32 dweight / dbias): the gradients are summed in fp32 and
+//   never rounded to bf16, so they get the fp32 bound above; dinp is bf16 and gets the bf16 one.
 // * fused GELU (cuBLASLt's epilogue): NVIDIA does not document its tanh's accuracy; a fast
 //   hardware tanh (relative error ~2^-11) would be off by up to 2.5e-4 |x| in 0.5 x (1 + tanh).
 //   Bound 5e-4 |pre| on top of the propagated pre-activation error. This would not tell an erf
@@ -184,14 +186,15 @@ const BackwardCase kBackwardCases[] = {
     {{2600, 16, 77, 1}, false, true}, {{96, 768, 3072, 0}, true, true},
     {{64, 3072, 768, 0}, true, true}, {{1000, 768, 768, 0}, true, true}};
 
-template <class T>
+// G: the type of dweight / dbias (T, or float beside bf16 T)
+template <class T, class G = T>
 void check_backward(merino::cuda::Matmul& mm, const BackwardCase& c, std::mt19937& rng) {
   const Shape& s = c.shape;
   SCOPED_TRACE(name(s) + (c.with_dinp ? "" : " dinp=null") + (c.with_dbias ? "" : " dbias=null"));
   const size_t NI = size_t(s.N) * s.IC, NO = size_t(s.N) * s.OC, OI = size_t(s.OC) * s.IC;
   const auto inp = random_tensor<T>(NI, rng, -1, 1), w = random_tensor<T>(OI, rng, -1, 1);
   const auto dout = random_tensor<T>(NO, rng, -1, 1);
-  const auto dw0 = random_tensor<T>(OI, rng, -1, 1), db0 = random_tensor<T>(s.OC, rng, -1, 1);
+  const auto dw0 = random_tensor<G>(OI, rng, -1, 1), db0 = random_tensor<G>(s.OC, rng, -1, 1);
   const auto garbage = random_tensor<T>(NI, rng, -9, 9);
 
   Doubles dinp(NI), dw = dw0.d, db = db0.d;
@@ -200,17 +203,18 @@ void check_backward(merino::cuda::Matmul& mm, const BackwardCase& c, std::mt1993
                                        inp.d.data(), w.d.data(), s.N, s.IC, s.OC);
 
   DeviceBuffer<T> d_inp(inp.t, s.offset), d_w(w.t, s.offset), d_dout(dout.t, s.offset),
-      d_dinp(garbage.t, s.offset), d_dw(dw0.t, s.offset), d_db(db0.t, s.offset);
-  mm.backward<T>(c.with_dinp ? d_dinp.get() : nullptr, d_dw.get(),
-                 c.with_dbias ? d_db.get() : nullptr, d_dout.get(), d_inp.get(), d_w.get(), s.N,
-                 s.IC, s.OC);
+      d_dinp(garbage.t, s.offset);
+  DeviceBuffer<G> d_dw(dw0.t, s.offset), d_db(db0.t, s.offset);
+  mm.backward<T, G>(c.with_dinp ? d_dinp.get() : nullptr, d_dw.get(),
+                    c.with_dbias ? d_db.get() : nullptr, d_dout.get(), d_inp.get(), d_w.get(),
+                    s.N, s.IC, s.OC);
   if (c.with_dinp) expect_gemm_close<T>("dinp", d_dinp.download_doubles(), dinp, s.OC);
-  expect_gemm_close<T>("dweight", d_dw.download_doubles(), dw, s.N);
+  expect_gemm_close<G>("dweight", d_dw.download_doubles(), dw, s.N);
   // dbias sums N values of standard deviation 1/sqrt(3), sqrt(3) times a product's: the
   // accumulation bound is scaled accordingly
   if (c.with_dbias) {
     expect_close("dbias", d_db.download_doubles(), db,
-                 Tol<T>::kAcc * std::sqrt(3.0) * dot_scale(s.N) + Tol<T>::kAtol, Tol<T>::kRtol);
+                 Tol<G>::kAcc * std::sqrt(3.0) * dot_scale(s.N) + Tol<G>::kAtol, Tol<G>::kRtol);
   } else {
     expect_close("dbias untouched", d_db.download_doubles(), db0.d, 0.0, 0.0);
   }
@@ -223,6 +227,17 @@ void backward_matches_cpu() {
   for (const BackwardCase& c : kBackwardCases) check_backward<T>(mm, c, rng);
 }
 TEST_FP32_AND_BF16(CudaMatmul, BackwardMatchesCpu, backward_matches_cpu)
+
+// Mixed precision: bf16 activations and weights, fp32 parameter gradients accumulated by the
+// GEMM (bf16 A / B, fp32 C / D) and by the column sums, never rounded to bf16.
+TEST(CudaMatmul, BackwardBf16WithFp32GradientsMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  merino::cuda::Matmul mm;
+  std::mt19937 rng(43);
+  for (const BackwardCase& c : kBackwardCases) check_backward<bf16, float>(mm, c, rng);
+  merino::cuda::Matmul small(1024);  // several dbias chunks through a small workspace
+  check_backward<bf16, float>(small, {{2600, 16, 40, 0}, true, true}, rng);
+}
 
 // Workspaces of 1 KiB (dbias partials capped at 1024 / (4 OC) chunks: N = 2600 rows in 6 chunks
 // of 434) and of 0 bytes (one chunk, direct accumulation); cuBLASLt must make do as well.
@@ -332,7 +347,7 @@ void rejects_invalid_arguments() {
             }).find("pre_gelu is null"),
             std::string::npos);
   EXPECT_NE(message([&] {
-              mm.backward<T>(c.get(), nullptr, nullptr, a.get(), a.get(), b.get(), 2, 4, 4);
+              mm.backward<T, T>(c.get(), nullptr, nullptr, a.get(), a.get(), b.get(), 2, 4, 4);
             }).find("dweight is null"),
             std::string::npos);
   EXPECT_EQ(mm.plan_count(), 0u) << "a rejected call must not build a plan";
@@ -373,5 +388,26 @@ void plans_are_cached_per_configuration() {
   CUDA_CHECK(cudaDeviceSynchronize());
 }
 TEST_FP32_AND_BF16(CudaMatmul, PlansAreCachedPerConfiguration, plans_are_cached_per_configuration)
+
+// The output type is part of a plan's key: the same bf16 backward with fp32 gradients reuses the
+// dinp plan (bf16 -> bf16) and adds exactly one, the bf16 -> fp32 dweight GEMM.
+TEST(CudaMatmul, PlansAreKeyedByOutputType) {
+  REQUIRE_CUDA_DEVICE();
+  merino::cuda::Matmul mm;
+  const int N = 16, IC = 32, OC = 64;
+  DeviceBuffer<bf16> inp(std::vector<bf16>(size_t(N) * IC)), w(std::vector<bf16>(size_t(OC) * IC)),
+      dout(std::vector<bf16>(size_t(N) * OC)), dinp(size_t(N) * IC), dw_bf16(size_t(OC) * IC);
+  DeviceBuffer<float> dw{Floats(size_t(OC) * IC)}, db{Floats(OC)};
+  mm.backward<bf16, bf16>(dinp.get(), dw_bf16.get(), nullptr, dout.get(), inp.get(), w.get(), N,
+                          IC, OC);
+  EXPECT_EQ(mm.plan_count(), 2u);
+  mm.backward<bf16, float>(dinp.get(), dw.get(), db.get(), dout.get(), inp.get(), w.get(), N, IC,
+                           OC);
+  EXPECT_EQ(mm.plan_count(), 3u);
+  mm.backward<bf16, float>(dinp.get(), dw.get(), db.get(), dout.get(), inp.get(), w.get(), N, IC,
+                           OC);
+  EXPECT_EQ(mm.plan_count(), 3u);
+  CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 }  // namespace

@@ -2,9 +2,9 @@
 // (kernels/cuda/reduce.cu) against their CPU twins in kernels/cpu/adamw.h, on seeded random
 // inputs with odd sizes (n = 1, 3, 7, a prime above the 4-wide vector split, several million to
 // exercise the strided, multi-block and unrolled paths) and offset pointers (the peeled and the
-// scalar fallback). Every GPU test first checks for a device and reports SKIPPED (never passes)
-// without one. The StochasticRoundingRule tests check the host copy of the rounding rule and
-// need no device.
+// scalar fallback); narrow_bf16 (the stochastic rounding alone) against the host rule. Every
+// GPU test first checks for a device and reports SKIPPED (never passes) without one. The
+// StochasticRoundingRule tests check the host copy of the rounding rule and need no device.
 //
 // Tolerances.
 // * AdamW: the kernel performs the CPU twin's float operations in the same order with
@@ -302,6 +302,47 @@ TEST(AdamWBf16, RepresentableMasterIsCopiedExactly) {
   s.lr = 0.0;
   merino::cuda::adamw_update_bf16(dp.get(), pb.get(), dg.get(), dm.get(), dv.get(), n, s, 99);
   expect_bitwise_equal("bf16 copy", to_float(pb.download()), p);
+}
+
+// narrow_bf16 (the rounding alone): every element equal to the host rule with (seed, step,
+// index_offset + i), on the vector path, the peeled path and the scalar fallback (the cases'
+// offsets shift src by off_p floats and dst by off_m bf16); and bit for bit the copy an AdamW
+// step with the same seed and step writes for the same fp32 values.
+TEST(NarrowBf16, MatchesHostRuleAndAdamWCopy) {
+  REQUIRE_CUDA_DEVICE();
+  for (const AdamCase& c : kAdamCases) {
+    SCOPED_TRACE(name(c));
+    std::mt19937 rng(7 + unsigned(c.n));
+    const Floats p = uniform(c.n, rng, -2.f, 2.f), m = uniform(c.n, rng, -0.1f, 0.1f),
+                 v = uniform(c.n, rng, 0.f, 0.01f), g = uniform(c.n, rng, -1.f, 1.f);
+    const merino::AdamWStep s = make_step(5, 1.0, 0.1);
+    const uint64_t seed = 4242, offset = 987654321;
+    const uint64_t key = merino::cuda::stochastic_round_key(seed, s.step);
+
+    DeviceBuffer<float> src(p, c.off_p);
+    DeviceBuffer<bf16> dst(c.n, c.off_m);
+    merino::cuda::narrow_bf16(dst.get(), src.get(), c.n, s, seed, offset);
+    const std::vector<bf16> narrowed = dst.download();
+    size_t wrong = 0, rounded_up = 0;
+    for (size_t i = 0; i < c.n; ++i) {
+      wrong += bits_of(narrowed[i]) !=
+               merino::bf16_stochastic_round_bits(p[i], key, offset + i);
+      rounded_up += bits_of(narrowed[i]) != uint16_t(float_bits(p[i]) >> 16);
+    }
+    EXPECT_EQ(wrong, 0u) << "narrowed copy differs from the host rounding rule";
+    if (c.n > 1000) {
+      EXPECT_GT(rounded_up, 0u) << "no element rounded up: the copy is truncated";
+    }
+
+    DeviceBuffer<float> dp(p, c.off_p), dm(m, c.off_m), dv(v, c.off_p), dg(g, c.off_p);
+    DeviceBuffer<bf16> pb(c.n, c.off_m), renarrowed(c.n, c.off_m);
+    merino::cuda::adamw_update_bf16(dp.get(), pb.get(), dg.get(), dm.get(), dv.get(), c.n, s,
+                                    seed, offset);
+    merino::cuda::narrow_bf16(renarrowed.get(), dp.get(), c.n, s, seed, offset);
+    const std::vector<bf16> from_adamw = pb.download(), from_narrow = renarrowed.download();
+    EXPECT_EQ(std::memcmp(from_adamw.data(), from_narrow.data(), c.n * sizeof(bf16)), 0)
+        << "narrow of the new master differs from AdamW's copy";
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ TEST(CpuBackend, CopiesAndZeroes) {
   double* p = be.alloc(3);
   int32_t* q = be.alloc_index(3);
   be.upload(p, src.data(), 3);
-  be.upload_index(q, isrc.data(), 3);
+  be.upload(q, isrc.data(), 3);
   std::vector<double> back(3);
   be.download(back.data(), p, 3);
   EXPECT_EQ(back, src);

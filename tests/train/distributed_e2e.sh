@@ -5,6 +5,8 @@
 #                per-step losses within 1e-5 relative; bucketed overlapped all-reduce (tiny
 #                buckets) == one blocking all-reduce, bit for bit
 #   zero         ZeRO-1 == plain data parallel, losses within 1e-5 relative, same checkpoint
+#   zero_bf16    `zero` in mixed precision: ZeRO-1 rounds the bf16 working copy after the
+#                all-gather, plain DP inside AdamW, with the same random stream
 #   resume       2 ranks: N steps straight == killed after a checkpoint and resumed, bit for bit;
 #                a ZeRO-1 checkpoint resumes on 1 process (re-sharded) and tracks the 2-rank run
 #   killed       one rank killed -9: the job ends non-zero within 60 s with the launcher's
@@ -13,6 +15,8 @@
 #                it, the job exits 0
 set -euo pipefail
 merino=$1 shared=$2 mode=$3 mpirun=${4:-}
+precision=fp32
+if [ "$mode" = zero_bf16 ]; then mode=zero precision=bf16; fi
 if [ -z "$mpirun" ] || ! command -v "$mpirun" >/dev/null; then
   echo "SKIPPED: no mpirun (install openmpi-bin libopenmpi-dev and reconfigure)"; exit 77
 fi
@@ -24,8 +28,8 @@ trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 GRAD_ACCUM=1 MAX_STEPS=30 CKPT_EVERY=10
 # shellcheck source=e2e_common.sh
 source "$(dirname "$0")/e2e_common.sh"
-one() { "$merino" train "$work/cfg.yaml" "$@"; }
-two() { "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" "$@"; }
+one() { "$merino" train "$work/cfg.yaml" --set run.precision=$precision "$@"; }
+two() { "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.precision=$precision "$@"; }
 
 
 # compare.py A B TOL: per-step training losses of two metrics.jsonl files (TOL 0: identical)

@@ -6,21 +6,26 @@
 #   train_e2e.sh MERINO SHARED_DATA fresh    a fresh run refuses a run.dir holding checkpoints
 #   train_e2e.sh MERINO SHARED_DATA quickstart  README's PTB run, shortened to 200 steps,
 #                                            reaches validation loss < 6.0
+#   train_e2e.sh MERINO SHARED_DATA resume_bf16  `resume` in mixed precision (run.precision=bf16)
+#   train_e2e.sh MERINO SHARED_DATA bf16_tracks_fp32  100 steps of configs/tiny.yaml in bf16 and
+#                                            in fp32: every logged loss within 2%
 set -euo pipefail
 merino=$1 shared=$2 mode=$3
+precision=fp32
+if [ "$mode" = resume_bf16 ]; then mode=resume precision=bf16; fi
 work=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 GRAD_ACCUM=2 MAX_STEPS=40 CKPT_EVERY=5
 # shellcheck source=e2e_common.sh
 source "$(dirname "$0")/e2e_common.sh"
-train() { "$merino" train "$work/cfg.yaml" "$@"; }
+train() { "$merino" train "$work/cfg.yaml" --set run.precision=$precision "$@"; }
 
 case "$mode" in
 resume)
   train --set run.dir="$work/a" >/dev/null
   # the binary itself in the background (not a shell function), so kill -9 hits the trainer
-  "$merino" train "$work/cfg.yaml" --set run.dir="$work/b" >/dev/null & pid=$!
+  "$merino" train "$work/cfg.yaml" --set run.precision=$precision --set run.dir="$work/b" >/dev/null & pid=$!
   wait_for "$work/b/step_00000020/state.json"
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
   echo "killed after $(ls "$work/b" | grep -c ^step_) checkpoints; resuming"
@@ -77,6 +82,31 @@ import json, sys
 val = [json.loads(l)["val_loss"] for l in open(sys.argv[1]) if "val_loss" in l]
 print("validation loss after 200 steps:", val[-1])
 assert val[-1] < 6.0, val
+PY
+  ;;
+bf16_tracks_fp32)
+  repo=$(cd "$(dirname "$0")/../.." && pwd)
+  "$merino" prepare --input "$shared/ptb/ptb.valid.txt" --input "$shared/ptb/ptb.train.txt" \
+    --val-tokens 92831 --out "$work/ptb" --tokenizer gpt2 >/dev/null
+  for p in fp32 bf16; do
+    "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/$p" \
+      --set run.precision=$p --set train.max_steps=100 --set train.val_batches=4 \
+      --set train.log_every=10 | grep -E "precision|validation loss"
+  done
+  python3 - "$work/fp32/metrics.jsonl" "$work/bf16/metrics.jsonl" <<'PY'
+import json, sys
+def curve(path):
+    out = {}
+    for line in open(path):
+        r = json.loads(line)
+        for k in ("loss", "val_loss"):
+            if k in r: out[(k, r["step"])] = r[k]
+    return out
+a, b = curve(sys.argv[1]), curve(sys.argv[2])
+assert a.keys() == b.keys() and len(a) >= 11, (sorted(a), sorted(b))
+worst = max(abs(b[k] - a[k]) / a[k] for k in a)
+print(f"{len(a)} logged losses; largest bf16 vs fp32 relative difference {worst:.4f}")
+assert worst < 0.02, [(k, a[k], b[k]) for k in sorted(a)]
 PY
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;
