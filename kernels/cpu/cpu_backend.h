@@ -6,6 +6,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "kernels/backend.h"
 #include "kernels/bf16.h"
@@ -90,7 +91,7 @@ extern template struct CpuBackend<double>;
 // weights, moments and statistics are fp32 and passed through untouched. The working copy is
 // refreshed from the master with the stochastic rounding of kernels/bf16.h, bit for bit what
 // the CUDA AdamW kernel writes. Slower than the fp32 backend (every op converts); it exists to
-// define the numbers, not to train fast.
+// define the numbers, not to train fast. Not thread-safe: ops share one pool of fp32 buffers.
 template <>
 struct CpuBackend<bf16> final : Backend<bf16> {
   std::string name() const override { return "cpu (bf16 emulated)"; }
@@ -151,6 +152,7 @@ struct CpuBackend<bf16> final : Backend<bf16> {
 
  private:
   CpuBackend<float> mem_;  // host memory, shared with the fp32 backend
+  std::vector<std::vector<float>> pool_;  // the ops' fp32 copies, reused op after op
 };
 
 }  // namespace merino

@@ -3,7 +3,6 @@
 // rounds the arrays it writes back once. Ops that accumulate into a T buffer (norm backward's
 // dinp, rope in place, accumulate) widen that buffer too, so `+=` means what it does on a GPU:
 // read bf16, add in fp32, store bf16. The conversions cost memory traffic, not accuracy.
-#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/activation.h"
@@ -20,21 +19,35 @@
 namespace merino {
 namespace {
 
-// an fp32 copy of a bf16 array; null stays null
-class Wide {
+// fp32 buffers for one op, taken from the backend's pool in order and handed back when the op
+// ends. Buffers only grow, so after the first step no op allocates or page-faults (the logits
+// of a GPT-2 vocabulary are ~200 MB per 1,024 tokens in fp32).
+class Frame {
  public:
-  Wide(const bf16* p, size_t n) : null_(p == nullptr) {
-    if (null_) return;
-    v_.resize(n);
+  explicit Frame(std::vector<std::vector<float>>& pool) : pool_(pool) {}
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+
+  // n floats, contents unspecified
+  float* out(size_t n) {
+    if (next_ == pool_.size()) pool_.emplace_back();
+    std::vector<float>& v = pool_[next_++];
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+  // an fp32 copy of a bf16 array; null stays null
+  float* wide(const bf16* p, size_t n) {
+    if (!p) return nullptr;
+    float* w = out(n);
     const int64_t len = int64_t(n);
 #pragma omp parallel for schedule(static) if (len > (1 << 16))
-    for (int64_t i = 0; i < len; ++i) v_[size_t(i)] = to_float(p[i]);
+    for (int64_t i = 0; i < len; ++i) w[i] = to_float(p[i]);
+    return w;
   }
-  float* get() { return null_ ? nullptr : v_.data(); }
 
  private:
-  bool null_;
-  std::vector<float> v_;
+  std::vector<std::vector<float>>& pool_;
+  size_t next_ = 0;
 };
 
 // the fp32 results rounded into a bf16 array (round to nearest even)
@@ -55,8 +68,9 @@ void CpuBackend<bf16>::embedding_forward(bf16* out, const int32_t* tokens, const
                                          const bf16* wpe, int B, int Tn, int C, int pos_offset) {
   // the token table can be large, so only the rows the tokens select are widened: row r of
   // `rows` is token r's row, and the kernel looks them up through the identity token list
+  Frame f(pool_);
   const size_t N = size_t(B) * size_t(Tn);
-  std::vector<float> rows(N * size_t(C));
+  float* rows = f.out(N * size_t(C));
   std::vector<int32_t> identity(N);
   for (size_t r = 0; r < N; ++r) {
     identity[r] = int32_t(r);
@@ -64,178 +78,193 @@ void CpuBackend<bf16>::embedding_forward(bf16* out, const int32_t* tokens, const
     for (int c = 0; c < C; ++c) rows[r * size_t(C) + size_t(c)] = to_float(w[c]);
   }
   // positions used: pos_offset .. pos_offset + Tn - 1; rows before them are never read
-  Wide p(wpe, size_t(Tn + pos_offset) * size_t(C));
-  std::vector<float> y(N * size_t(C));
-  cpu::embedding_forward(y.data(), identity.data(), rows.data(), p.get(), B, Tn, C, pos_offset);
-  store(out, y.data(), y.size());
+  const float* p = f.wide(wpe, size_t(Tn + pos_offset) * size_t(C));
+  float* y = f.out(N * size_t(C));
+  cpu::embedding_forward(y, identity.data(), rows, p, B, Tn, C, pos_offset);
+  store(out, y, N * size_t(C));
 }
 
 void CpuBackend<bf16>::embedding_backward(float* dwte, float* dwpe, const bf16* dout,
                                           const int32_t* tokens, int B, int Tn, int C,
                                           int pos_offset) {
-  Wide d(dout, size_t(B) * size_t(Tn) * size_t(C));
-  cpu::embedding_backward(dwte, dwpe, d.get(), tokens, B, Tn, C, pos_offset);
+  Frame f(pool_);
+  const float* d = f.wide(dout, size_t(B) * size_t(Tn) * size_t(C));
+  cpu::embedding_backward(dwte, dwpe, d, tokens, B, Tn, C, pos_offset);
 }
 
 void CpuBackend<bf16>::layernorm_forward(bf16* out, float* mean, float* rstd, const bf16* inp,
                                          const bf16* weight, const bf16* bias, int N, int C,
                                          float eps) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(C);
-  Wide x(inp, n), w(weight, size_t(C)), b(bias, size_t(C));
-  std::vector<float> y(n);
-  cpu::layernorm_forward(y.data(), mean, rstd, x.get(), w.get(), b.get(), N, C, eps);
-  store(out, y.data(), n);
+  float* y = f.out(n);
+  cpu::layernorm_forward(y, mean, rstd, f.wide(inp, n), f.wide(weight, size_t(C)),
+                         f.wide(bias, size_t(C)), N, C, eps);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::layernorm_backward(bf16* dinp, float* dweight, float* dbias,
                                           const bf16* dout, const bf16* inp, const bf16* weight,
                                           const float* mean, const float* rstd, int N, int C) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(C);
-  Wide di(dinp, n), d(dout, n), x(inp, n), w(weight, size_t(C));
-  cpu::layernorm_backward(di.get(), dweight, dbias, d.get(), x.get(), w.get(), mean, rstd, N, C);
-  store(dinp, di.get(), n);
+  float* di = f.wide(dinp, n);
+  cpu::layernorm_backward(di, dweight, dbias, f.wide(dout, n), f.wide(inp, n),
+                          f.wide(weight, size_t(C)), mean, rstd, N, C);
+  store(dinp, di, n);
 }
 
 void CpuBackend<bf16>::rmsnorm_forward(bf16* out, float* rstd, const bf16* inp, const bf16* weight,
                                        int N, int C, float eps) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(C);
-  Wide x(inp, n), w(weight, size_t(C));
-  std::vector<float> y(n);
-  cpu::rmsnorm_forward(y.data(), rstd, x.get(), w.get(), N, C, eps);
-  store(out, y.data(), n);
+  float* y = f.out(n);
+  cpu::rmsnorm_forward(y, rstd, f.wide(inp, n), f.wide(weight, size_t(C)), N, C, eps);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::rmsnorm_backward(bf16* dinp, float* dweight, const bf16* dout,
                                         const bf16* inp, const bf16* weight, const float* rstd,
                                         int N, int C) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(C);
-  Wide di(dinp, n), d(dout, n), x(inp, n), w(weight, size_t(C));
-  cpu::rmsnorm_backward(di.get(), dweight, d.get(), x.get(), w.get(), rstd, N, C);
-  store(dinp, di.get(), n);
+  float* di = f.wide(dinp, n);
+  cpu::rmsnorm_backward(di, dweight, f.wide(dout, n), f.wide(inp, n), f.wide(weight, size_t(C)),
+                        rstd, N, C);
+  store(dinp, di, n);
 }
 
 void CpuBackend<bf16>::matmul_forward(bf16* out, const bf16* inp, const bf16* weight,
                                       const bf16* bias, int N, int IC, int OC) {
-  Wide x(inp, size_t(N) * size_t(IC)), w(weight, size_t(OC) * size_t(IC)), b(bias, size_t(OC));
-  std::vector<float> y(size_t(N) * size_t(OC));
-  cpu::matmul_forward(y.data(), x.get(), w.get(), b.get(), N, IC, OC);
-  store(out, y.data(), y.size());
+  Frame f(pool_);
+  const size_t n = size_t(N) * size_t(OC);
+  float* y = f.out(n);
+  cpu::matmul_forward(y, f.wide(inp, size_t(N) * size_t(IC)), f.wide(weight, size_t(OC) * size_t(IC)),
+                      f.wide(bias, size_t(OC)), N, IC, OC);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::matmul_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
                                        const bf16* inp, const bf16* weight, int N, int IC, int OC) {
-  Wide d(dout, size_t(N) * size_t(OC)), x(inp, size_t(N) * size_t(IC));
-  Wide w(dinp ? weight : nullptr, size_t(OC) * size_t(IC));  // only dinp needs the weight
-  std::vector<float> di(dinp ? size_t(N) * size_t(IC) : 0);
-  cpu::matmul_backward(dinp ? di.data() : nullptr, dweight, dbias, d.get(), x.get(), w.get(), N, IC,
-                       OC);
-  store(dinp, di.data(), di.size());
+  Frame f(pool_);
+  const size_t n = size_t(N) * size_t(IC);
+  float* di = dinp ? f.out(n) : nullptr;
+  // only dinp needs the weight
+  cpu::matmul_backward(di, dweight, dbias, f.wide(dout, size_t(N) * size_t(OC)), f.wide(inp, n),
+                       f.wide(dinp ? weight : nullptr, size_t(OC) * size_t(IC)), N, IC, OC);
+  store(dinp, di, n);
 }
 
 void CpuBackend<bf16>::attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int Tn,
                                          int H, int KVH, int hd) {
-  Wide q(qkv, qkv_size(B, Tn, H, KVH, hd));
-  std::vector<float> y(size_t(B) * size_t(Tn) * size_t(H) * size_t(hd));
-  cpu::attention_forward(y.data(), lse, q.get(), B, Tn, H, KVH, hd);
-  store(out, y.data(), y.size());
+  Frame f(pool_);
+  const size_t n = size_t(B) * size_t(Tn) * size_t(H) * size_t(hd);
+  float* y = f.out(n);
+  cpu::attention_forward(y, lse, f.wide(qkv, qkv_size(B, Tn, H, KVH, hd)), B, Tn, H, KVH, hd);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::attention_backward(bf16* dqkv, const bf16* dout, const bf16* qkv,
                                           const bf16* out, const float* lse, int B, int Tn, int H,
                                           int KVH, int hd) {
+  Frame f(pool_);
   const size_t nq = qkv_size(B, Tn, H, KVH, hd), no = size_t(B) * size_t(Tn) * size_t(H) * size_t(hd);
-  Wide d(dout, no), q(qkv, nq), o(out, no);
-  std::vector<float> dq(nq);
-  cpu::attention_backward(dq.data(), d.get(), q.get(), o.get(), lse, B, Tn, H, KVH, hd);
-  store(dqkv, dq.data(), nq);
+  float* dq = f.out(nq);
+  cpu::attention_backward(dq, f.wide(dout, no), f.wide(qkv, nq), f.wide(out, no), lse, B, Tn, H, KVH,
+                          hd);
+  store(dqkv, dq, nq);
 }
 
 void CpuBackend<bf16>::rope_forward(bf16* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {
+  Frame f(pool_);
   const size_t n = qkv_size(B, Tn, H, KVH, hd);
-  Wide q(qkv, n);
-  cpu::rope_forward(q.get(), B, Tn, H, KVH, hd, theta);
-  store(qkv, q.get(), n);
+  float* q = f.wide(qkv, n);
+  cpu::rope_forward(q, B, Tn, H, KVH, hd, theta);
+  store(qkv, q, n);
 }
 
 void CpuBackend<bf16>::rope_backward(bf16* dqkv, int B, int Tn, int H, int KVH, int hd,
                                      double theta) {
+  Frame f(pool_);
   const size_t n = qkv_size(B, Tn, H, KVH, hd);
-  Wide d(dqkv, n);
-  cpu::rope_backward(d.get(), B, Tn, H, KVH, hd, theta);
-  store(dqkv, d.get(), n);
+  float* d = f.wide(dqkv, n);
+  cpu::rope_backward(d, B, Tn, H, KVH, hd, theta);
+  store(dqkv, d, n);
 }
 
 void CpuBackend<bf16>::gelu_forward(bf16* out, const bf16* inp, size_t n) {
-  Wide x(inp, n);
-  std::vector<float> y(n);
-  cpu::gelu_forward(y.data(), x.get(), n);
-  store(out, y.data(), n);
+  Frame f(pool_);
+  float* y = f.out(n);
+  cpu::gelu_forward(y, f.wide(inp, n), n);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::gelu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) {
-  Wide d(dout, n), x(inp, n);
-  std::vector<float> di(n);
-  cpu::gelu_backward(di.data(), d.get(), x.get(), n);
-  store(dinp, di.data(), n);
+  Frame f(pool_);
+  float* di = f.out(n);
+  cpu::gelu_backward(di, f.wide(dout, n), f.wide(inp, n), n);
+  store(dinp, di, n);
 }
 
 void CpuBackend<bf16>::relu_forward(bf16* out, const bf16* inp, size_t n) {
-  Wide x(inp, n);
-  std::vector<float> y(n);
-  cpu::relu_forward(y.data(), x.get(), n);
-  store(out, y.data(), n);
+  Frame f(pool_);
+  float* y = f.out(n);
+  cpu::relu_forward(y, f.wide(inp, n), n);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::relu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) {
-  Wide d(dout, n), x(inp, n);
-  std::vector<float> di(n);
-  cpu::relu_backward(di.data(), d.get(), x.get(), n);
-  store(dinp, di.data(), n);
+  Frame f(pool_);
+  float* di = f.out(n);
+  cpu::relu_backward(di, f.wide(dout, n), f.wide(inp, n), n);
+  store(dinp, di, n);
 }
 
 void CpuBackend<bf16>::swiglu_forward(bf16* out, const bf16* inp, int N, int F) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(F);
-  Wide x(inp, 2 * n);
-  std::vector<float> y(n);
-  cpu::swiglu_forward(y.data(), x.get(), N, F);
-  store(out, y.data(), n);
+  float* y = f.out(n);
+  cpu::swiglu_forward(y, f.wide(inp, 2 * n), N, F);
+  store(out, y, n);
 }
 
 void CpuBackend<bf16>::swiglu_backward(bf16* dinp, const bf16* dout, const bf16* inp, int N, int F) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(F);
-  Wide d(dout, n), x(inp, 2 * n);
-  std::vector<float> di(2 * n);
-  cpu::swiglu_backward(di.data(), d.get(), x.get(), N, F);
-  store(dinp, di.data(), 2 * n);
+  float* di = f.out(2 * n);
+  cpu::swiglu_backward(di, f.wide(dout, n), f.wide(inp, 2 * n), N, F);
+  store(dinp, di, 2 * n);
 }
 
 void CpuBackend<bf16>::residual_forward(bf16* out, const bf16* a, const bf16* b, size_t n) {
-  Wide x(a, n), y(b, n);
-  std::vector<float> r(n);
-  cpu::residual_forward(r.data(), x.get(), y.get(), n);
-  store(out, r.data(), n);
+  Frame f(pool_);
+  float* r = f.out(n);
+  cpu::residual_forward(r, f.wide(a, n), f.wide(b, n), n);
+  store(out, r, n);
 }
 
 void CpuBackend<bf16>::accumulate(bf16* dst, const bf16* src, size_t n) {
-  Wide d(dst, n), s(src, n);
-  cpu::accumulate(d.get(), s.get(), n);
-  store(dst, d.get(), n);
+  Frame f(pool_);
+  float* d = f.wide(dst, n);
+  cpu::accumulate(d, f.wide(src, n), n);
+  store(dst, d, n);
 }
 
 void CpuBackend<bf16>::crossentropy_forward(float* losses, const bf16* logits,
                                             const int32_t* targets, int N, int V,
                                             int32_t ignore_index) {
-  Wide l(logits, size_t(N) * size_t(V));
-  cpu::crossentropy_forward(losses, l.get(), targets, N, V, ignore_index);
+  Frame f(pool_);
+  cpu::crossentropy_forward(losses, f.wide(logits, size_t(N) * size_t(V)), targets, N, V, ignore_index);
 }
 
 void CpuBackend<bf16>::crossentropy_forward_backward(bf16* logits, float* losses,
                                                      const int32_t* targets, int N, int V,
                                                      int32_t ignore_index, float dloss_scale) {
+  Frame f(pool_);
   const size_t n = size_t(N) * size_t(V);
-  Wide l(logits, n);
-  cpu::crossentropy_forward_backward(l.get(), losses, targets, N, V, ignore_index, dloss_scale);
-  store(logits, l.get(), n);
+  float* l = f.wide(logits, n);
+  cpu::crossentropy_forward_backward(l, losses, targets, N, V, ignore_index, dloss_scale);
+  store(logits, l, n);
 }
 
 void CpuBackend<bf16>::adamw_update(float* master, bf16* params, const float* grads, float* m,
