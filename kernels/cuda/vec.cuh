@@ -61,31 +61,27 @@ __device__ __forceinline__ void store(T* p, const float (&f)[V]) {
   }
 }
 
-// The V values of a pack reduced as a balanced tree, ((v0 + v1) + (v2 + v3)) + ...: a fixed
-// order, shorter dependency chains than a serial sum. V is a power of two.
-template <int V>
-__device__ __forceinline__ float tree_sum(const float (&v)[V]) {
+// The V values of a pack reduced as a balanced tree, op(op(v0, v1), op(v2, v3)) ...: a fixed
+// order, shorter dependency chains than a serial loop. V is a power of two.
+template <int V, class Op>
+__device__ __forceinline__ float tree_reduce(const float (&v)[V], Op op) {
   float t[V];
 #pragma unroll
   for (int k = 0; k < V; ++k) t[k] = v[k];
 #pragma unroll
   for (int w = V / 2; w > 0; w /= 2) {
 #pragma unroll
-    for (int k = 0; k < w; ++k) t[k] = t[2 * k] + t[2 * k + 1];
+    for (int k = 0; k < w; ++k) t[k] = op(t[2 * k], t[2 * k + 1]);
   }
   return t[0];
 }
 template <int V>
+__device__ __forceinline__ float tree_sum(const float (&v)[V]) {
+  return tree_reduce(v, [](float a, float b) { return a + b; });
+}
+template <int V>
 __device__ __forceinline__ float tree_max(const float (&v)[V]) {
-  float t[V];
-#pragma unroll
-  for (int k = 0; k < V; ++k) t[k] = v[k];
-#pragma unroll
-  for (int w = V / 2; w > 0; w /= 2) {
-#pragma unroll
-    for (int k = 0; k < w; ++k) t[k] = fmaxf(t[2 * k], t[2 * k + 1]);
-  }
-  return t[0];
+  return tree_reduce(v, [](float a, float b) { return fmaxf(a, b); });
 }
 
 }  // namespace merino::cuda::vec
