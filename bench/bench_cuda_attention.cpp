@@ -10,7 +10,8 @@
 //             group are summed by running the group's heads one after another with beta = 1.
 //             It reuses the P its forward stored; merino recomputes P from lse.
 // The GEMMs compute the whole T x T square (the masked half is zeros), as unfused attention
-// does. Shapes (args: variant 0 = reference, 1 = merino; dtype 0 = fp32, 1 = bf16; shape):
+// does. cuDNN's fused SDPA on these shapes: bench/pytorch_attention.py (through PyTorch).
+// Shapes (args: variant 0 = reference, 1 = merino; dtype 0 = fp32, 1 = bf16; shape):
 //   shape 0  GPT-2 124M     B = 8, T = 1024, H = 12, KVH = 12, hd = 64
 //   shape 1  MobileLLM-125M B = 8, T = 1024, H = 9,  KVH = 3,  hd = 64
 //   shape 2  MeRino-64M     B = 8, T = 1024, H = 15, KVH = 15, hd = 48 (blocks 1 and 3 have

@@ -141,6 +141,9 @@ if [[ "${SKIP_BENCH:-0}" != 1 ]] && command -v python3 >/dev/null 2>&1 &&
         >>"$OUT_DIR/bench/pytorch_baseline.txt" 2>&1 || say "pytorch_baseline.py failed (see bench/pytorch_baseline.txt)"
     done
   done
+  say "running bench/pytorch_attention.py (cuDNN / Flash SDPA on bench_cuda_attention's shapes)"
+  python3 "$ROOT/bench/pytorch_attention.py" >"$OUT_DIR/bench/pytorch_attention.txt" 2>&1 ||
+    say "pytorch_attention.py failed (see bench/pytorch_attention.txt)"
 else
   say "no CUDA-enabled PyTorch >= 2.0: skipping bench/pytorch_baseline.py"
 fi
@@ -249,10 +252,11 @@ if benches:
     md.append("")
 for n in bench_notes:
     md.append(f"- {n}")
-torch_txt = os.path.join(out, "bench", "pytorch_baseline.txt")
-if os.path.exists(torch_txt):
-    md += ["", "## PyTorch on the same shapes (bench/pytorch_baseline.py)", "", "```"] + \
-          open(torch_txt).read().strip().splitlines() + ["```"]
+for txt, title in (("pytorch_baseline.txt", "PyTorch on the same shapes (bench/pytorch_baseline.py)"),
+                   ("pytorch_attention.txt", "cuDNN / Flash SDPA on the attention shapes (bench/pytorch_attention.py)")):
+    torch_txt = os.path.join(out, "bench", txt)
+    if os.path.exists(torch_txt):
+        md += ["", "## " + title, "", "```"] + open(torch_txt).read().strip().splitlines() + ["```"]
 with open(os.path.join(out, "gpu-report.md"), "w") as f:
     f.write("\n".join(md) + "\n")
 print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
