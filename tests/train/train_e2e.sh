@@ -9,6 +9,9 @@
 #   train_e2e.sh MERINO SHARED_DATA resume_bf16  `resume` in mixed precision (run.precision=bf16)
 #   train_e2e.sh MERINO SHARED_DATA bf16_tracks_fp32  100 steps of configs/tiny.yaml in bf16 and
 #                                            in fp32: every logged loss within 2%
+#   train_e2e.sh MERINO SHARED_DATA cuda_bf16_tracks_cpu  the same on the GPU: CUDA bf16 vs CPU
+#                                            fp32 within 2%, and two CUDA runs with identical
+#                                            losses (exit 77, skipped, without a usable GPU)
 set -euo pipefail
 merino=$1 shared=$2 mode=$3
 precision=fp32
@@ -84,16 +87,37 @@ print("validation loss after 200 steps:", val[-1])
 assert val[-1] < 6.0, val
 PY
   ;;
-bf16_tracks_fp32)
+bf16_tracks_fp32 | cuda_bf16_tracks_cpu)
   repo=$(cd "$(dirname "$0")/../.." && pwd)
-  "$merino" prepare --input "$shared/ptb/ptb.valid.txt" --input "$shared/ptb/ptb.train.txt" \
-    --val-tokens 92831 --out "$work/ptb" --tokenizer gpt2 >/dev/null
-  for p in fp32 bf16; do
-    "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/$p" \
-      --set run.precision=$p --set train.max_steps=100 --set train.val_batches=4 \
-      --set train.log_every=10 | grep -E "precision|validation loss"
+  if [ -f "$shared/ptb/ptb.train.txt" ]; then
+    "$merino" prepare --input "$shared/ptb/ptb.valid.txt" --input "$shared/ptb/ptb.train.txt" \
+      --val-tokens 92831 --out "$work/ptb" --tokenizer gpt2 >/dev/null
+  else  # a GPU machine may have the repository only: its docs are the text
+    echo "no $shared/ptb: training on the repository's docs/*.md instead"
+    cat "$repo"/docs/*.md > "$work/docs.txt"
+    "$merino" prepare --input "$work/docs.txt" --val-tokens 4096 --out "$work/ptb" --tokenizer gpt2 >/dev/null
+  fi
+  run() {  # NAME DEVICE PRECISION
+    "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/$1" \
+      --set run.device="$2" --set run.precision="$3" --set train.max_steps=100 \
+      --set train.val_batches=4 --set train.log_every=10 --set checkpoint.every=0
+  }
+  runs=(fp32:cpu:fp32 bf16:cpu:bf16)
+  if [ "$mode" = cuda_bf16_tracks_cpu ]; then
+    if ! "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/probe" \
+        --set run.device=cuda --set train.max_steps=1 >"$work/probe.log" 2>&1; then
+      if grep -qE "CUDA backend: |built without CUDA" "$work/probe.log"; then
+        echo "SKIPPED: $(grep -m1 -E "CUDA backend: |built without CUDA" "$work/probe.log")"; exit 77
+      fi
+      cat "$work/probe.log"; exit 1
+    fi
+    runs=(fp32:cpu:fp32 bf16:cuda:bf16 bf16_again:cuda:bf16)
+  fi
+  for r in "${runs[@]}"; do
+    IFS=: read -r name device precision <<<"$r"
+    run "$name" "$device" "$precision" | grep -E "precision|validation loss|device memory"
   done
-  python3 - "$work/fp32/metrics.jsonl" "$work/bf16/metrics.jsonl" <<'PY'
+  python3 - "$work" "${#runs[@]}" <<'PY'
 import json, sys
 def curve(path):
     out = {}
@@ -102,11 +126,16 @@ def curve(path):
         for k in ("loss", "val_loss"):
             if k in r: out[(k, r["step"])] = r[k]
     return out
-a, b = curve(sys.argv[1]), curve(sys.argv[2])
+work, n = sys.argv[1], int(sys.argv[2])
+a, b = curve(f"{work}/fp32/metrics.jsonl"), curve(f"{work}/bf16/metrics.jsonl")
 assert a.keys() == b.keys() and len(a) >= 11, (sorted(a), sorted(b))
 worst = max(abs(b[k] - a[k]) / a[k] for k in a)
 print(f"{len(a)} logged losses; largest bf16 vs fp32 relative difference {worst:.4f}")
 assert worst < 0.02, [(k, a[k], b[k]) for k in sorted(a)]
+if n == 3:
+    c = curve(f"{work}/bf16_again/metrics.jsonl")
+    assert c == b, [(k, b[k], c.get(k)) for k in sorted(b) if b[k] != c.get(k)]
+    print("two CUDA bf16 runs: identical losses")
 PY
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;
