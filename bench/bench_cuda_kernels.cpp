@@ -7,13 +7,23 @@
 //   GB/s            minimal bytes the kernel must move / time per call
 // GPU time is taken with CUDA events (manual time); the CPU time column is meaningless here.
 // Backward norms include their second (partial-sum) kernel and use a preallocated scratch.
+// The residual add fused with a norm (BM_ResidualLayerNormForward, BM_ResidualRmsNormForward,
+// `dtype` 0 = fp32, 1 = bf16) is measured against what it replaces: variant 0 there is the
+// two-kernel sequence merino::cuda::residual_forward + the norm, not a naive kernel. Both run in
+// place on the residual stream (sum == a) as the model does; the stream drifts by b per call,
+// which changes no timing. GB/s counts the fused op's minimal bytes (read a, b; write sum, out)
+// for both variants.
 // Without a CUDA device the program prints "SKIPPED: no CUDA device (...)" and exits 0.
 #include <benchmark/benchmark.h>
+#include <cuda_bf16.h>
 
 #include <cstdint>
+#include <random>
+#include <vector>
 
 #include "bench/cuda_bench_util.h"
 #include "bench/cuda_reference_kernels.cuh"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/crossentropy.cuh"
 #include "kernels/cuda/norms.cuh"
 
@@ -153,11 +163,77 @@ void BM_CrossEntropyForwardBackward(benchmark::State& st) {
       gb_per_s(static_cast<double>(2 * NV) * F), kTiming);  // read the logits, write dlogits
 }
 
+// n values uniform in [lo, hi) in T, drawn on the host (the device fill is fp32 only)
+template <class T>
+DeviceArray<T> host_filled(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<T> h(n);
+  for (auto& x : h) x = static_cast<T>(dist(rng));
+  DeviceArray<T> a(n);
+  CUDA_CHECK(cudaMemcpy(a.get(), h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
+  return a;
+}
+
+template <class T, bool RMS>
+void residual_norm_bench(benchmark::State& st) {
+  const int N = static_cast<int>(st.range(2)), C = static_cast<int>(st.range(3));
+  const size_t NC = static_cast<size_t>(N) * C;
+  DeviceArray<T> a = host_filled<T>(NC, 1, -1.f, 1.f), b = host_filled<T>(NC, 2, -1.f, 1.f),
+                 w = host_filled<T>(C, 3, 0.5f, 1.5f), bias = host_filled<T>(C, 4, -0.5f, 0.5f),
+                 out(NC);
+  DeviceArray<float> mean(N), rstd(N);
+  const double bytes = static_cast<double>((4 * NC + (RMS ? 1 : 2) * C) * sizeof(T)) +
+                       static_cast<double>((RMS ? 1 : 2) * N) * F;
+  run_against_reference(
+      st,
+      [&] {
+        merino::cuda::residual_forward(a.get(), a.get(), b.get(), NC);
+        if (RMS) {
+          merino::cuda::rmsnorm_forward(out.get(), rstd.get(), a.get(), w.get(), N, C, 1e-6f);
+        } else {
+          merino::cuda::layernorm_forward(out.get(), mean.get(), rstd.get(), a.get(), w.get(),
+                                          bias.get(), N, C, 1e-5f);
+        }
+      },
+      [&] {
+        if (RMS) {
+          merino::cuda::residual_rmsnorm_forward(a.get(), out.get(), rstd.get(), a.get(), b.get(),
+                                                 w.get(), N, C, 1e-6f);
+        } else {
+          merino::cuda::residual_layernorm_forward(a.get(), out.get(), mean.get(), rstd.get(),
+                                                   a.get(), b.get(), w.get(), bias.get(), N, C,
+                                                   1e-5f);
+        }
+      },
+      gb_per_s(bytes), kTiming);
+}
+
+// dtype argument: 0 = fp32, 1 = bf16
+template <bool RMS>
+void BM_ResidualNormForward(benchmark::State& st) {
+  if (st.range(1) == 0) {
+    residual_norm_bench<float, RMS>(st);
+  } else {
+    residual_norm_bench<__nv_bfloat16, RMS>(st);
+  }
+}
+void BM_ResidualLayerNormForward(benchmark::State& st) { BM_ResidualNormForward<false>(st); }
+void BM_ResidualRmsNormForward(benchmark::State& st) { BM_ResidualNormForward<true>(st); }
+
 // N = B * T rows (8 x 1024); C = 768 (GPT-2 small, float4 path) and 770 (scalar path)
 void norm_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"variant", "N", "C"});
   for (int C : {768, 770})
     for (int v : {0, 1}) b->Args({v, 8192, C});
+  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+// GPT-2 small: N = 8 x 1024 rows, C = 768; fp32 and bf16
+void residual_norm_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"variant", "dtype", "N", "C"});
+  for (int dtype : {0, 1})
+    for (int v : {0, 1}) b->Args({v, dtype, 8192, 768});
   b->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
@@ -173,6 +249,8 @@ BENCHMARK(BM_LayerNormForward)->Apply(norm_args);
 BENCHMARK(BM_LayerNormBackward)->Apply(norm_args);
 BENCHMARK(BM_RmsNormForward)->Apply(norm_args);
 BENCHMARK(BM_RmsNormBackward)->Apply(norm_args);
+BENCHMARK(BM_ResidualLayerNormForward)->Apply(residual_norm_args);
+BENCHMARK(BM_ResidualRmsNormForward)->Apply(residual_norm_args);
 BENCHMARK(BM_CrossEntropyForward)->Apply(ce_args);
 BENCHMARK(BM_CrossEntropyForwardBackward)->Apply(ce_args);
 

@@ -56,6 +56,14 @@ struct Backend {
                                A eps) = 0;
   virtual void rmsnorm_backward(T* dinp, A* dweight, const T* dout, const T* inp, const T* weight,
                                 const A* rstd, int N, int C) = 0;
+  // The residual add fused with the norm that follows it: sum = a + b (as residual_forward),
+  // then out, mean, rstd = the norm of sum as stored in T (as layernorm_forward /
+  // rmsnorm_forward), reading each row once instead of twice. sum may alias a or b.
+  virtual void residual_layernorm_forward(T* sum, T* out, A* mean, A* rstd, const T* a,
+                                          const T* b, const T* weight, const T* bias, int N,
+                                          int C, A eps) = 0;
+  virtual void residual_rmsnorm_forward(T* sum, T* out, A* rstd, const T* a, const T* b,
+                                        const T* weight, int N, int C, A eps) = 0;
 
   virtual void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC,
                               int OC) = 0;

@@ -32,6 +32,13 @@ struct Model<T>::LayerActs {
 };
 
 template <class T>
+struct Model<T>::NormSite {
+  const T *weight = nullptr, *bias = nullptr;
+  T* out = nullptr;
+  A *mean = nullptr, *rstd = nullptr;
+};
+
+template <class T>
 struct Model<T>::Scratch {
   int32_t *tokens = nullptr, *targets = nullptr;
   T* embed_out = nullptr;
@@ -256,26 +263,65 @@ typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int
 }
 
 template <class T>
-void Model<T>::layer_forward(const Step& st, LayerActs& a, const T* x_in, int B, int Tn) {
+const T* Model<T>::param(size_t offset) const {
+  return offset == LayerOffsets::kNone ? nullptr : params_ + offset;
+}
+
+template <class T>
+typename Model<T>::NormSite Model<T>::ln1_site(size_t step) {
+  const LayerOffsets& o = *steps_[step].set;
+  LayerActs& a = acts_[step];
+  return {param(o.ln1_w), param(o.ln1_b), a.ln1, a.ln1_mean, a.ln1_rstd};
+}
+
+template <class T>
+typename Model<T>::NormSite Model<T>::ln2_site(size_t step) {
+  const LayerOffsets& o = *steps_[step].set;
+  LayerActs& a = acts_[step];
+  return {param(o.ln2_w), param(o.ln2_b), a.ln2, a.ln2_mean, a.ln2_rstd};
+}
+
+template <class T>
+typename Model<T>::NormSite Model<T>::final_norm_site() {
+  return {param(layout_.lnf_w), param(layout_.lnf_b), sc_->lnf, sc_->lnf_mean, sc_->lnf_rstd};
+}
+
+template <class T>
+void Model<T>::norm_forward(const NormSite& n, const T* x, int N, int C) {
+  const A eps = A(cfg_.norm_eps);
+  if (cfg_.norm == NormKind::LayerNorm) be_.layernorm_forward(n.out, n.mean, n.rstd, x, n.weight, n.bias, N, C, eps);
+  else be_.rmsnorm_forward(n.out, n.rstd, x, n.weight, N, C, eps);
+}
+
+template <class T>
+void Model<T>::residual_norm_forward(const NormSite& n, T* sum, const T* a, const T* b, int N, int C) {
+  const A eps = A(cfg_.norm_eps);
+  if (cfg_.norm == NormKind::LayerNorm)
+    be_.residual_layernorm_forward(sum, n.out, n.mean, n.rstd, a, b, n.weight, n.bias, N, C, eps);
+  else
+    be_.residual_rmsnorm_forward(sum, n.out, n.rstd, a, b, n.weight, N, C, eps);
+}
+
+template <class T>
+void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn) {
+  const Step& st = steps_[step];
+  LayerActs& a = acts_[step];
   const BlockConfig& b = cfg_.blocks[st.block];
   const LayerOffsets& o = *st.set;
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
   auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
-  const A eps = A(cfg_.norm_eps);
-  const bool ln = cfg_.norm == NormKind::LayerNorm;
 
-  if (ln) be_.layernorm_forward(a.ln1, a.ln1_mean, a.ln1_rstd, x_in, P(o.ln1_w), P(o.ln1_b), N, C, eps);
-  else be_.rmsnorm_forward(a.ln1, a.ln1_rstd, x_in, P(o.ln1_w), N, C, eps);
+  // the previous layer already normalised x_in, fused with its residual add, unless this is the
+  // first layer or a projection came in between
+  if (step == 0 || st.projects_in) norm_forward(ln1_site(step), x_in, N, C);
   be_.matmul_forward(a.qkv, a.ln1, P(o.qkv_w), P(o.qkv_b), N, C, b.qkv_dim());
   if (cfg_.position == PositionKind::RoPE)
     be_.rope_forward(a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
   be_.attention_forward(a.att, a.lse, a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd);
   be_.matmul_forward(a.x_mid, a.att, P(o.o_w), P(o.o_b), N, q, C);
-  be_.residual_forward(a.x_mid, a.x_mid, x_in, size_t(N) * C);
+  residual_norm_forward(ln2_site(step), a.x_mid, a.x_mid, x_in, N, C);
 
-  if (ln) be_.layernorm_forward(a.ln2, a.ln2_mean, a.ln2_rstd, a.x_mid, P(o.ln2_w), P(o.ln2_b), N, C, eps);
-  else be_.rmsnorm_forward(a.ln2, a.ln2_rstd, a.x_mid, P(o.ln2_w), N, C, eps);
   const size_t NF = size_t(N) * F;
   switch (cfg_.activation) {
     case ActivationKind::GELU:
@@ -292,7 +338,8 @@ void Model<T>::layer_forward(const Step& st, LayerActs& a, const T* x_in, int B,
       break;
   }
   be_.matmul_forward(a.x_out, a.a, P(o.proj_w), P(o.proj_b), N, F, C);
-  be_.residual_forward(a.x_out, a.x_out, a.x_mid, size_t(N) * C);
+  if (next) residual_norm_forward(*next, a.x_out, a.x_out, a.x_mid, N, C);
+  else be_.residual_forward(a.x_out, a.x_out, a.x_mid, size_t(N) * C);
 }
 
 template <class T>
@@ -377,12 +424,12 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
       be_.matmul_forward(acts_[i].proj_out, projection_source(i), P(bo.proj_in_w), P(bo.proj_in_b),
                          N, in_w, cfg_.blocks[steps_[i].block].d_model);
     }
-    layer_forward(steps_[i], acts_[i], step_input(i), B, Tn);
+    // the last layer's output feeds the final norm (same width: final_dim is the last block's)
+    const bool last = i + 1 == steps_.size();
+    const NormSite next = last ? final_norm_site() : ln1_site(i + 1);
+    layer_forward(i, step_input(i), last || !steps_[i + 1].projects_in ? &next : nullptr, B, Tn);
   }
   const T* x_last = acts_.back().x_out;
-  const A eps = A(cfg_.norm_eps);
-  if (ln) be_.layernorm_forward(s.lnf, s.lnf_mean, s.lnf_rstd, x_last, P(layout_.lnf_w), P(layout_.lnf_b), N, Cf, eps);
-  else be_.rmsnorm_forward(s.lnf, s.lnf_rstd, x_last, P(layout_.lnf_w), N, Cf, eps);
   const T* head_in = s.lnf;
   int head_w = Cf;
   if (s.lm_in_proj) {

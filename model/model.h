@@ -69,11 +69,21 @@ class Model {
  private:
   struct LayerActs;  // activations saved by one executed layer
   struct Step;       // one executed layer: which block, which parameter set
+  struct NormSite;   // one norm application: its parameters and where it writes
   void ensure_activations(int B, int Tn);
   // returns the mean loss; `losses` receives the per-position losses on the host
   A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
                 A grad_scale, std::vector<A>& losses);
-  void layer_forward(const Step& s, LayerActs& a, const T* x_in, int B, int Tn);
+  const T* param(size_t offset) const;  // null for LayerOffsets::kNone
+  NormSite ln1_site(size_t step);
+  NormSite ln2_site(size_t step);
+  NormSite final_norm_site();
+  void norm_forward(const NormSite& n, const T* x, int N, int C);
+  // sum = a + b, then the norm of sum (the residual add fused with the norm after it)
+  void residual_norm_forward(const NormSite& n, T* sum, const T* a, const T* b, int N, int C);
+  // next: the norm that reads this layer's output (the next layer's first norm, or the final
+  // norm), computed fused with the output's residual add; null when a projection comes first
+  void layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn);
   void layer_backward(const Step& s, LayerActs& a, const T* x_in, T* dresid, int B, int Tn);
   template <class U>
   U* alloc(size_t n);

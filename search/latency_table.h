@@ -14,9 +14,10 @@ namespace merino::search {
 enum class OpKind {
   Vocab,       // d_model E, vocab_size V: token + position embedding, tied LM head, loss
   Projection,  // d_in, d_out: a block's proj_in (with bias) where the width changes
-  Attention,   // d_model C, n_heads H: LayerNorm, qkv, causal attention, out proj, residual
-  Ffn,         // d_model C, ffn_dim F: LayerNorm, fc, GELU, proj, residual
-  Final,       // d_model Cf, d_embed E: final LayerNorm, and lm_proj when Cf != E
+  Attention,   // d_model C, n_heads H: qkv, causal attention, out proj, residual + LayerNorm
+  Ffn,         // d_model C, ffn_dim F: fc, GELU, proj, residual + LayerNorm
+  Final,       // d_model Cf, d_embed E: one unfused LayerNorm (the first layer's; the final
+               // one is fused into the last residual add), and lm_proj when Cf != E
 };
 
 struct Op {

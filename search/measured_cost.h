@@ -18,7 +18,7 @@ constexpr const char* kMeasuredDevice = "cpu-measured";
 
 // The operations of Model<float>::forward on one sequence of space.seq_len tokens (batch 1),
 // each with the number of times it runs: the embedding and tied head, each block's proj_in
-// where the width changes, depth x (attention + FFN sub-layer) per block, the final norm
+// where the width changes, depth x (attention + FFN sub-layer) per block, one unfused norm
 // (with lm_proj when the last width differs from the first).
 std::vector<std::pair<Op, int>> forward_ops(const Candidate& c, const SearchSpace& space);
 

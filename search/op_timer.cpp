@@ -110,12 +110,13 @@ double time_op(const Op& op) {
       float *ln = buf.values(N * C), *mean = buf.values(N), *rstd = buf.values(N);
       float *qkv = buf.values(N * 3 * C), *att = buf.values(N * C), *lse = buf.values(N * H);
       float* y = buf.values(N * C);
+      // as Model::forward runs a sublayer: its input norm was fused into the residual add
+      // before it, and its own residual add is fused with the norm after it
       return median_seconds([&] {
-        be.layernorm_forward(ln, mean, rstd, x, ln_w, ln_b, T, C, kEps);
-        be.matmul_forward(qkv, ln, qkv_w, qkv_b, T, C, 3 * C);
+        be.matmul_forward(qkv, x, qkv_w, qkv_b, T, C, 3 * C);
         be.attention_forward(att, lse, qkv, 1, T, H, H, C / H);
         be.matmul_forward(y, att, o_w, o_b, T, C, C);
-        be.residual_forward(y, y, x, N * C);
+        be.residual_layernorm_forward(y, ln, mean, rstd, y, x, ln_w, ln_b, T, C, kEps);
       });
     }
     case OpKind::Ffn: {
@@ -126,11 +127,10 @@ double time_op(const Op& op) {
       float *ln = buf.values(N * C), *mean = buf.values(N), *rstd = buf.values(N);
       float *h = buf.values(N * F), *a = buf.values(N * F), *y = buf.values(N * C);
       return median_seconds([&] {
-        be.layernorm_forward(ln, mean, rstd, x, ln_w, ln_b, T, C, kEps);
-        be.matmul_forward(h, ln, fc_w, fc_b, T, C, F);
+        be.matmul_forward(h, x, fc_w, fc_b, T, C, F);
         be.gelu_forward(a, h, N * F);
         be.matmul_forward(y, a, proj_w, proj_b, T, F, C);
-        be.residual_forward(y, y, x, N * C);
+        be.residual_layernorm_forward(y, ln, mean, rstd, y, x, ln_w, ln_b, T, C, kEps);
       });
     }
     case OpKind::Final: {
@@ -139,6 +139,7 @@ double time_op(const Op& op) {
       const float* proj_w = Cf != E ? buf.values(size_t(E) * Cf, w) : nullptr;
       float *ln = buf.values(N * Cf), *mean = buf.values(N), *rstd = buf.values(N);
       float* y = buf.values(N * E);
+      // the one norm no residual add precedes (the first layer's) has the final norm's cost
       return median_seconds([&] {
         be.layernorm_forward(ln, mean, rstd, x, ln_w, ln_b, T, Cf, kEps);
         if (Cf != E) be.matmul_forward(y, ln, proj_w, nullptr, T, Cf, E);

@@ -118,6 +118,23 @@ void CpuBackend<T>::rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T
   cpu::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C);
 }
 
+// the twin of the fused CUDA kernel is the two reference kernels in sequence
+template <class T>
+void CpuBackend<T>::residual_layernorm_forward(T* sum, T* out, T* mean, T* rstd, const T* a,
+                                               const T* b, const T* weight, const T* bias, int N,
+                                               int C, T eps) {
+  OpTimer timer(sink(), __func__);
+  cpu::residual_forward(sum, a, b, size_t(N) * size_t(C));
+  cpu::layernorm_forward(out, mean, rstd, sum, weight, bias, N, C, eps);
+}
+template <class T>
+void CpuBackend<T>::residual_rmsnorm_forward(T* sum, T* out, T* rstd, const T* a, const T* b,
+                                             const T* weight, int N, int C, T eps) {
+  OpTimer timer(sink(), __func__);
+  cpu::residual_forward(sum, a, b, size_t(N) * size_t(C));
+  cpu::rmsnorm_forward(out, rstd, sum, weight, N, C, eps);
+}
+
 template <class T>
 void CpuBackend<T>::matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,
                                    int IC, int OC) {

@@ -40,6 +40,10 @@ struct CpuBackend final : Backend<T> {
                        T eps) override;
   void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight,
                         const T* rstd, int N, int C) override;
+  void residual_layernorm_forward(T* sum, T* out, T* mean, T* rstd, const T* a, const T* b,
+                                  const T* weight, const T* bias, int N, int C, T eps) override;
+  void residual_rmsnorm_forward(T* sum, T* out, T* rstd, const T* a, const T* b, const T* weight,
+                                int N, int C, T eps) override;
 
   void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC,
                       int OC) override;
@@ -116,6 +120,11 @@ struct CpuBackend<bf16> final : Backend<bf16> {
                        float eps) override;
   void rmsnorm_backward(bf16* dinp, float* dweight, const bf16* dout, const bf16* inp,
                         const bf16* weight, const float* rstd, int N, int C) override;
+  void residual_layernorm_forward(bf16* sum, bf16* out, float* mean, float* rstd, const bf16* a,
+                                  const bf16* b, const bf16* weight, const bf16* bias, int N,
+                                  int C, float eps) override;
+  void residual_rmsnorm_forward(bf16* sum, bf16* out, float* rstd, const bf16* a, const bf16* b,
+                                const bf16* weight, int N, int C, float eps) override;
 
   void matmul_forward(bf16* out, const bf16* inp, const bf16* weight, const bf16* bias, int N,
                       int IC, int OC) override;

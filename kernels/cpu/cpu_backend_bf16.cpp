@@ -134,6 +134,22 @@ void CpuBackend<bf16>::rmsnorm_backward(bf16* dinp, float* dweight, const bf16* 
   store(dinp, di, n);
 }
 
+// the sum is rounded to bf16 before it is normalised: the norm sees what is stored, as the
+// unfused residual_forward + layernorm_forward did
+void CpuBackend<bf16>::residual_layernorm_forward(bf16* sum, bf16* out, float* mean, float* rstd,
+                                                  const bf16* a, const bf16* b, const bf16* weight,
+                                                  const bf16* bias, int N, int C, float eps) {
+  residual_forward(sum, a, b, size_t(N) * size_t(C));
+  layernorm_forward(out, mean, rstd, sum, weight, bias, N, C, eps);
+}
+
+void CpuBackend<bf16>::residual_rmsnorm_forward(bf16* sum, bf16* out, float* rstd, const bf16* a,
+                                                const bf16* b, const bf16* weight, int N, int C,
+                                                float eps) {
+  residual_forward(sum, a, b, size_t(N) * size_t(C));
+  rmsnorm_forward(out, rstd, sum, weight, N, C, eps);
+}
+
 void CpuBackend<bf16>::matmul_forward(bf16* out, const bf16* inp, const bf16* weight,
                                       const bf16* bias, int N, int IC, int OC) {
   Frame f(pool_);

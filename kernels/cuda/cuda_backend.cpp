@@ -226,6 +226,19 @@ void CudaBackend<T>::rmsnorm_backward(T* dinp, A* dweight, const T* dout, const 
   cuda::rmsnorm_backward(dev(dinp), dweight, dev(dout), dev(inp), dev(weight), rstd, N, C,
                          s_->stream, scratch);
 }
+template <class T>
+void CudaBackend<T>::residual_layernorm_forward(T* sum, T* out, A* mean, A* rstd, const T* a,
+                                                const T* b, const T* weight, const T* bias, int N,
+                                                int C, A eps) {
+  cuda::residual_layernorm_forward(dev(sum), dev(out), mean, rstd, dev(a), dev(b), dev(weight),
+                                   dev(bias), N, C, eps, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::residual_rmsnorm_forward(T* sum, T* out, A* rstd, const T* a, const T* b,
+                                              const T* weight, int N, int C, A eps) {
+  cuda::residual_rmsnorm_forward(dev(sum), dev(out), rstd, dev(a), dev(b), dev(weight), N, C, eps,
+                                 s_->stream);
+}
 
 template <class T>
 void CudaBackend<T>::matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N,

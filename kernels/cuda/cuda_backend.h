@@ -63,6 +63,10 @@ class CudaBackend final : public Backend<T> {
                        A eps) override;
   void rmsnorm_backward(T* dinp, A* dweight, const T* dout, const T* inp, const T* weight,
                         const A* rstd, int N, int C) override;
+  void residual_layernorm_forward(T* sum, T* out, A* mean, A* rstd, const T* a, const T* b,
+                                  const T* weight, const T* bias, int N, int C, A eps) override;
+  void residual_rmsnorm_forward(T* sum, T* out, A* rstd, const T* a, const T* b, const T* weight,
+                                int N, int C, A eps) override;
 
   void matmul_forward(T* out, const T* inp, const T* weight, const T* bias, int N, int IC,
                       int OC) override;

@@ -10,6 +10,16 @@
 //   deviations): the 2nd and 3rd reads of a row hit L1/L2, and two-pass is as stable as the
 //   CPU twin. LayerNorm and RMSNorm share one template (RMSNorm = LayerNorm with mean 0 and no
 //   bias).
+// * Residual add fused into forward (residual_layernorm_forward / residual_rmsnorm_forward):
+//   in a pre-norm block every norm after the first reads the residual stream right after a
+//   residual add wrote it. Separately that is residual_forward (read a, b; write sum) and then a
+//   norm that reads sum again from DRAM; fused, the norm's first pass makes the row itself
+//   (s = a + b in fp32, rounded to T and stored) and its later passes re-read it from L1/L2:
+//   four tensor-sized DRAM transfers (read a, b; write sum, out) instead of five, and one
+//   launch instead of two, per norm. The row is normalised as stored (rounded), in the same
+//   fp32 operations and order as the two kernels, so the results are bitwise those of
+//   residual_forward followed by the norm -- what the CPU twin computes and what backward
+//   (which reads sum) assumes. sum may alias a or b (the model adds in place).
 // * Backward is fused: one kernel computes dinp AND the per-block partial sums of dweight and
 //   dbias; a second small kernel reduces the partials. A block owns a fixed run of
 //   kBwdRowsPerBlock rows and walks it kBwdWarps rows at a time: each warp computes dinp for
@@ -69,48 +79,88 @@ __device__ __forceinline__ void smem_store(float* p, const float (&f)[P]) {
   }
 }
 
-// RMS = true: RMSNorm (mean taken as 0, no bias, no mean output). packed: 16-byte packs of P
+// Elements [j, j + V) of a row into v. MAKE (RES, on the row's first pass) makes them first:
+// sum = a + b in fp32 (residual_forward's arithmetic), stored rounded to T, and v holds the
+// stored values -- so the statistics, out and backward all see exactly what residual_forward
+// would have written. a and b are read before sum is written, which keeps sum == a or b safe.
+template <class T, int V, bool MAKE>
+__device__ __forceinline__ void row_load(float (&v)[V], const T* x, T* sum, const T* a,
+                                         const T* b, int j) {
+  if constexpr (MAKE) {
+    float w[V];
+    vec::load<T, V>(a + j, v);
+    vec::load<T, V>(b + j, w);
+#pragma unroll
+    for (int k = 0; k < V; ++k) v[k] += w[k];
+    vec::store<T, V>(sum + j, v);
+#pragma unroll
+    for (int k = 0; k < V; ++k) v[k] = vec::to_float(vec::from_float<T>(v[k]));
+  } else {
+    vec::load<T, V>(x + j, v);
+  }
+}
+
+// RMS = true: RMSNorm (mean taken as 0, no bias, no mean output). RES = true: the row normalised
+// is sum = a + b, made by the row's first pass (the mean pass of LayerNorm, the sum-of-squares
+// pass of RMSNorm) and re-read by the later ones; inp is then unused. packed: 16-byte packs of P
 // elements (C % P == 0, every T pointer 16-byte aligned), else one element at a time.
-template <class T, bool RMS>
+// sum, a and b are not __restrict__: sum may alias a or b, and the later passes read sum after
+// this kernel wrote it, so those loads must not go through the read-only path. No
+// synchronisation is needed: every pass gives lane l the same packs (or elements) l, l + 32,
+// ..., so each lane only re-reads what it wrote itself, and a thread sees its own stores.
+template <class T, bool RMS, bool RES>
 __global__ void norm_forward_kernel(T* __restrict__ out, float* __restrict__ mean_out,
                                     float* __restrict__ rstd_out, const T* __restrict__ inp,
-                                    const T* __restrict__ weight, const T* __restrict__ bias,
-                                    int N, int C, float eps, bool packed) {
+                                    T* sum, const T* a, const T* b, const T* __restrict__ weight,
+                                    const T* __restrict__ bias, int N, int C, float eps,
+                                    bool packed) {
   constexpr int P = vec::kPack<T>;
+  constexpr bool kMakeInMeanPass = RES && !RMS;
+  constexpr bool kMakeInSquarePass = RES && RMS;
   const int lane = threadIdx.x % kWarp;
   const int row = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp;
   if (row >= N) return;  // whole warps leave together: the shuffles below stay full-warp
-  const T* x = inp + static_cast<size_t>(row) * C;
-  T* y = out + static_cast<size_t>(row) * C;
+  const size_t off = static_cast<size_t>(row) * C;
+  T* const s = RES ? sum + off : nullptr;
+  const T* const ra = RES ? a + off : nullptr;
+  const T* const rb = RES ? b + off : nullptr;
+  const T* x = RES ? s : inp + off;
+  T* y = out + off;
   const int CP = C / P;
 
   float m = 0.f;
   if (!RMS) {
-    float s = 0.f;
+    float acc = 0.f;
     if (packed) {
       for (int i = lane; i < CP; i += kWarp) {
         float v[P];
-        vec::load<T, P>(x + i * P, v);
-        s += vec::tree_sum(v);
+        row_load<T, P, kMakeInMeanPass>(v, x, s, ra, rb, i * P);
+        acc += vec::tree_sum(v);
       }
     } else {
-      for (int i = lane; i < C; i += kWarp) s += vec::to_float(x[i]);
+      for (int i = lane; i < C; i += kWarp) {
+        float v[1];
+        row_load<T, 1, kMakeInMeanPass>(v, x, s, ra, rb, i);
+        acc += v[0];
+      }
     }
-    m = warp_sum(s) / C;
+    m = warp_sum(acc) / C;
   }
   float ss = 0.f;
   if (packed) {
     for (int i = lane; i < CP; i += kWarp) {
       float v[P];
-      vec::load<T, P>(x + i * P, v);
+      row_load<T, P, kMakeInSquarePass>(v, x, s, ra, rb, i * P);
 #pragma unroll
       for (int k = 0; k < P; ++k) v[k] = (v[k] - m) * (v[k] - m);
       ss += vec::tree_sum(v);
     }
   } else {
     for (int i = lane; i < C; i += kWarp) {
-      const float a = vec::to_float(x[i]) - m;
-      ss += a * a;
+      float v[1];
+      row_load<T, 1, kMakeInSquarePass>(v, x, s, ra, rb, i);
+      const float d = v[0] - m;
+      ss += d * d;
     }
   }
   const float r = 1.0f / sqrtf(warp_sum(ss) / C + eps);
@@ -123,10 +173,10 @@ __global__ void norm_forward_kernel(T* __restrict__ out, float* __restrict__ mea
 #pragma unroll
       for (int k = 0; k < P; ++k) v[k] = (v[k] - m) * r * w[k];
       if (!RMS && bias) {
-        float b[P];
-        vec::load<T, P>(bias + i * P, b);
+        float bv[P];
+        vec::load<T, P>(bias + i * P, bv);
 #pragma unroll
-        for (int k = 0; k < P; ++k) v[k] += b[k];
+        for (int k = 0; k < P; ++k) v[k] += bv[k];
       }
       vec::store<T, P>(y + i * P, v);
     }
@@ -296,16 +346,19 @@ __global__ void partial_sum_kernel(float* __restrict__ dweight, float* __restric
 
 int backward_blocks(int N) { return (N + kBwdRowsPerBlock - 1) / kBwdRowsPerBlock; }
 
-template <class T, bool RMS>
-void launch_forward(T* out, float* mean, float* rstd, const T* inp, const T* weight,
-                    const T* bias, int N, int C, float eps, cudaStream_t stream) {
+// RES: sum = a + b is normalised (inp null); else inp (sum, a, b null). Null pointers count as
+// aligned: they are never read.
+template <class T, bool RMS, bool RES>
+void launch_forward(T* out, float* mean, float* rstd, const T* inp, T* sum, const T* a,
+                    const T* b, const T* weight, const T* bias, int N, int C, float eps,
+                    cudaStream_t stream) {
   if (N <= 0 || C <= 0) return;
-  // a null bias is "aligned": it is never read
   const bool packed = C % vec::kPack<T> == 0 && vec::aligned16(out) && vec::aligned16(inp) &&
+                      vec::aligned16(sum) && vec::aligned16(a) && vec::aligned16(b) &&
                       vec::aligned16(weight) && vec::aligned16(bias);
   const int blocks = (N + kFwdWarps - 1) / kFwdWarps;
-  norm_forward_kernel<T, RMS><<<blocks, kFwdWarps * kWarp, 0, stream>>>(
-      out, mean, rstd, inp, weight, bias, N, C, eps, packed);
+  norm_forward_kernel<T, RMS, RES><<<blocks, kFwdWarps * kWarp, 0, stream>>>(
+      out, mean, rstd, inp, sum, a, b, weight, bias, N, C, eps, packed);
   CUDA_CHECK(cudaGetLastError());
 }
 
@@ -356,7 +409,8 @@ void launch_backward(T* dinp, float* dweight, float* dbias, const T* dout, const
 template <class T>
 void layernorm_forward(T* out, float* mean, float* rstd, const T* inp, const T* weight,
                        const T* bias, int N, int C, float eps, cudaStream_t stream) {
-  launch_forward<T, false>(out, mean, rstd, inp, weight, bias, N, C, eps, stream);
+  launch_forward<T, false, false>(out, mean, rstd, inp, nullptr, nullptr, nullptr, weight, bias,
+                                  N, C, eps, stream);
 }
 
 template <class T>
@@ -374,7 +428,8 @@ size_t layernorm_backward_scratch_floats(int N, int C) {
 template <class T>
 void rmsnorm_forward(T* out, float* rstd, const T* inp, const T* weight, int N, int C, float eps,
                      cudaStream_t stream) {
-  launch_forward<T, true>(out, nullptr, rstd, inp, weight, nullptr, N, C, eps, stream);
+  launch_forward<T, true, false>(out, nullptr, rstd, inp, nullptr, nullptr, nullptr, weight,
+                                 nullptr, N, C, eps, stream);
 }
 
 template <class T>
@@ -388,6 +443,21 @@ size_t rmsnorm_backward_scratch_floats(int N, int C) {
   return N <= 0 || C <= 0 ? 0 : static_cast<size_t>(backward_blocks(N)) * C;
 }
 
+template <class T>
+void residual_layernorm_forward(T* sum, T* out, float* mean, float* rstd, const T* a, const T* b,
+                                const T* weight, const T* bias, int N, int C, float eps,
+                                cudaStream_t stream) {
+  launch_forward<T, false, true>(out, mean, rstd, nullptr, sum, a, b, weight, bias, N, C, eps,
+                                 stream);
+}
+
+template <class T>
+void residual_rmsnorm_forward(T* sum, T* out, float* rstd, const T* a, const T* b,
+                              const T* weight, int N, int C, float eps, cudaStream_t stream) {
+  launch_forward<T, true, true>(out, nullptr, rstd, nullptr, sum, a, b, weight, nullptr, N, C,
+                                eps, stream);
+}
+
 #define MERINO_INSTANTIATE_NORMS(T)                                                            \
   template void layernorm_forward<T>(T*, float*, float*, const T*, const T*, const T*, int, int, \
                                      float, cudaStream_t);                                     \
@@ -397,7 +467,11 @@ size_t rmsnorm_backward_scratch_floats(int N, int C) {
   template void rmsnorm_forward<T>(T*, float*, const T*, const T*, int, int, float,             \
                                    cudaStream_t);                                               \
   template void rmsnorm_backward<T>(T*, float*, const T*, const T*, const T*, const float*, int, \
-                                    int, cudaStream_t, float*);
+                                    int, cudaStream_t, float*);                                 \
+  template void residual_layernorm_forward<T>(T*, T*, float*, float*, const T*, const T*,       \
+                                              const T*, const T*, int, int, float, cudaStream_t); \
+  template void residual_rmsnorm_forward<T>(T*, T*, float*, const T*, const T*, const T*, int,  \
+                                            int, float, cudaStream_t);
 
 MERINO_INSTANTIATE_NORMS(float)
 MERINO_INSTANTIATE_NORMS(__nv_bfloat16)

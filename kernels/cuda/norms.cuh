@@ -1,6 +1,7 @@
-// LayerNorm and RMSNorm, CUDA. Same semantics and argument order as kernels/cpu/norms.h
-// (forward writes out / mean / rstd; backward ACCUMULATES += into dinp, dweight, dbias), with
-// device pointers and a stream appended. Design notes at the top of norms.cu.
+// LayerNorm and RMSNorm, alone and fused with the residual add before them, CUDA. Same semantics
+// and argument order as kernels/cpu/norms.h (forward writes out / mean / rstd; backward
+// ACCUMULATES += into dinp, dweight, dbias), with device pointers and a stream appended; the
+// fused forms are the Backend ops of the same names. Design notes at the top of norms.cu.
 // T (out, inp, weight, bias, dout, dinp) is float or __nv_bfloat16; the row statistics mean /
 // rstd and the parameter gradients dweight / dbias are fp32 for both, and all arithmetic is
 // fp32 (bf16 values are widened on load and rounded once per stored element).
@@ -39,5 +40,17 @@ void rmsnorm_backward(T* dinp, float* dweight, const T* dout, const T* inp, cons
                       const float* rstd, int N, int C, cudaStream_t stream = 0,
                       float* scratch = nullptr);
 size_t rmsnorm_backward_scratch_floats(int N, int C);
+
+// The residual add fused with the norm after it: sum = a + b (as residual_forward), then out,
+// mean, rstd = layernorm_forward / rmsnorm_forward of sum as stored in T -- bitwise the results
+// of those two launches, reading each row from DRAM once. sum may alias a or b (in place);
+// out must not alias any of them.
+template <class T>
+void residual_layernorm_forward(T* sum, T* out, float* mean, float* rstd, const T* a, const T* b,
+                                const T* weight, const T* bias, int N, int C, float eps,
+                                cudaStream_t stream = 0);
+template <class T>
+void residual_rmsnorm_forward(T* sum, T* out, float* rstd, const T* a, const T* b,
+                              const T* weight, int N, int C, float eps, cudaStream_t stream = 0);
 
 }  // namespace merino::cuda

@@ -1,7 +1,8 @@
 // CUDA kernels against their CPU twins (merino::cpu, kernels/cpu) on seeded random inputs,
 // including odd sizes: C not a multiple of 4 (scalar path), N = 1, partial blocks, V = 50257,
-// an ignored row, a C that needs opt-in shared memory. Every test first checks for a device
-// and reports SKIPPED (never passes) when there is none.
+// an ignored row, a C that needs opt-in shared memory. The residual add fused with a norm is
+// also checked against the two GPU kernels it replaces, bit for bit. Every test first checks
+// for a device and reports SKIPPED (never passes) when there is none.
 //
 // Tolerances. Both sides compute in fp32 (eps = 2^-23 ~ 1.2e-7), but the CPU twins accumulate
 // their reductions in double, so the differences measured here are essentially the rounding
@@ -30,10 +31,13 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/crossentropy.h"
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/norms.h"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/crossentropy.cuh"
 #include "kernels/cuda/norms.cuh"
 #include "tests/cuda/cuda_test_util.h"
@@ -363,6 +367,243 @@ TEST(CudaNorms, BackwardIsDeterministic) {
                              results[0][k].size() * sizeof(float)))
         << "output " << k << " differs between two identical runs";
   }
+}
+
+// ---- the residual add fused with the norm (residual_layernorm_forward, residual_rmsnorm_forward)
+
+// Inputs drawn so that a + b spans about the range the norm tests above use, keeping their
+// tolerances' reasoning: a in [-1.2, 1.4) plus b in [-0.5, 0.9) lies in [-1.7, 2.3).
+constexpr float kResALo = -1.2f, kResAHi = 1.4f, kResBLo = -0.5f, kResBHi = 0.9f;
+
+// n values uniform in [lo, hi) as stored in T (rounded for bf16) and their exact float values
+template <class T>
+struct Values {
+  std::vector<T> t;
+  Floats f;
+};
+template <class T>
+Values<T> draw(size_t n, std::mt19937& rng, float lo, float hi) {
+  Values<T> v;
+  v.f = uniform(n, rng, lo, hi);
+  if constexpr (std::is_same_v<T, float>) {
+    v.t = v.f;
+  } else {
+    v.t = to_bf16(v.f);
+    v.f = to_float(v.t);
+  }
+  return v;
+}
+
+struct FusedInputs {
+  int N, C;
+  bool with_bias;
+};
+
+template <class T>
+struct FusedCase {
+  Values<T> a, b, w, bias;
+  int N, C;
+  bool with_bias;
+};
+template <class T>
+FusedCase<T> draw_fused(const FusedInputs& in, std::mt19937& rng) {
+  const size_t NC = static_cast<size_t>(in.N) * in.C;
+  return {draw<T>(NC, rng, kResALo, kResAHi), draw<T>(NC, rng, kResBLo, kResBHi),
+          draw<T>(in.C, rng, 0.5f, 1.5f),     draw<T>(in.C, rng, -0.5f, 0.5f),
+          in.N,                               in.C,
+          in.with_bias};
+}
+
+// sum, out and the statistics as floats (mean stays empty for RMSNorm)
+struct FusedOut {
+  Floats sum, out, mean, rstd;
+};
+
+constexpr float kLnEps = 1e-5f, kRmsEps = 1e-6f;
+
+// The CPU twins in sequence: residual_forward, the sum rounded to T as the GPU stores it, then
+// the norm of the stored values.
+template <class T>
+FusedOut cpu_fused(bool rms, const FusedCase<T>& c) {
+  const size_t NC = static_cast<size_t>(c.N) * c.C;
+  FusedOut r{Floats(NC), Floats(NC), Floats(rms ? 0 : c.N), Floats(c.N)};
+  merino::cpu::residual_forward<float>(r.sum.data(), c.a.f.data(), c.b.f.data(), NC);
+  if constexpr (!std::is_same_v<T, float>) r.sum = to_float(to_bf16(r.sum));
+  if (rms) {
+    merino::cpu::rmsnorm_forward<float>(r.out.data(), r.rstd.data(), r.sum.data(), c.w.f.data(),
+                                        c.N, c.C, kRmsEps);
+  } else {
+    merino::cpu::layernorm_forward<float>(r.out.data(), r.mean.data(), r.rstd.data(),
+                                          r.sum.data(), c.w.f.data(),
+                                          c.with_bias ? c.bias.f.data() : nullptr, c.N, c.C,
+                                          kLnEps);
+  }
+  return r;
+}
+
+enum class SumAt { kOwnBuffer, kA, kB };  // where the fused kernel writes sum
+const char* sum_at_name(SumAt at) {
+  return at == SumAt::kA ? "sum == a" : at == SumAt::kB ? "sum == b" : "sum in its own buffer";
+}
+
+// Element offsets of the device pointers: 1 puts a pointer off 16-byte alignment.
+struct Offsets {
+  size_t a = 0, b = 0, sum = 0, out = 0, params = 0;
+};
+
+// The fused op on the GPU. Also checks that an input sum does not overwrite is left untouched.
+template <class T>
+FusedOut gpu_fused(bool rms, const FusedCase<T>& c, SumAt at, const Offsets& o = {}) {
+  const size_t NC = static_cast<size_t>(c.N) * c.C;
+  DeviceBuffer<T> d_a(c.a.t, o.a), d_b(c.b.t, o.b), d_sum(NC, o.sum), d_out(NC, o.out),
+      d_w(c.w.t, o.params), d_bias(c.bias.t, o.params);
+  DeviceBuffer<float> d_mean(c.N), d_rstd(c.N);
+  const DeviceBuffer<T>& sum = at == SumAt::kA ? d_a : at == SumAt::kB ? d_b : d_sum;
+  if (rms) {
+    merino::cuda::residual_rmsnorm_forward(sum.get(), d_out.get(), d_rstd.get(), d_a.get(),
+                                           d_b.get(), d_w.get(), c.N, c.C, kRmsEps);
+  } else {
+    merino::cuda::residual_layernorm_forward(sum.get(), d_out.get(), d_mean.get(), d_rstd.get(),
+                                             d_a.get(), d_b.get(), d_w.get(),
+                                             c.with_bias ? d_bias.get() : nullptr, c.N, c.C,
+                                             kLnEps);
+  }
+  FusedOut r{to_float(sum.download()), to_float(d_out.download()),
+             rms ? Floats() : d_mean.download(), d_rstd.download()};
+  if (at != SumAt::kA) expect_bitwise_equal("a (not written)", to_float(d_a.download()), c.a.f);
+  if (at != SumAt::kB) expect_bitwise_equal("b (not written)", to_float(d_b.download()), c.b.f);
+  return r;
+}
+
+// sum is one fp32 add rounded to T on both sides: bitwise. out and the statistics carry the
+// bounds of the plain norm tests (the reference normalises the same stored sums).
+template <class T>
+void expect_fused_matches(bool rms, const FusedOut& got, const FusedOut& ref) {
+  constexpr bool kBf16 = !std::is_same_v<T, float>;
+  expect_bitwise_equal("sum", got.sum, ref.sum);
+  expect_close("out", got.out, ref.out, kBf16 ? 2 * kOutAtol : kOutAtol,
+               kBf16 ? kBf16Rtol : kOutRtol);
+  if (!rms) expect_close("mean", got.mean, ref.mean, kMeanAtol, 0.0);
+  expect_close("rstd", got.rstd, ref.rstd, 0.0, kRstdRtol);
+}
+
+// Every norm case (N = 1, N not a multiple of a block's 8 rows, C off the pack: scalar path,
+// C = 6200) with sum in its own buffer, in place over a (as the model calls it) and over b.
+template <class T>
+void fused_matches_cpu(bool rms, uint32_t seed) {
+  std::mt19937 rng(seed);
+  int case_index = 0;
+  for (const NormCase& tc : kNormCases) {
+    SCOPED_TRACE(name(tc));
+    const bool with_bias = case_index++ % 3 != 2;
+    for (SumAt at : {SumAt::kOwnBuffer, SumAt::kA, SumAt::kB}) {
+      SCOPED_TRACE(sum_at_name(at));
+      const FusedCase<T> c = draw_fused<T>({tc.N, tc.C, with_bias}, rng);
+      expect_fused_matches<T>(rms, gpu_fused<T>(rms, c, at), cpu_fused<T>(rms, c));
+    }
+  }
+}
+
+TEST(CudaNorms, ResidualLayerNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_matches_cpu<float>(false, 301);
+}
+TEST(CudaNorms, ResidualRmsNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_matches_cpu<float>(true, 302);
+}
+TEST(CudaNormsBf16, ResidualLayerNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_matches_cpu<bf16>(false, 303);
+}
+TEST(CudaNormsBf16, ResidualRmsNormForwardMatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_matches_cpu<bf16>(true, 304);
+}
+
+// C is a whole number of packs, but one (or every) pointer is an element off 16-byte
+// alignment: the launcher must check each of a, b, sum, out, weight, bias and take the scalar
+// path (a 128-bit access through any of them would fault).
+template <class T>
+void fused_unaligned_matches_cpu(uint32_t seed) {
+  std::mt19937 rng(seed);
+  const int N = 21, C = 256;
+  struct Layout {
+    const char* what;
+    Offsets o;
+    SumAt at;
+  };
+  const Layout layouts[] = {
+      {"every pointer", {1, 1, 1, 1, 1}, SumAt::kOwnBuffer},
+      {"a only, sum == a", {1, 0, 0, 0, 0}, SumAt::kA},
+      {"b only", {0, 1, 0, 0, 0}, SumAt::kOwnBuffer},
+      {"sum only", {0, 0, 1, 0, 0}, SumAt::kOwnBuffer},
+      {"out only, sum == b", {0, 0, 0, 1, 0}, SumAt::kB},
+      {"weight and bias only", {0, 0, 0, 0, 1}, SumAt::kA},
+  };
+  for (const Layout& l : layouts) {
+    SCOPED_TRACE(std::string("unaligned: ") + l.what);
+    for (bool rms : {false, true}) {
+      SCOPED_TRACE(rms ? "RMSNorm" : "LayerNorm");
+      const FusedCase<T> c = draw_fused<T>({N, C, true}, rng);
+      expect_fused_matches<T>(rms, gpu_fused<T>(rms, c, l.at, l.o), cpu_fused<T>(rms, c));
+    }
+  }
+}
+
+TEST(CudaNorms, ResidualNormUnalignedPointersMatchCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_unaligned_matches_cpu<float>(305);
+}
+TEST(CudaNormsBf16, ResidualNormUnalignedPointersMatchCpu) {
+  REQUIRE_CUDA_DEVICE();
+  fused_unaligned_matches_cpu<bf16>(306);
+}
+
+// The fused kernel does the same fp32 operations in the same order as residual_forward followed
+// by the plain norm kernel, so on the same device every output must have the same bits.
+template <class T>
+void fused_is_bitwise_two_kernels(uint32_t seed) {
+  std::mt19937 rng(seed);
+  const NormCase cases[] = {{1, 768}, {37, 77}, {130, 1024}, {1000, 768}, {3, 6200}};
+  for (const NormCase& tc : cases) {
+    SCOPED_TRACE(name(tc));
+    const size_t NC = static_cast<size_t>(tc.N) * tc.C;
+    for (bool rms : {false, true}) {
+      SCOPED_TRACE(rms ? "RMSNorm" : "LayerNorm");
+      const FusedCase<T> c = draw_fused<T>({tc.N, tc.C, true}, rng);
+      DeviceBuffer<T> d_a(c.a.t), d_b(c.b.t), d_w(c.w.t), d_bias(c.bias.t), d_sum(NC),
+          d_out(NC), d_fused(c.a.t), d_fused_out(NC);
+      DeviceBuffer<float> d_mean(tc.N), d_rstd(tc.N), d_fused_mean(tc.N), d_fused_rstd(tc.N);
+      merino::cuda::residual_forward(d_sum.get(), d_a.get(), d_b.get(), NC);
+      if (rms) {
+        merino::cuda::rmsnorm_forward(d_out.get(), d_rstd.get(), d_sum.get(), d_w.get(), tc.N,
+                                      tc.C, kRmsEps);
+        merino::cuda::residual_rmsnorm_forward(d_fused.get(), d_fused_out.get(),
+                                               d_fused_rstd.get(), d_fused.get(), d_b.get(),
+                                               d_w.get(), tc.N, tc.C, kRmsEps);
+      } else {
+        merino::cuda::layernorm_forward(d_out.get(), d_mean.get(), d_rstd.get(), d_sum.get(),
+                                        d_w.get(), d_bias.get(), tc.N, tc.C, kLnEps);
+        merino::cuda::residual_layernorm_forward(
+            d_fused.get(), d_fused_out.get(), d_fused_mean.get(), d_fused_rstd.get(),
+            d_fused.get(), d_b.get(), d_w.get(), d_bias.get(), tc.N, tc.C, kLnEps);
+        expect_bitwise_equal("mean", d_fused_mean.download(), d_mean.download());
+      }
+      expect_bitwise_equal("sum", to_float(d_fused.download()), to_float(d_sum.download()));
+      expect_bitwise_equal("out", to_float(d_fused_out.download()), to_float(d_out.download()));
+      expect_bitwise_equal("rstd", d_fused_rstd.download(), d_rstd.download());
+    }
+  }
+}
+
+TEST(CudaNorms, ResidualNormIsBitwiseTheTwoKernels) {
+  REQUIRE_CUDA_DEVICE();
+  fused_is_bitwise_two_kernels<float>(307);
+}
+TEST(CudaNormsBf16, ResidualNormIsBitwiseTheTwoKernels) {
+  REQUIRE_CUDA_DEVICE();
+  fused_is_bitwise_two_kernels<bf16>(308);
 }
 
 struct CeCase {

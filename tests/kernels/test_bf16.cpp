@@ -169,6 +169,35 @@ TEST_F(Bf16VsDouble, LayerNormAndRmsNorm) {
   }
 }
 
+TEST_F(Bf16VsDouble, ResidualAddFusedWithNorm) {
+  constexpr int N = 5, C = 24;
+  const Vec a = rand(N * C), b = rand(N * C), w = rand(C), bias = rand(C);
+  const auto ab = to_bf16(a), bb = to_bf16(b), wb = to_bf16(w), biasb = to_bf16(bias);
+  for (bool layer : {true, false}) {
+    // in place, as the model calls it: the sum overwrites a
+    std::vector<bf16> sum = ab, out(N * C);
+    std::vector<float> mean(N), rstd(N);
+    if (layer)
+      lo.residual_layernorm_forward(sum.data(), out.data(), mean.data(), rstd.data(), sum.data(), bb.data(),
+                                    wb.data(), biasb.data(), N, C, 1e-5f);
+    else
+      lo.residual_rmsnorm_forward(sum.data(), out.data(), rstd.data(), sum.data(), bb.data(), wb.data(), N, C,
+                                  1e-5f);
+    Vec rsum(N * C), rout(N * C), rmean(N), rrstd(N);
+    for (size_t i = 0; i < rsum.size(); ++i) rsum[i] = a[i] + b[i];
+    expect_bf16_matches("residual sum", sum, rsum);
+    // the norm reads the sum as stored in bf16
+    const Vec stored = widen(sum);
+    if (layer)
+      ref.layernorm_forward(rout.data(), rmean.data(), rrstd.data(), stored.data(), w.data(), bias.data(), N, C,
+                            1e-5);
+    else
+      ref.rmsnorm_forward(rout.data(), rrstd.data(), stored.data(), w.data(), N, C, 1e-5);
+    expect_bf16_matches(layer ? "residual + layernorm" : "residual + rmsnorm", out, rout);
+    expect_float_matches("rstd", rstd, rrstd);
+  }
+}
+
 TEST_F(Bf16VsDouble, Matmul) {
   constexpr int N = 7, IC = 24, OC = 17;
   const Vec x = rand(N * IC), w = rand(OC * IC), b = rand(OC), dout = rand(N * OC);
