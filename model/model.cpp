@@ -145,12 +145,12 @@ void Model<T>::init_weights(uint64_t seed) {
 }
 
 template <class T>
-void Model<T>::set_params(const std::vector<A>& host) {
+void Model<T>::set_params(const std::vector<A>& host, const AdamWStep& rounding) {
   if (host.size() != layout_.total)
     throw std::invalid_argument("set_params: expected " + std::to_string(layout_.total) +
                                 " values, got " + std::to_string(host.size()));
   be_.upload(master_, host.data(), host.size());
-  narrow_params(AdamWStep{});
+  narrow_params(rounding);
 }
 
 template <class T>
@@ -310,34 +310,33 @@ void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, i
   const LayerOffsets& o = *st.set;
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
-  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
 
   // the previous layer already normalised x_in, fused with its residual add, unless this is the
   // first layer or a projection came in between
   if (step == 0 || st.projects_in) norm_forward(ln1_site(step), x_in, N, C);
-  be_.matmul_forward(a.qkv, a.ln1, P(o.qkv_w), P(o.qkv_b), N, C, b.qkv_dim());
+  be_.matmul_forward(a.qkv, a.ln1, param(o.qkv_w), param(o.qkv_b), N, C, b.qkv_dim());
   if (cfg_.position == PositionKind::RoPE)
     be_.rope_forward(a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
   be_.attention_forward(a.att, a.lse, a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd);
-  be_.matmul_forward(a.x_mid, a.att, P(o.o_w), P(o.o_b), N, q, C);
+  be_.matmul_forward(a.x_mid, a.att, param(o.o_w), param(o.o_b), N, q, C);
   residual_norm_forward(ln2_site(step), a.x_mid, a.x_mid, x_in, N, C);
 
   const size_t NF = size_t(N) * F;
   switch (cfg_.activation) {
     case ActivationKind::GELU:
-      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, F);
+      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
       be_.gelu_forward(a.a, a.h, NF);
       break;
     case ActivationKind::ReLU:
-      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, F);
+      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
       be_.relu_forward(a.a, a.h, NF);
       break;
     case ActivationKind::SwiGLU:
-      be_.matmul_forward(a.h, a.ln2, P(o.fc_w), P(o.fc_b), N, C, 2 * F);
+      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, 2 * F);
       be_.swiglu_forward(a.a, a.h, N, F);
       break;
   }
-  be_.matmul_forward(a.x_out, a.a, P(o.proj_w), P(o.proj_b), N, F, C);
+  be_.matmul_forward(a.x_out, a.a, param(o.proj_w), param(o.proj_b), N, F, C);
   if (next) residual_norm_forward(*next, a.x_out, a.x_out, a.x_mid, N, C);
   else be_.residual_forward(a.x_out, a.x_out, a.x_mid, size_t(N) * C);
 }
@@ -349,14 +348,13 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   const LayerOffsets& o = *st.set;
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
-  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
   auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
   const bool ln = cfg_.norm == NormKind::LayerNorm;
   Scratch& s = *sc_;
   const size_t NF = size_t(N) * F;
 
   // dresid holds d x_out; x_out = x_mid + proj(act(fc(norm2(x_mid))))
-  be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, P(o.proj_w), N, F, C);
+  be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
   int fc_out = F;
   switch (cfg_.activation) {
     case ActivationKind::GELU: be_.gelu_backward(s.dh, s.da, a.h, NF); break;
@@ -366,18 +364,18 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
       fc_out = 2 * F;
       break;
   }
-  be_.matmul_backward(s.dln, G(o.fc_w), G(o.fc_b), s.dh, a.ln2, P(o.fc_w), N, C, fc_out);
-  if (ln) be_.layernorm_backward(dresid, G(o.ln2_w), G(o.ln2_b), s.dln, a.x_mid, P(o.ln2_w), a.ln2_mean, a.ln2_rstd, N, C);
-  else be_.rmsnorm_backward(dresid, G(o.ln2_w), s.dln, a.x_mid, P(o.ln2_w), a.ln2_rstd, N, C);
+  be_.matmul_backward(s.dln, G(o.fc_w), G(o.fc_b), s.dh, a.ln2, param(o.fc_w), N, C, fc_out);
+  if (ln) be_.layernorm_backward(dresid, G(o.ln2_w), G(o.ln2_b), s.dln, a.x_mid, param(o.ln2_w), a.ln2_mean, a.ln2_rstd, N, C);
+  else be_.rmsnorm_backward(dresid, G(o.ln2_w), s.dln, a.x_mid, param(o.ln2_w), a.ln2_rstd, N, C);
 
   // dresid now holds d x_mid; x_mid = x_in + o_proj(attention(qkv(norm1(x_in))))
-  be_.matmul_backward(s.datt, G(o.o_w), G(o.o_b), dresid, a.att, P(o.o_w), N, q, C);
+  be_.matmul_backward(s.datt, G(o.o_w), G(o.o_b), dresid, a.att, param(o.o_w), N, q, C);
   be_.attention_backward(s.dqkv, s.datt, a.qkv, a.att, a.lse, B, Tn, b.n_heads, b.n_kv_heads, hd);
   if (cfg_.position == PositionKind::RoPE)
     be_.rope_backward(s.dqkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
-  be_.matmul_backward(s.dln, G(o.qkv_w), G(o.qkv_b), s.dqkv, a.ln1, P(o.qkv_w), N, C, b.qkv_dim());
-  if (ln) be_.layernorm_backward(dresid, G(o.ln1_w), G(o.ln1_b), s.dln, x_in, P(o.ln1_w), a.ln1_mean, a.ln1_rstd, N, C);
-  else be_.rmsnorm_backward(dresid, G(o.ln1_w), s.dln, x_in, P(o.ln1_w), a.ln1_rstd, N, C);
+  be_.matmul_backward(s.dln, G(o.qkv_w), G(o.qkv_b), s.dqkv, a.ln1, param(o.qkv_w), N, C, b.qkv_dim());
+  if (ln) be_.layernorm_backward(dresid, G(o.ln1_w), G(o.ln1_b), s.dln, x_in, param(o.ln1_w), a.ln1_mean, a.ln1_rstd, N, C);
+  else be_.rmsnorm_backward(dresid, G(o.ln1_w), s.dln, x_in, param(o.ln1_w), a.ln1_rstd, N, C);
 }
 
 template <class T>
@@ -405,12 +403,11 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   Scratch& s = *sc_;
   be_.upload(s.tokens, tokens, size_t(N));
   be_.upload(s.targets, targets, size_t(N));
-  auto P = [&](size_t off) -> const T* { return off == LayerOffsets::kNone ? nullptr : params_ + off; };
   auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
   const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
   const bool ln = cfg_.norm == NormKind::LayerNorm;
 
-  be_.embedding_forward(s.embed_out, s.tokens, P(layout_.wte), P(layout_.wpe), B, Tn, E,
+  be_.embedding_forward(s.embed_out, s.tokens, param(layout_.wte), param(layout_.wpe), B, Tn, E,
                         cfg_.position_offset);
   // input of step i: the previous step's output, projected when the block width changes
   auto step_input = [&](size_t i) -> const T* {
@@ -421,7 +418,7 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
     if (steps_[i].projects_in) {
       const BlockOffsets& bo = layout_.blocks[steps_[i].block];
       const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
-      be_.matmul_forward(acts_[i].proj_out, projection_source(i), P(bo.proj_in_w), P(bo.proj_in_b),
+      be_.matmul_forward(acts_[i].proj_out, projection_source(i), param(bo.proj_in_w), param(bo.proj_in_b),
                          N, in_w, cfg_.blocks[steps_[i].block].d_model);
     }
     // the last layer's output feeds the final norm (same width: final_dim is the last block's)
@@ -433,11 +430,11 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   const T* head_in = s.lnf;
   int head_w = Cf;
   if (s.lm_in_proj) {
-    be_.matmul_forward(s.lm_in_proj, s.lnf, P(layout_.lm_proj_w), nullptr, N, Cf, E);
+    be_.matmul_forward(s.lm_in_proj, s.lnf, param(layout_.lm_proj_w), nullptr, N, Cf, E);
     head_in = s.lm_in_proj;
     head_w = E;
   }
-  be_.matmul_forward(s.logits, head_in, P(layout_.lm_head), nullptr, N, head_w, V);
+  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w, V);
   const A dscale = scored ? grad_scale / A(scored) : A(0);
   if (backward) be_.crossentropy_forward_backward(s.logits, s.losses, s.targets, N, V, kIgnoreIndex, dscale);
   else be_.crossentropy_forward(s.losses, s.logits, s.targets, N, V, kIgnoreIndex);
@@ -451,14 +448,14 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
 
   // backward: logits now hold dlogits
   T* dhead_in = s.lm_in_proj ? s.dlm : s.dln;
-  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in, P(layout_.lm_head), N, head_w, V);
+  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in, param(layout_.lm_head), N, head_w, V);
   if (s.lm_in_proj)
-    be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, P(layout_.lm_proj_w), N, Cf, E);
+    be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, param(layout_.lm_proj_w), N, Cf, E);
   T* dresid = s.dresid;
   T* dother = s.dresid_alt;
   be_.zero(dresid, size_t(N) * Cf);
-  if (ln) be_.layernorm_backward(dresid, G(layout_.lnf_w), G(layout_.lnf_b), s.dln, x_last, P(layout_.lnf_w), s.lnf_mean, s.lnf_rstd, N, Cf);
-  else be_.rmsnorm_backward(dresid, G(layout_.lnf_w), s.dln, x_last, P(layout_.lnf_w), s.lnf_rstd, N, Cf);
+  if (ln) be_.layernorm_backward(dresid, G(layout_.lnf_w), G(layout_.lnf_b), s.dln, x_last, param(layout_.lnf_w), s.lnf_mean, s.lnf_rstd, N, Cf);
+  else be_.rmsnorm_backward(dresid, G(layout_.lnf_w), s.dln, x_last, param(layout_.lnf_w), s.lnf_rstd, N, Cf);
   report_ready(ready_after_head_);
   for (size_t i = steps_.size(); i-- > 0;) {
     layer_backward(steps_[i], acts_[i], step_input(i), dresid, B, Tn);
@@ -466,7 +463,7 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
       const BlockOffsets& bo = layout_.blocks[steps_[i].block];
       const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
       be_.matmul_backward(dother, G(bo.proj_in_w), G(bo.proj_in_b), dresid, projection_source(i),
-                          P(bo.proj_in_w), N, in_w, cfg_.blocks[steps_[i].block].d_model);
+                          param(bo.proj_in_w), N, in_w, cfg_.blocks[steps_[i].block].d_model);
       std::swap(dresid, dother);
     }
     report_ready(ready_after_step_[i]);

@@ -41,8 +41,9 @@ class Model {
   // GPT-2 style: N(0, init_std), residual output projections scaled by 1/sqrt(2 * layers),
   // biases 0, norm weights 1. Deterministic in `seed` on any backend.
   void init_weights(uint64_t seed);
-  // set_params writes the master weights and a working copy rounded as narrow(step 0) does
-  void set_params(const std::vector<A>& host);
+  // set_params writes the master weights and the working copy rounded from them as
+  // narrow_params(rounding) does (a resumed run passes the step it resumes after)
+  void set_params(const std::vector<A>& host, const AdamWStep& rounding = AdamWStep{});
   std::vector<A> get_params();
   std::vector<A> get_grads();
   // working copy = master weights, rounded with the stream of `step` (Backend::narrow); a no-op

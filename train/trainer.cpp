@@ -173,10 +173,9 @@ void Trainer<T>::start(const std::string& resume) {
     return;
   }
   CheckpointData& d = found->data;
-  model_.set_params(d.params);
   // the working copy the uninterrupted run had after that step: the same rounding of the same
   // master weights
-  model_.narrow_params(adamw_step(d.state.step));
+  model_.set_params(d.params, adamw_step(d.state.step));
   be_.upload(m_, d.exp_avg.data() + opt_lo_, opt_n_);
   be_.upload(v_, d.exp_avg_sq.data() + opt_lo_, opt_n_);
   train_.restore(d.state.loader);

@@ -118,8 +118,7 @@ CudaBackend<T>::~CudaBackend() {
 
 template <class T>
 std::string CudaBackend<T>::name() const {
-  return "cuda:" + std::to_string(s_->device) + " (" + s_->device_name + ")" +
-         (kMixedPrecision<T> ? " bf16 mixed precision" : "");
+  return "cuda:" + std::to_string(s_->device) + " (" + s_->device_name + ")";
 }
 template <class T>
 size_t CudaBackend<T>::peak_bytes() const {
@@ -331,12 +330,7 @@ void CudaBackend<T>::adamw_update(A* master, T* params, const A* grads, A* m, A*
     }
   }
   cuda::adamw_update<float>(master, grads, m, v, n, step, s_->stream);
-  if constexpr (!kMixedPrecision<T>) {
-    if (params && params != master && n > 0) {
-      CUDA_CHECK(cudaMemcpyAsync(params, master, n * sizeof(T), cudaMemcpyDeviceToDevice,
-                                 s_->stream));
-    }
-  }
+  if (params) narrow(params, master, n, step, index_offset);
 }
 template <class T>
 void CudaBackend<T>::narrow(T* dst, const A* src, size_t n, const AdamWStep& step,
