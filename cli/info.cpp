@@ -1,4 +1,5 @@
-// `merino info CONFIG.yaml`: what a model config builds, before anything is allocated.
+// `merino info CONFIG.yaml`: what a model config builds, and the memory training it takes,
+// before anything is allocated.
 #include <cstdio>
 #include <string>
 
@@ -6,6 +7,7 @@
 #include "model/config.h"
 #include "model/param_layout.h"
 #include "model/text_format.h"
+#include "train/trainer.h"
 
 namespace merino::cli {
 namespace {
@@ -16,7 +18,7 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-int run_info(const std::string& file, bool list_tensors) {
+int run_info(const std::string& file, bool list_tensors, int micro_batch) {
   const ModelConfig cfg = load_model_config(file);
   const ParamLayout layout = build_param_layout(cfg);
   const ModelCounts counts = count_model(cfg);
@@ -42,6 +44,13 @@ int run_info(const std::string& file, bool list_tensors) {
   std::printf("forward FLOPs/token:      %.4g (at context %d)\n", counts.forward_flops_per_token,
               cfg.context_length);
   std::printf("training FLOPs/token:     %.4g\n", counts.training_flops_per_token);
+  const int T = cfg.context_length;
+  std::printf("\ntraining memory per rank, micro-batch %d x %d, AdamW without ZeRO-1 (a GPU adds the "
+              "kernels' scratch and cuBLASLt's workspace):\n", micro_batch, T);
+  const MemoryPlan fp32 = training_memory_plan<float>(cfg, micro_batch, T, layout.total, false);
+  const MemoryPlan mixed = training_memory_plan<bf16>(cfg, micro_batch, T, layout.total, false);
+  std::printf("  fp32: %s (%s)\n", mebibytes(fp32.total()).c_str(), fp32.describe().c_str());
+  std::printf("  bf16: %s (%s)\n", mebibytes(mixed.total()).c_str(), mixed.describe().c_str());
   if (list_tensors) {
     std::printf("\n%-48s %-16s %12s %12s\n", "tensor", "shape", "offset", "numel");
     for (const ParamEntry& e : layout.entries)
@@ -57,9 +66,12 @@ Action add_info_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Print a model's layer table, parameter count and FLOPs/token");
   auto file = std::make_shared<std::string>();
   auto tensors = std::make_shared<bool>(false);
+  auto micro_batch = std::make_shared<int>(1);
   cmd->add_option("config", *file, "Model or training config (YAML with a `model` section)")->required();
   cmd->add_flag("--tensors", *tensors, "Also list every parameter tensor with shape and offset");
-  return [file, tensors] { return run_info(*file, *tensors); };
+  cmd->add_option("--micro-batch", *micro_batch, "Sequences per micro-batch for the training memory estimate")
+      ->check(CLI::Range(1, 1 << 16));
+  return [file, tensors, micro_batch] { return run_info(*file, *tensors, *micro_batch); };
 }
 
 }  // namespace merino::cli

@@ -102,6 +102,10 @@ nlohmann::json run_eval(const RunEvalOptions& o) {
       load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
 
   const DeviceBackend<float> device = make_device_backend<float>(o.device, 0);
+  // all the memory of the run at once (the model at its context length, the batch the scorer
+  // uses), so that a batch too large for the device fails before scoring starts
+  const int L = ckpt.config.context_length;
+  device.backend->reserve(Model<float>::memory_plan(ckpt.config, o.batch > 0 ? o.batch : auto_batch(L), L));
   Model<float> model(ckpt.config, *device.backend);
   model.set_params(ckpt.params);
   EvalOptions options{o.stride, o.batch, o.progress ? make_progress_line(task.name) : nullptr};

@@ -14,6 +14,7 @@
 
 #include "kernels/adamw_step.h"
 #include "kernels/bf16.h"
+#include "kernels/device_memory.h"
 
 namespace merino {
 
@@ -29,6 +30,12 @@ struct Backend {
   virtual void upload_bytes(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download_bytes(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void zero_bytes(void* p, size_t bytes) = 0;
+  // Planned memory (kernels/device_memory.h): takes the plan's buffers, with this backend's own
+  // workspaces for the plan's shapes, as one block that later allocations come from. Once per
+  // backend, before the planned allocations; throws std::runtime_error naming the sizes when the
+  // device cannot hold them. Without it every allocation is made on its own.
+  virtual void reserve(const MemoryPlan& plan) = 0;
+  virtual MemoryUse memory_use() const = 0;
 
   template <class U>
   U* alloc_as(size_t n) { return static_cast<U*>(alloc_bytes(n * sizeof(U))); }

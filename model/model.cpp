@@ -53,24 +53,57 @@ struct Model<T>::Scratch {
 };
 
 template <class T>
-Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
-    : cfg_(cfg), be_(backend), layout_(build_param_layout(cfg)), sc_(new Scratch) {
-  for (size_t bi = 0; bi < cfg_.blocks.size(); ++bi) {
-    const BlockConfig& b = cfg_.blocks[bi];
-    const BlockOffsets& bo = layout_.blocks[bi];
+std::vector<typename Model<T>::Step> Model<T>::build_steps(const ModelConfig& cfg,
+                                                           const ParamLayout& layout) {
+  std::vector<Step> steps;
+  for (size_t bi = 0; bi < cfg.blocks.size(); ++bi) {
+    const BlockConfig& b = cfg.blocks[bi];
+    const BlockOffsets& bo = layout.blocks[bi];
     for (int e = 0; e < b.executed_layers(); ++e) {
       Step s;
       s.block = int(bi);
       s.set = &bo.sets[b.share ? 0 : e / b.repeat];
       s.projects_in = e == 0 && bo.proj_in_w != LayerOffsets::kNone;
-      steps_.push_back(s);
+      steps.push_back(s);
     }
   }
+  return steps;
+}
+
+// The constructor allocates these three in this order, as memory_plan() counts them.
+template <class T>
+Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
+    : cfg_(cfg),
+      be_(backend),
+      layout_(build_param_layout(cfg)),
+      steps_(build_steps(cfg_, layout_)),
+      sc_(new Scratch) {
   params_ = alloc<T>(layout_.total);
   if constexpr (kMixedPrecision<T>) master_ = alloc<A>(layout_.total);
   else master_ = params_;
   grads_ = alloc<A>(layout_.total);
   plan_grad_ready();
+}
+
+template <class T>
+MemoryPlan Model<T>::memory_plan(const ModelConfig& cfg, int B, int Tn) {
+  const ParamLayout layout = build_param_layout(cfg);
+  MemoryPlan plan;
+  plan.add("parameters", layout.total * sizeof(T));
+  if constexpr (kMixedPrecision<T>) plan.add("master weights", layout.total * sizeof(A));
+  plan.add("gradients", layout.total * sizeof(A));
+  std::vector<LayerActs> acts;
+  Scratch scratch;
+  lay_out_activations(cfg, layout, build_steps(cfg, layout), size_t(B) * Tn, acts, scratch,
+                      [&](size_t bytes) -> void* {
+                        plan.add("activations", bytes);
+                        return nullptr;
+                      });
+  plan.batch = B;
+  plan.seq_len = Tn;
+  plan.width = cfg.max_width();  // the embedding and final widths are blocks' widths
+  for (const BlockConfig& b : cfg.blocks) plan.heads = std::max(plan.heads, b.n_heads);
+  return plan;
 }
 
 // A parameter's gradient is final after the backward of the earliest executed layer using it
@@ -183,26 +216,33 @@ void Model<T>::ensure_activations(int B, int Tn) {
   if (N <= act_tokens_) return;
   for (void* p : act_owned_) be_.release(p);
   act_owned_.clear();
+  lay_out_activations(cfg_, layout_, steps_, N, acts_, *sc_, [&](size_t bytes) {
+    void* p = be_.alloc_bytes(bytes);
+    act_owned_.push_back(p);
+    return p;
+  });
+  act_tokens_ = N;
+}
+
+// Every activation buffer is taken here and only here, for the model and for memory_plan() alike;
+// what is allocated depends on the config only, never on a pointer `take` returned (the plan's
+// take returns null).
+template <class T>
+void Model<T>::lay_out_activations(const ModelConfig& cfg, const ParamLayout& layout,
+                                   const std::vector<Step>& steps, size_t N,
+                                   std::vector<LayerActs>& acts, Scratch& s, const Take& take) {
   // activations in T, statistics in the accumulation type
-  auto act = [&](size_t n) {
-    T* p = be_.alloc(n);
-    act_owned_.push_back(p);
-    return p;
-  };
-  auto stat = [&](size_t n) {
-    A* p = be_.alloc_acc(n);
-    act_owned_.push_back(p);
-    return p;
-  };
-  const bool ln = cfg_.norm == NormKind::LayerNorm;
-  const size_t glu = cfg_.activation == ActivationKind::SwiGLU ? 2 : 1;
-  acts_.assign(steps_.size(), LayerActs{});
+  auto act = [&](size_t n) { return static_cast<T*>(take(n * sizeof(T))); };
+  auto stat = [&](size_t n) { return static_cast<A*>(take(n * sizeof(A))); };
+  const bool ln = cfg.norm == NormKind::LayerNorm;
+  const size_t glu = cfg.activation == ActivationKind::SwiGLU ? 2 : 1;
+  acts.assign(steps.size(), LayerActs{});
   size_t max_qkv = 0, max_ffn = 0;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    const BlockConfig& b = cfg_.blocks[steps_[i].block];
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const BlockConfig& b = cfg.blocks[steps[i].block];
     const size_t C = b.d_model, F = b.ffn_dim;
-    LayerActs& a = acts_[i];
-    if (steps_[i].projects_in) a.proj_out = act(N * C);
+    LayerActs& a = acts[i];
+    if (steps[i].projects_in) a.proj_out = act(N * C);
     a.ln1 = act(N * C);
     if (ln) a.ln1_mean = stat(N);
     a.ln1_rstd = stat(N);
@@ -219,18 +259,17 @@ void Model<T>::ensure_activations(int B, int Tn) {
     max_qkv = std::max(max_qkv, size_t(b.qkv_dim()));
     max_ffn = std::max(max_ffn, F);
   }
-  const size_t Cmax = cfg_.max_width(), E = cfg_.embed_dim(), Cf = cfg_.final_dim();
-  Scratch& s = *sc_;
-  s.tokens = be_.alloc_index(N);
-  s.targets = be_.alloc_index(N);
-  act_owned_.push_back(s.tokens);
-  act_owned_.push_back(s.targets);
+  const size_t Cmax = cfg.max_width(), E = cfg.embed_dim(), Cf = cfg.final_dim();
+  const bool lm_proj = layout.lm_proj_w != LayerOffsets::kNone;
+  s = Scratch{};
+  s.tokens = static_cast<int32_t*>(take(N * sizeof(int32_t)));
+  s.targets = static_cast<int32_t*>(take(N * sizeof(int32_t)));
   s.embed_out = act(N * E);
   s.lnf = act(N * Cf);
   s.lnf_mean = ln ? stat(N) : nullptr;
   s.lnf_rstd = stat(N);
-  s.lm_in_proj = layout_.lm_proj_w != LayerOffsets::kNone ? act(N * E) : nullptr;
-  s.logits = act(N * size_t(cfg_.vocab_size));
+  s.lm_in_proj = lm_proj ? act(N * E) : nullptr;
+  s.logits = act(N * size_t(cfg.vocab_size));
   s.losses = stat(N);
   s.dresid = act(N * Cmax);
   s.dresid_alt = act(N * Cmax);
@@ -239,8 +278,7 @@ void Model<T>::ensure_activations(int B, int Tn) {
   s.datt = act(N * Cmax);
   s.dh = act(N * glu * max_ffn);
   s.da = act(N * max_ffn);
-  s.dlm = s.lm_in_proj ? act(N * E) : nullptr;
-  act_tokens_ = N;
+  s.dlm = lm_proj ? act(N * E) : nullptr;
 }
 
 template <class T>

@@ -28,6 +28,11 @@ class Model {
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
+  // The device buffers a model of `cfg` holds for batches of up to B x Tn tokens (parameters,
+  // master weights, gradients, activations), counted as the constructor and the first forward
+  // allocate them; a trainer adds its own buffers and reserves the sum (Backend::reserve).
+  static MemoryPlan memory_plan(const ModelConfig& cfg, int B, int Tn);
+
   const ModelConfig& config() const { return cfg_; }
   const ParamLayout& layout() const { return layout_; }
   Backend<T>& backend() { return be_; }
@@ -71,7 +76,14 @@ class Model {
   struct LayerActs;  // activations saved by one executed layer
   struct Step;       // one executed layer: which block, which parameter set
   struct NormSite;   // one norm application: its parameters and where it writes
+  struct Scratch;
+  using Take = std::function<void*(size_t bytes)>;
+  static std::vector<Step> build_steps(const ModelConfig& cfg, const ParamLayout& layout);
   void ensure_activations(int B, int Tn);
+  // takes every activation buffer for N tokens from `take`, in one fixed order
+  static void lay_out_activations(const ModelConfig& cfg, const ParamLayout& layout,
+                                  const std::vector<Step>& steps, size_t N,
+                                  std::vector<LayerActs>& acts, Scratch& s, const Take& take);
   // returns the mean loss; `losses` receives the per-position losses on the host
   A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
                 A grad_scale, std::vector<A>& losses);
@@ -102,7 +114,6 @@ class Model {
   std::vector<void*> act_owned_;   // activation allocations, replaced when the batch grows
   size_t act_tokens_ = 0;          // B*Tn the activations were sized for
   std::vector<LayerActs> acts_;
-  struct Scratch;
   std::unique_ptr<Scratch> sc_;
   GradReadyHook grad_ready_;
   // ranges (offset, numel) final after the head's backward, after each step's backward, at the end

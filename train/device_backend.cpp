@@ -15,7 +15,6 @@ DeviceBackend<T> make_device_backend(const std::string& device, int index) {
   if (device == "cpu") {
     d.backend = std::make_unique<CpuBackend<T>>();
     d.peak_flops = [](const Backend<T>&) { return cpu_peak_flops(); };
-    d.peak_bytes = [](const Backend<T>&) { return size_t(0); };
     return d;
   }
   if (device != "cuda") throw ConfigError("device: '" + device + "' is not one of: cpu, cuda");
@@ -24,7 +23,6 @@ DeviceBackend<T> make_device_backend(const std::string& device, int index) {
   d.stream = be->stream_handle();
   d.backend = std::move(be);
   d.peak_flops = [](const Backend<T>& b) { return static_cast<const CudaBackend<T>&>(b).peak_flops(); };
-  d.peak_bytes = [](const Backend<T>& b) { return static_cast<const CudaBackend<T>&>(b).peak_bytes(); };
   return d;
 #else
   (void)index;

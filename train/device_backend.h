@@ -16,9 +16,6 @@ struct DeviceBackend {
   // FLOP/s the backend can reach at best: measured sgemm on the CPU; on a GPU the CUDA cores'
   // fp32 peak (fp32) or the tensor cores' dense bf16 peak (bf16)
   double (*peak_flops)(const Backend<T>&) = nullptr;
-  // device memory the backend has held at most (allocations and workspaces), 0 where it does not
-  // track it (the CPU)
-  size_t (*peak_bytes)(const Backend<T>&) = nullptr;
 };
 
 // "cpu", or "cuda" on GPU `index` (the local rank). Throws ConfigError for "cuda" in a build

@@ -22,6 +22,19 @@
 
 namespace merino {
 namespace fs = std::filesystem;
+
+template <class T>
+MemoryPlan training_memory_plan(const ModelConfig& model, int B, int Tn, size_t optimizer_numel,
+                                bool zero1) {
+  MemoryPlan plan = Model<T>::memory_plan(model, B, Tn);
+  // the order the trainer allocates: first moment, second moment, ZeRO-1 gradient shard
+  for (int i = 0; i < (zero1 ? 3 : 2); ++i)
+    plan.add("optimizer state", optimizer_numel * sizeof(acc_t<T>));
+  return plan;
+}
+template MemoryPlan training_memory_plan<float>(const ModelConfig&, int, int, size_t, bool);
+template MemoryPlan training_memory_plan<bf16>(const ModelConfig&, int, int, size_t, bool);
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -64,6 +77,22 @@ DeviceBackend<T> connect_backend(const TrainConfig& cfg, Communicator& comm) {
   return d;
 }
 
+// The parameters of this rank's optimizer state: all of them, or its ZeRO-1 shard.
+size_t optimizer_numel(size_t num_params, bool zero1, const Communicator& comm) {
+  return zero1 ? shard_counts(num_params, comm.world())[size_t(comm.rank())] : num_params;
+}
+
+// A rank's memory, reserved as one block before its first allocation (validation runs the
+// micro-batch shape too).
+template <class T>
+MemoryPlan reserve_memory(Backend<T>& be, const TrainConfig& cfg, bool zero1, const Communicator& comm) {
+  MemoryPlan plan = training_memory_plan<T>(
+      cfg.model, cfg.micro_batch, cfg.seq_len,
+      optimizer_numel(build_param_layout(cfg.model).total, zero1, comm), zero1);
+  be.reserve(plan);
+  return plan;
+}
+
 // T: the parameter type, float (fp32) or bf16 (mixed precision). Gradients, master weights and
 // the AdamW state are A = float either way, so gradient communication, clipping and checkpoints
 // are the same in both precisions.
@@ -79,6 +108,7 @@ class Trainer {
         zero1_(cfg.zero1 && comm.world() > 1),
         device_(connect_backend<T>(cfg, comm)),
         be_(*device_.backend),
+        plan_(reserve_memory(be_, cfg, zero1_, comm)),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
         val_shards_(shards(cfg.data_dir, "val")),
@@ -86,7 +116,7 @@ class Trainer {
         counts_(zero1_ ? shard_counts(model_.num_params(), world_)
                           : std::vector<size_t>(1, model_.num_params())),
         opt_lo_(zero1_ ? shard_offset(counts_, comm.rank()) : 0),
-        opt_n_(zero1_ ? counts_[size_t(comm.rank())] : model_.num_params()),
+        opt_n_(optimizer_numel(model_.num_params(), zero1_, comm)),
         norm_lo_(shard_offset(shard_counts(model_.num_params(), world_), comm.rank())),
         norm_n_(shard_counts(model_.num_params(), world_)[size_t(comm.rank())]),
         m_(be_.alloc_acc(opt_n_)),
@@ -113,6 +143,7 @@ class Trainer {
   }
   void start(const std::string& resume);
   void print_memory() const;
+  void print_memory_use() const;
   // one optimizer step; returns the loss averaged over ranks and sets stop_ when any rank was
   // asked to stop
   double train_step(int64_t step);
@@ -129,6 +160,7 @@ class Trainer {
   const bool zero1_;  // ZeRO-1 sharding is on (with one rank there is nothing to shard)
   DeviceBackend<T> device_;
   Backend<T>& be_;
+  MemoryPlan plan_;  // reserved before model_ and the optimizer state allocate from it
   Model<T> model_;
   DataLoader train_;
   std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
@@ -187,16 +219,27 @@ void Trainer<T>::start(const std::string& resume) {
 
 template <class T>
 void Trainer<T>::print_memory() const {
-  const double mib = 1.0 / (1 << 20), n = double(model_.num_params());
-  const double params = n * (sizeof(T) + (kMixedPrecision<T> ? sizeof(A) : 0));
-  const double opt = 2.0 * double(opt_n_) * sizeof(A) + (grad_shard_ ? double(opt_n_) * sizeof(A) : 0);
   std::printf("device: %s, precision %s\n", be_.name().c_str(),
               kMixedPrecision<T> ? "bf16 (fp32 master weights, gradients and optimizer state)" : "fp32");
   if (world_ > 1)
     std::printf("data parallel: %d ranks over %s%s; per rank: ", world_, comm_.transport().c_str(),
                 zero1_ ? ", ZeRO-1 optimizer sharding" : "");
-  std::printf("parameters %.1f MiB, gradients %.1f MiB, optimizer state %.1f MiB\n", params * mib,
-              n * sizeof(A) * mib, opt * mib);
+  const MemoryUse use = be_.memory_use();
+  std::printf("memory: %s reserved at start (%s)\n", mebibytes(use.reserved).c_str(), plan_.describe().c_str());
+}
+
+// After the first step every buffer and workspace has been taken; later steps take nothing more.
+// Memory taken outside the reserved block means the plan missed a buffer: reported, not fatal.
+template <class T>
+void Trainer<T>::print_memory_use() const {
+  const MemoryUse use = be_.memory_use();
+  std::printf("memory after the first step: %s of the %s reserved in use", mebibytes(use.peak).c_str(),
+              mebibytes(use.reserved).c_str());
+  if (use.workspace > 0) std::printf(", %s cuBLASLt workspace", mebibytes(use.workspace).c_str());
+  if (use.outside_peak > 0)
+    std::printf("; %s allocated outside the reserved block (the memory plan missed it)",
+                mebibytes(use.outside_peak).c_str());
+  std::printf("\n");
 }
 
 template <class T>
@@ -349,10 +392,7 @@ int Trainer<T>::run(const std::string& resume) {
     const double tok_s = double(step_tokens) / dt;
     const double lr = learning_rate(cfg_.schedule, step);
     const bool last = state_.step == cfg_.max_steps;
-    // the first step sized every buffer and workspace; later steps allocate nothing more
-    if (lead_ && state_.step == 1 && device_.peak_bytes(be_) > 0)
-      std::printf("device memory after the first step: %.1f MiB (peak)\n",
-                  double(device_.peak_bytes(be_)) / double(1 << 20));
+    if (lead_ && state_.step == 1) print_memory_use();
     if (lead_ && (state_.step % cfg_.log_every == 0 || last || state_.step == 1)) {
       metrics->write({{"step", state_.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm_},
                       {"tokens_per_s", tok_s}, {"mfu", tok_s * flops_per_token / peak},

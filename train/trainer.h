@@ -5,10 +5,20 @@
 #pragma once
 #include <string>
 
+#include "kernels/bf16.h"
+#include "kernels/device_memory.h"
 #include "train/communicator.h"
 #include "train/train_config.h"
 
 namespace merino {
+
+// Every buffer one rank's training allocates on its backend, in T = float (fp32) or bf16: the
+// model's for micro-batches of B x Tn, then AdamW's two moments over `optimizer_numel`
+// parameters (all of them, or a ZeRO-1 shard) and, with ZeRO-1, that shard's summed gradients.
+// The trainer reserves exactly this (Backend::reserve); `merino info` prints it.
+template <class T>
+MemoryPlan training_memory_plan(const ModelConfig& model, int B, int Tn, size_t optimizer_numel,
+                                bool zero1);
 
 // resume: "" (fresh run; the run directory must not hold checkpoints), "auto" (newest valid
 // checkpoint in run_dir, or a fresh start when there is none) or a checkpoint directory.

@@ -23,8 +23,6 @@ namespace merino {
 
 namespace {
 
-constexpr size_t kAlign = 64;
-
 // Adds the scope's wall time to (*sink)[name] on exit; inert when sink is null.
 class OpTimer {
  public:
@@ -44,24 +42,35 @@ class OpTimer {
   Clock::time_point start_{};
 };
 
-void* alloc_zeroed(size_t bytes) {
-  // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes
-  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-  void* p = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
+// DeviceMemory hands sizes rounded to Arena::kAlign, the multiple aligned_alloc wants
+void* host_alloc(size_t bytes) {
+  void* p = std::aligned_alloc(Arena::kAlign, bytes);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0, rounded == 0 ? kAlign : rounded);
   return p;
 }
 
 }  // namespace
 
 template <class T>
+CpuBackend<T>::CpuBackend() : mem_(host_alloc, [](void* p) { std::free(p); }) {}
+
+template <class T>
 void* CpuBackend<T>::alloc_bytes(size_t bytes) {
-  return alloc_zeroed(bytes);
+  void* p = mem_.alloc(bytes);
+  std::memset(p, 0, bytes);
+  return p;
 }
 template <class T>
 void CpuBackend<T>::release(void* p) {
-  std::free(p);
+  mem_.release(p);
+}
+template <class T>
+void CpuBackend<T>::reserve(const MemoryPlan& plan) {
+  mem_.reserve(plan.total());  // the CPU kernels keep no workspace of their own
+}
+template <class T>
+MemoryUse CpuBackend<T>::memory_use() const {
+  return mem_.use();
 }
 template <class T>
 void CpuBackend<T>::upload_bytes(void* dst, const void* host_src, size_t bytes) {

@@ -1,6 +1,7 @@
 // The CPU implementation of Backend<T>: host memory, every op forwarded to the reference
-// kernels in merino::cpu. Memory is zero-filled and 64-byte aligned (one cache line, one
-// AVX-512 vector), so rows of aligned width never straddle lines between threads.
+// kernels in merino::cpu. Memory is zero-filled and 256-byte aligned (Arena::kAlign: whole cache
+// lines and AVX-512 vectors, so rows of aligned width never straddle lines between threads),
+// planned and reserved as on a GPU (kernels/device_memory.h).
 // Optional per-op wall-time profile: enable_profile(true) makes each op add its elapsed time
 // (seconds) to profile()[op name]; when disabled an op pays one predictable branch.
 #pragma once
@@ -15,6 +16,7 @@ namespace merino {
 
 template <class T>
 struct CpuBackend final : Backend<T> {
+  CpuBackend();
   std::string name() const override { return "cpu"; }
 
   void enable_profile(bool on) { profiling_ = on; }
@@ -23,6 +25,8 @@ struct CpuBackend final : Backend<T> {
 
   void* alloc_bytes(size_t bytes) override;
   void release(void* p) override;
+  void reserve(const MemoryPlan& plan) override;
+  MemoryUse memory_use() const override;
   void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
   void download_bytes(void* host_dst, const void* src, size_t bytes) override;
   void zero_bytes(void* p, size_t bytes) override;
@@ -83,6 +87,7 @@ struct CpuBackend final : Backend<T> {
 
   bool profiling_ = false;
   std::map<std::string, double> profile_;
+  DeviceMemory mem_;
 };
 
 extern template struct CpuBackend<float>;
@@ -102,6 +107,8 @@ struct CpuBackend<bf16> final : Backend<bf16> {
 
   void* alloc_bytes(size_t bytes) override { return mem_.alloc_bytes(bytes); }
   void release(void* p) override { mem_.release(p); }
+  void reserve(const MemoryPlan& plan) override { mem_.reserve(plan); }
+  MemoryUse memory_use() const override { return mem_.memory_use(); }
   void upload_bytes(void* dst, const void* src, size_t bytes) override { mem_.upload_bytes(dst, src, bytes); }
   void download_bytes(void* dst, const void* src, size_t bytes) override { mem_.download_bytes(dst, src, bytes); }
   void zero_bytes(void* p, size_t bytes) override { mem_.zero_bytes(p, bytes); }

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <type_traits>
-#include <unordered_map>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/adamw.cuh"
@@ -44,25 +45,43 @@ const elem_t<T>* dev(const T* p) {
   return reinterpret_cast<const elem_t<T>*>(p);
 }
 
-// A device buffer that only grows: the kernels' scratch space, sized by the largest call seen.
+// A device buffer that only grows: the kernels' scratch space, sized by the largest call seen
+// (or, once memory is planned, by the plan's shapes up front, so it never grows during steps).
 class GrowingBuffer {
  public:
-  ~GrowingBuffer() { cudaFree(p_); }
+  explicit GrowingBuffer(DeviceMemory& mem) : mem_(mem) {}
   void* get(size_t bytes, cudaStream_t stream) {
     if (bytes <= bytes_) return p_;
     CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier kernels may still use the old one
-    CUDA_CHECK(cudaFree(p_));
+    mem_.release(p_);
     p_ = nullptr;
-    CUDA_CHECK(cudaMalloc(&p_, bytes));
+    p_ = mem_.alloc(bytes);
     bytes_ = bytes;
     return p_;
   }
-  size_t bytes() const { return bytes_; }
 
  private:
+  DeviceMemory& mem_;
   void* p_ = nullptr;
   size_t bytes_ = 0;
 };
+
+void* device_alloc(size_t bytes) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, bytes));
+  return p;
+}
+
+// The kernels' scratch for the largest shapes of a plan: the most any one backward kernel (or the
+// gradient norm) asks for, each size growing with the shape it is given.
+size_t scratch_bytes(const MemoryPlan& p) {
+  const int N = p.batch * p.seq_len;
+  return std::max({cuda::embedding_backward_scratch_bytes(p.batch, p.seq_len, p.width),
+                   cuda::layernorm_backward_scratch_floats(N, p.width) * sizeof(float),
+                   cuda::rmsnorm_backward_scratch_floats(N, p.width) * sizeof(float),
+                   cuda::attention_backward_scratch_floats(p.batch, p.seq_len, p.heads) * sizeof(float),
+                   (1 + cuda::sum_squares_scratch_doubles()) * sizeof(double)});
+}
 
 }  // namespace
 
@@ -72,21 +91,12 @@ struct CudaBackend<T>::State {
   std::string device_name;
   cudaStream_t stream = nullptr;
   std::unique_ptr<cuda::Matmul> matmul;
-  GrowingBuffer scratch;
-  std::unordered_map<void*, size_t> sizes;  // live allocations, for peak_bytes()
-  size_t live = 0, peak = 0;
+  // declared before `scratch`, which allocates from it
+  DeviceMemory mem{device_alloc, [](void* p) { cudaFree(p); }};
+  GrowingBuffer scratch{mem};
 
   float* scratch_floats(size_t n) {
     return static_cast<float*>(scratch.get(n * sizeof(float), stream));
-  }
-  void* raw(size_t bytes) {
-    void* p = nullptr;
-    CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 1)));
-    CUDA_CHECK(cudaMemsetAsync(p, 0, std::max<size_t>(bytes, 1), stream));
-    sizes[p] = bytes;
-    live += bytes;
-    peak = std::max(peak, live);
-    return p;
   }
 };
 
@@ -112,7 +122,6 @@ template <class T>
 CudaBackend<T>::~CudaBackend() {
   cudaStreamSynchronize(s_->stream);
   s_->matmul.reset();
-  for (auto& [p, bytes] : s_->sizes) cudaFree(p);
   cudaStreamDestroy(s_->stream);
 }
 
@@ -121,8 +130,24 @@ std::string CudaBackend<T>::name() const {
   return "cuda:" + std::to_string(s_->device) + " (" + s_->device_name + ")";
 }
 template <class T>
-size_t CudaBackend<T>::peak_bytes() const {
-  return s_->peak + s_->scratch.bytes() + cuda::Matmul::kDefaultWorkspaceBytes;
+void CudaBackend<T>::reserve(const MemoryPlan& plan) {
+  const size_t scratch = scratch_bytes(plan);
+  const size_t total = plan.total() + Arena::rounded(scratch);
+  size_t free_bytes = 0, device_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_bytes));
+  if (total > free_bytes)
+    throw std::runtime_error(name() + ": the run needs " + mebibytes(total) + " of device memory (" +
+                             plan.describe() + ", kernel scratch " + mebibytes(scratch) + ") but " +
+                             mebibytes(free_bytes) + " of " + mebibytes(device_bytes) +
+                             " are free; lower batch.micro_batch or batch.seq_len");
+  s_->mem.reserve(total);
+  s_->scratch.get(scratch, s_->stream);
+}
+template <class T>
+MemoryUse CudaBackend<T>::memory_use() const {
+  MemoryUse u = s_->mem.use();
+  u.workspace = cuda::Matmul::kDefaultWorkspaceBytes;
+  return u;
 }
 
 template <class T>
@@ -157,19 +182,18 @@ double CudaBackend<T>::peak_flops() const {
 
 template <class T>
 void* CudaBackend<T>::alloc_bytes(size_t bytes) {
-  return s_->raw(bytes);
+  void* p = s_->mem.alloc(bytes);
+  CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, s_->stream));
+  return p;
 }
 template <class T>
 void CudaBackend<T>::release(void* p) {
   if (!p) return;
-  auto it = s_->sizes.find(p);
-  if (it == s_->sizes.end()) {
-    throw std::invalid_argument("CudaBackend::release: pointer not from this backend");
-  }
-  CUDA_CHECK(cudaStreamSynchronize(s_->stream));
-  CUDA_CHECK(cudaFree(p));
-  s_->live -= it->second;
-  s_->sizes.erase(it);
+  // the block hands the range out again, and work queued on any stream (NCCL's too) may still
+  // use it; cudaFree waited for the whole device, and so does this (releases are rare: a larger
+  // batch, a growing scratch, the end)
+  CUDA_CHECK(cudaDeviceSynchronize());
+  s_->mem.release(p);
 }
 template <class T>
 void CudaBackend<T>::upload_bytes(void* dst, const void* host_src, size_t bytes) {
@@ -343,7 +367,15 @@ void CudaBackend<T>::narrow(T* dst, const A* src, size_t n, const AdamWStep& ste
 }
 template <class T>
 double CudaBackend<T>::sum_squares(const A* x, size_t n) {
-  return cuda::sum_squares(x, n, s_->stream);
+  // the result, then the per-block partials, in the scratch (earlier kernels on the stream that
+  // used it are done before these run)
+  double* buf = static_cast<double*>(
+      s_->scratch.get((1 + cuda::sum_squares_scratch_doubles()) * sizeof(double), s_->stream));
+  cuda::sum_squares_device(buf, x, n, s_->stream, buf + 1);
+  double host = 0.0;
+  CUDA_CHECK(cudaMemcpyAsync(&host, buf, sizeof(double), cudaMemcpyDeviceToHost, s_->stream));
+  CUDA_CHECK(cudaStreamSynchronize(s_->stream));
+  return host;
 }
 
 template class CudaBackend<float>;

@@ -11,9 +11,11 @@
 //     buffers to the kernels as they are.
 // Ops are asynchronous on the backend's stream; download_bytes() and sum_squares() wait for it,
 // which is where the host sees results.
-// Workspaces (cuBLASLt's, and the scratch of the norm, attention and embedding backward kernels)
-// are allocated once and grown only when a larger shape arrives, so a training step after the
-// first allocates nothing.
+// Memory: a training run reserves its planned buffers and the kernels' scratch (norm, attention
+// and embedding backward, gradient norm) for its shapes as one block up front (reserve(),
+// kernels/device_memory.h), so no step allocates; cuBLASLt's workspace is allocated once beside
+// it. Without reserve() (the kernel tests) buffers are allocated one by one and the scratch grows
+// to the largest shape seen.
 #pragma once
 #include <memory>
 #include <string>
@@ -35,7 +37,6 @@ class CudaBackend final : public Backend<T> {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override;
-  size_t peak_bytes() const;  // device memory held by allocations and workspaces, at most
   // Peak FLOP/s of the units this mode's GEMMs run on, from the SM count, the clock and the
   // per-SM rate of the architecture; MFU is measured against it. float: the fp32 CUDA cores
   // (no TF32); bf16: the dense bf16 tensor cores.
@@ -46,6 +47,8 @@ class CudaBackend final : public Backend<T> {
 
   void* alloc_bytes(size_t bytes) override;
   void release(void* p) override;
+  void reserve(const MemoryPlan& plan) override;
+  MemoryUse memory_use() const override;
   void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
   void download_bytes(void* host_dst, const void* src, size_t bytes) override;
   void zero_bytes(void* p, size_t bytes) override;

@@ -20,7 +20,8 @@
 // less noisy than any one value). A wrong kernel (formula, index, a dropped or doubled term, a
 // missed accumulation) is off by O(1) and fails by an order of magnitude or more.
 // Two identical passes on the GPU must agree bit for bit in both modes (every kernel is
-// deterministic: no float atomics; cuBLASLt runs the same cached plan).
+// deterministic: no float atomics; cuBLASLt runs the same cached plan), run from memory reserved
+// by the model's plan with nothing allocated outside it.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -220,12 +221,15 @@ TEST_P(WholeModel, Bf16AdamWStepsTrackCpuMixedPrecision) {
   gpu_be.release(vg);
 }
 
+// Run as the trainer runs: from one block reserved for the model's memory plan, which must
+// also hold every kernel's scratch (nothing allocated outside it, gradient norm included).
 template <class T>
 void expect_two_passes_bit_identical(const merino::ModelConfig& cfg) {
+  const int B = 2, T_ = cfg.context_length;
   merino::CudaBackend<T> be(0);
+  be.reserve(merino::Model<T>::memory_plan(cfg, B, T_));
   merino::Model<T> m(cfg, be);
   m.init_weights(5);
-  const int B = 2, T_ = cfg.context_length;
   const auto in = merino::test::random_tokens(size_t(B) * T_, cfg.vocab_size, 7);
   const auto tg = merino::test::random_tokens(size_t(B) * T_, cfg.vocab_size, 8);
   m.zero_grads();
@@ -235,6 +239,8 @@ void expect_two_passes_bit_identical(const merino::ModelConfig& cfg) {
   const float l2 = m.forward_backward(in.data(), tg.data(), B, T_);
   EXPECT_EQ(l1, l2);
   EXPECT_TRUE(g1 == m.get_grads());
+  EXPECT_GT(be.sum_squares(m.grads(), m.num_params()), 0.0);
+  EXPECT_EQ(be.memory_use().outside_peak, 0u) << "the memory plan missed a buffer or scratch";
 }
 
 TEST_P(WholeModel, TwoIdenticalPassesAreBitIdentical) {

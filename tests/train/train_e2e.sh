@@ -103,7 +103,12 @@ bf16_tracks_fp32 | cuda_bf16_tracks_cpu)
   fi
   for r in "${runs[@]}"; do
     IFS=: read -r name device precision <<<"$r"
-    run "$name" "$device" "$precision" | grep -E "precision|validation loss|device memory"
+    run "$name" "$device" "$precision" >"$work/$name.log"
+    grep -E "precision|validation loss|memory" "$work/$name.log"
+    # every buffer and workspace of a training step comes from the block reserved at start
+    if grep -q "outside the reserved block" "$work/$name.log"; then
+      echo "FAIL: $name: the memory plan missed buffers"; exit 1
+    fi
   done
   python3 - "$work" "${#runs[@]}" <<'PY'
 import json, sys
