@@ -76,6 +76,11 @@ struct Backend {
                               int OC) = 0;
   virtual void matmul_backward(T* dinp, A* dweight, A* dbias, const T* dout, const T* inp,
                                const T* weight, int N, int IC, int OC) = 0;
+  // The GPT-2 MLP's first layer: pre = inp W^T + bias (as matmul_forward), out = gelu of that
+  // product before it is stored in T (for float and double: gelu_forward of pre). One GEMM
+  // with a bias + GELU epilogue on the GPU; pre is what gelu_backward takes.
+  virtual void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias,
+                                   int N, int IC, int OC) = 0;
 
   virtual void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                                  int hd) = 0;

@@ -361,9 +361,8 @@ void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, i
 
   const size_t NF = size_t(N) * F;
   switch (cfg_.activation) {
-    case ActivationKind::GELU:
-      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
-      be_.gelu_forward(a.a, a.h, NF);
+    case ActivationKind::GELU:  // one GEMM with a GELU epilogue where the device has one
+      be_.matmul_gelu_forward(a.a, a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
       break;
     case ActivationKind::ReLU:
       be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);

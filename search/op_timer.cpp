@@ -127,8 +127,7 @@ double time_op(const Op& op) {
       float *ln = buf.values(N * C), *mean = buf.values(N), *rstd = buf.values(N);
       float *h = buf.values(N * F), *a = buf.values(N * F), *y = buf.values(N * C);
       return median_seconds([&] {
-        be.matmul_forward(h, x, fc_w, fc_b, T, C, F);
-        be.gelu_forward(a, h, N * F);
+        be.matmul_gelu_forward(a, h, x, fc_w, fc_b, T, C, F);
         be.matmul_forward(y, a, proj_w, proj_b, T, F, C);
         be.residual_layernorm_forward(y, ln, mean, rstd, y, x, ln_w, ln_b, T, C, kEps);
       });

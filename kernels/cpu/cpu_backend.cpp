@@ -181,6 +181,14 @@ void CpuBackend<T>::rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd
 }
 
 template <class T>
+void CpuBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight,
+                                        const T* bias, int N, int IC, int OC) {
+  OpTimer timer(sink(), __func__);
+  cpu::matmul_forward(pre, inp, weight, bias, N, IC, OC);
+  cpu::gelu_forward(out, pre, size_t(N) * size_t(OC));
+}
+
+template <class T>
 void CpuBackend<T>::gelu_forward(T* out, const T* inp, size_t n) {
   OpTimer timer(sink(), __func__);
   cpu::gelu_forward(out, inp, n);

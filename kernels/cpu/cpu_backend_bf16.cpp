@@ -208,6 +208,21 @@ void CpuBackend<bf16>::rope_backward(bf16* dqkv, int B, int Tn, int H, int KVH, 
   store(dqkv, d, n);
 }
 
+// gelu of the fp32 product, as a GEMM epilogue computes it; pre and out each rounded once
+void CpuBackend<bf16>::matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp,
+                                           const bf16* weight, const bf16* bias, int N, int IC,
+                                           int OC) {
+  Frame f(pool_);
+  const size_t n = size_t(N) * size_t(OC);
+  float* y = f.out(n);
+  cpu::matmul_forward(y, f.wide(inp, size_t(N) * size_t(IC)), f.wide(weight, size_t(OC) * size_t(IC)),
+                      f.wide(bias, size_t(OC)), N, IC, OC);
+  store(pre, y, n);
+  float* g = f.out(n);
+  cpu::gelu_forward(g, y, n);
+  store(out, g, n);
+}
+
 void CpuBackend<bf16>::gelu_forward(bf16* out, const bf16* inp, size_t n) {
   Frame f(pool_);
   float* y = f.out(n);

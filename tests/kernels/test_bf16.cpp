@@ -220,6 +220,24 @@ TEST_F(Bf16VsDouble, Matmul) {
   }
 }
 
+// the GELU of the fp32 product, as a GEMM epilogue computes it: out is within one bf16 ulp of
+// the exact gelu(x W^T + b) even where gelu is steep relative to its value (x near -0.75, say),
+// which rounding the product to bf16 first would not be; pre is the rounded product
+TEST_F(Bf16VsDouble, MatmulGelu) {
+  constexpr int N = 9, IC = 32, OC = 40;
+  const Vec x = rand(N * IC), w = rand(OC * IC, 0.5), b = rand(OC);
+  const auto xb = to_bf16(x), wb = to_bf16(w), bb = to_bf16(b);
+  std::vector<bf16> out(N * OC), pre(N * OC);
+  Vec rout(N * OC), rpre(N * OC);
+  lo.matmul_gelu_forward(out.data(), pre.data(), xb.data(), wb.data(), bb.data(), N, IC, OC);
+  ref.matmul_gelu_forward(rout.data(), rpre.data(), x.data(), w.data(), b.data(), N, IC, OC);
+  expect_bf16_matches("matmul+gelu pre", pre, rpre);
+  expect_bf16_matches("matmul+gelu out", out, rout);
+  Vec unfused(N * OC);
+  ref.gelu_forward(unfused.data(), rpre.data(), unfused.size());
+  for (size_t i = 0; i < unfused.size(); ++i) ASSERT_EQ(unfused[i], rout[i]) << "double: gelu of pre";
+}
+
 TEST_F(Bf16VsDouble, AttentionAndRope) {
   constexpr int B = 2, Tn = 9, H = 6, KVH = 2, hd = 8;
   const size_t nq = size_t(B) * Tn * (H + 2 * KVH) * hd, no = size_t(B) * Tn * H * hd;

