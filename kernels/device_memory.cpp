@@ -11,7 +11,7 @@ Arena::Arena(size_t capacity) : capacity_(capacity / kAlign * kAlign) {
 }
 
 std::optional<size_t> Arena::take(size_t bytes) {
-  const size_t need = rounded(std::max<size_t>(bytes, 1));
+  const size_t need = rounded(bytes);
   // best fit: of the free ranges that hold it, the smallest (the lowest offset among equals), so
   // large ranges stay whole for large requests
   auto best = free_.end();
@@ -51,7 +51,7 @@ void Arena::give_back(size_t offset) {
 }
 
 void MemoryPlan::add(const std::string& what, size_t bytes) {
-  const size_t b = Arena::rounded(std::max<size_t>(bytes, 1));
+  const size_t b = Arena::rounded(bytes);
   for (Part& p : parts)
     if (p.what == what) {
       p.bytes += b;
@@ -89,7 +89,7 @@ DeviceMemory::~DeviceMemory() {
 
 void DeviceMemory::reserve(size_t bytes) {
   if (block_) throw std::logic_error("DeviceMemory::reserve: a block is already reserved");
-  const size_t size = Arena::rounded(std::max<size_t>(bytes, 1));
+  const size_t size = Arena::rounded(bytes);
   block_ = static_cast<char*>(raw_alloc_(size));
   arena_ = Arena(size);
 }
@@ -101,7 +101,7 @@ void* DeviceMemory::alloc(size_t bytes) {
       return block_ + *offset;
     }
   }
-  const size_t size = Arena::rounded(std::max<size_t>(bytes, 1));
+  const size_t size = Arena::rounded(bytes);
   void* p = raw_alloc_(size);
   outside_[p] = size;
   outside_live_ += size;

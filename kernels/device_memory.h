@@ -12,6 +12,7 @@
 // Used by the CPU backend (host memory) and the CUDA backend alike, so the CPU tests check the
 // planning that GPU runs rely on.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -26,10 +27,14 @@ class Arena {
   // every range starts on this boundary: cudaMalloc's own alignment, so 128-bit vector loads and
   // cuBLASLt's alignment-based algorithm choice see the same pointers as from cudaMalloc
   static constexpr size_t kAlign = 256;
-  static size_t rounded(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
+  // bytes rounded up to a multiple of kAlign, and at least kAlign (an empty buffer still gets a
+  // distinct address)
+  static size_t rounded(size_t bytes) {
+    return (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
+  }
 
   explicit Arena(size_t capacity);  // capacity is rounded down to kAlign
-  // the offset of a free range of rounded(bytes) (at least kAlign): the smallest free range that
+  // the offset of a free range of rounded(bytes): the smallest free range that
   // holds it, at its start, or nullopt when none does
   std::optional<size_t> take(size_t bytes);
   // frees the range that take() returned at `offset`, merging it with free neighbours; throws

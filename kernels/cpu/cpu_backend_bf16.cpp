@@ -50,6 +50,15 @@ class Frame {
   size_t next_ = 0;
 };
 
+// inp W^T + bias in fp32 from widened bf16 operands, in a buffer of the frame
+float* wide_product(Frame& f, const bf16* inp, const bf16* weight, const bf16* bias, int N, int IC,
+                    int OC) {
+  float* y = f.out(size_t(N) * size_t(OC));
+  cpu::matmul_forward(y, f.wide(inp, size_t(N) * size_t(IC)), f.wide(weight, size_t(OC) * size_t(IC)),
+                      f.wide(bias, size_t(OC)), N, IC, OC);
+  return y;
+}
+
 // the fp32 results rounded into a bf16 array (round to nearest even)
 void store(bf16* dst, const float* src, size_t n) {
   if (!dst) return;
@@ -153,11 +162,7 @@ void CpuBackend<bf16>::residual_rmsnorm_forward(bf16* sum, bf16* out, float* rst
 void CpuBackend<bf16>::matmul_forward(bf16* out, const bf16* inp, const bf16* weight,
                                       const bf16* bias, int N, int IC, int OC) {
   Frame f(pool_);
-  const size_t n = size_t(N) * size_t(OC);
-  float* y = f.out(n);
-  cpu::matmul_forward(y, f.wide(inp, size_t(N) * size_t(IC)), f.wide(weight, size_t(OC) * size_t(IC)),
-                      f.wide(bias, size_t(OC)), N, IC, OC);
-  store(out, y, n);
+  store(out, wide_product(f, inp, weight, bias, N, IC, OC), size_t(N) * size_t(OC));
 }
 
 void CpuBackend<bf16>::matmul_backward(bf16* dinp, float* dweight, float* dbias, const bf16* dout,
@@ -214,9 +219,7 @@ void CpuBackend<bf16>::matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp
                                            int OC) {
   Frame f(pool_);
   const size_t n = size_t(N) * size_t(OC);
-  float* y = f.out(n);
-  cpu::matmul_forward(y, f.wide(inp, size_t(N) * size_t(IC)), f.wide(weight, size_t(OC) * size_t(IC)),
-                      f.wide(bias, size_t(OC)), N, IC, OC);
+  const float* y = wide_product(f, inp, weight, bias, N, IC, OC);
   store(pre, y, n);
   float* g = f.out(n);
   cpu::gelu_forward(g, y, n);
