@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command GPU check: configure + build (CUDA required), run every GPU test
-# (ctest label `gpu`), run every GPU benchmark (bench_cuda_* programs), and write
-# gpu-report.json and gpu-report.md.
+# (ctest label `gpu`), run every GPU benchmark (bench_cuda_* programs, and PyTorch on the same
+# shapes when it is there), and write gpu-report.md and gpu-report.json.
 #
 # Usage: scripts/gpu-check.sh [BUILD_DIR]
 #   BUILD_DIR   build directory ($1, else $BUILD_DIR). Unset: `cmake --preset gpu-bundle`
@@ -9,7 +9,16 @@
 #               without our Debian packages), else `cmake --preset default` (./build).
 #               An existing configured directory is reused (rebuilt, not reconfigured).
 # Environment:
-#   OUT          output directory for the reports (default ./gpu-report)
+#   OUT          output directory (default ./gpu-report). It receives four files only:
+#                gpu-report.md, gpu-report.json, gpu-check.log (everything printed) and
+#                gpu-report-raw.tar.gz (ctest's log and JUnit XML, each benchmark's JSON and
+#                stderr, PyTorch's output), which stays unpacked in BUILD_DIR/gpu-check-raw.
+#   BUDGET_S     wall-clock budget in seconds for the whole check (default: none). The tests get
+#                what the build left, less 90 s; after them each benchmark runs only while time
+#                remains, in order of importance, and is stopped at the budget; what did not run
+#                is listed in the report. For machines lent for minutes.
+#   TEST_TIMEOUT seconds one GPU test may take (default 300)
+#   TEST_JOBS    GPU tests run at once (default 4)
 #   JOBS         parallel build jobs (default: nproc)
 #   TARGETS      build only these targets (space-separated; default: everything)
 #   CUDA_ARCHS   override CMAKE_CUDA_ARCHITECTURES when configuring (default from CMake: 80;90)
@@ -30,8 +39,18 @@ cd "$ROOT"
 BUILD="${1:-${BUILD_DIR:-}}"
 OUT_DIR="${OUT:-$ROOT/gpu-report}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+TEST_JOBS="${TEST_JOBS:-4}"
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
+rm -f "$OUT_DIR/gpu-check.log" "$OUT_DIR/gpu-report.md" "$OUT_DIR/gpu-report.json" "$OUT_DIR/gpu-report-raw.tar.gz"
+exec > >(tee "$OUT_DIR/gpu-check.log") 2>&1
+tee_pid=$!
+trap 'exec >&- 2>&-; wait "$tee_pid"' EXIT  # the log is complete when the script returns
+
+[[ -z "${BUDGET_S:-}" || "$BUDGET_S" =~ ^[0-9]+$ ]] || die "BUDGET_S must be a whole number of seconds, not '$BUDGET_S'"
+# seconds of BUDGET_S left (a large number without a budget)
+left() { if [[ -n "${BUDGET_S:-}" ]]; then echo $(( BUDGET_S - SECONDS )); else echo 999999; fi; }
 
 for tool in cmake ctest; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found on PATH"
@@ -41,23 +60,37 @@ if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
 fi
 command -v nvcc >/dev/null 2>&1 || die "nvcc not found (PATH or /usr/local/cuda/bin): cannot build the CUDA backend"
 
-# CUDA libraries shipped as Python wheels (nvidia-*-cu12/13: site-packages/nvidia/*/lib)
+# CUDA libraries shipped as Python wheels (nvidia-*-cu12/13: site-packages/nvidia/*/lib); NCCL
+# from its wheel (nvidia-nccl-cu13: nccl/include/nccl.h, nccl/lib/libnccl.so.2) when neither the
+# toolkit nor the system has it, so that the one-GPU NCCL tests are built
+nccl_args=()
 if command -v python3 >/dev/null 2>&1; then
-  wheel_libs="$(python3 - <<'EOF' 2>/dev/null || true
+  wheel_info="$(python3 - <<'EOF' 2>/dev/null || true
 import glob, os
 try:
     import nvidia
 except ImportError:
     raise SystemExit(0)
-dirs = []
+dirs, nccl = [], ""
 for base in list(getattr(nvidia, "__path__", [])):
     dirs += sorted(d for d in glob.glob(os.path.join(base, "*", "lib")) if os.path.isdir(d))
+    inc, lib = os.path.join(base, "nccl", "include"), os.path.join(base, "nccl", "lib", "libnccl.so.2")
+    if not nccl and os.path.isfile(os.path.join(inc, "nccl.h")) and os.path.isfile(lib):
+        nccl = inc + ";" + lib
 print(":".join(dirs))
+print(nccl)
 EOF
 )"
+  wheel_libs="$(sed -n 1p <<<"$wheel_info")"
+  wheel_nccl="$(sed -n 2p <<<"$wheel_info")"
   if [[ -n "$wheel_libs" ]]; then
     export LD_LIBRARY_PATH="${wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     say "added NVIDIA wheel libraries to LD_LIBRARY_PATH: $wheel_libs"
+  fi
+  cuda_inc="$(dirname "$(command -v nvcc)")/../include"
+  if [[ -n "$wheel_nccl" && ! -f "$cuda_inc/nccl.h" && ! -f /usr/include/nccl.h ]]; then
+    nccl_args=("-DMERINO_NCCL_INCLUDE_DIR=${wheel_nccl%%;*}" "-DMERINO_NCCL_LIBRARY=${wheel_nccl#*;}")
+    say "NCCL from its wheel: ${wheel_nccl#*;}"
   fi
 fi
 
@@ -70,7 +103,7 @@ fi
 say "device: $DEVICE"
 
 # ---- configure + build ----------------------------------------------------------------------
-extra=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON)
+extra=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON "${nccl_args[@]}")
 [[ -n "${CUDA_ARCHS:-}" ]] && extra+=("-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS}")
 if [[ -z "$BUILD" && -d "$ROOT/gpu-deps" ]]; then
   # a machine without our Debian packages: build against the carried bundle
@@ -96,66 +129,116 @@ targets=()
 [[ -n "${TARGETS:-}" ]] && targets=(--target ${TARGETS})
 say "building ($JOBS jobs)${TARGETS:+: $TARGETS}"
 cmake --build "$BUILD" -j "$JOBS" "${targets[@]}" || die "build failed"
+say "configured and built in $SECONDS s"
+RAW="$BUILD/gpu-check-raw"
+rm -rf "$RAW"
+mkdir -p "$RAW/bench"
 
 # ---- GPU tests --------------------------------------------------------------------------------
-say "running GPU tests: ctest --test-dir $BUILD -L gpu"
+# under a budget the tests may use all but 90 s of what is left (the report needs a few)
+test_limit=()
+if [[ -n "${BUDGET_S:-}" ]]; then
+  (( $(left) > 150 )) || die "BUDGET_S=$BUDGET_S: only $(left) s left after the build, too little for the tests"
+  test_limit=(--stop-time "$(date -d "@$(( $(date +%s) + $(left) - 90 ))" +%H:%M:%S)")
+fi
+# the CPU twins' OpenMP threads share the cores among the tests run at once: oversubscribed,
+# spinning OpenMP pools slow each other down many times over
+cores="$(nproc 2>/dev/null || echo 2)"
+test_threads="${OMP_NUM_THREADS:-$(( cores / TEST_JOBS > 0 ? cores / TEST_JOBS : 1 ))}"
+say "running GPU tests: ctest --test-dir $BUILD -L gpu -j $TEST_JOBS --timeout $TEST_TIMEOUT ${test_limit[*]} (OMP_NUM_THREADS=$test_threads)"
 set +e
-ctest --test-dir "$BUILD" -L gpu --output-on-failure --no-tests=error \
-  --output-junit "$OUT_DIR/ctest-gpu.xml" 2>&1 | tee "$OUT_DIR/ctest-gpu.log"
+OMP_NUM_THREADS="$test_threads" \
+ctest --test-dir "$BUILD" -L gpu -j "$TEST_JOBS" --timeout "$TEST_TIMEOUT" "${test_limit[@]}" \
+  --output-on-failure --no-tests=error --output-junit "$RAW/ctest-gpu.xml" 2>&1 | tee "$RAW/ctest-gpu.log"
 TEST_RC=${PIPESTATUS[0]}
 set -e
-[[ -f "$OUT_DIR/ctest-gpu.xml" ]] || die "ctest wrote no JUnit report (rc $TEST_RC)"
+[[ -f "$RAW/ctest-gpu.xml" ]] || die "ctest wrote no JUnit report (rc $TEST_RC)"
 
 # ---- GPU benchmarks ---------------------------------------------------------------------------
+# In order of importance, so that a budget cuts the least useful: the end-to-end step with
+# PyTorch's on the same shapes, attention with cuDNN's SDPA, then the kernels.
 BENCH_RC=0
-mkdir -p "$OUT_DIR/bench"
-rm -f "$OUT_DIR"/bench/*.json "$OUT_DIR"/bench/*.log "$OUT_DIR"/bench/*.txt
-if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-  mapfile -t benches < <(find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' 2>/dev/null | sort)
-  [[ ${#benches[@]} -gt 0 ]] || say "WARNING: no bench_cuda_* programs under $BUILD/bench"
-  for b in "${benches[@]}"; do
-    name="$(basename "$b")"
-    say "running benchmark $name"
-    set +e
-    # shellcheck disable=SC2086  # BENCH_ARGS is a word list on purpose
-    "$b" --benchmark_format=json ${BENCH_ARGS:-} >"$OUT_DIR/bench/$name.json" 2>"$OUT_DIR/bench/$name.log"
-    rc=$?
-    set -e
-    if [[ $rc -ne 0 ]]; then
-      say "benchmark $name FAILED (exit $rc); stderr in $OUT_DIR/bench/$name.log"
-      tail -n 20 "$OUT_DIR/bench/$name.log" >&2 || true
-      BENCH_RC=1
-    elif grep -q '^SKIPPED' "$OUT_DIR/bench/$name.json"; then
-      say "benchmark $name: $(head -n 1 "$OUT_DIR/bench/$name.json")"
-    fi
-  done
-fi
-
-# PyTorch on the same shapes as bench_cuda_model, when a CUDA-enabled PyTorch >= 2.0 is there
-if [[ "${SKIP_BENCH:-0}" != 1 ]] && command -v python3 >/dev/null 2>&1 &&
+torch_ok=0
+if command -v python3 >/dev/null 2>&1 &&
    python3 -c "import sys, torch, torch.nn.functional as F; sys.exit(0 if torch.cuda.is_available() and hasattr(F, 'scaled_dot_product_attention') else 1)" 2>/dev/null; then
-  for model in gpt2-124m mobilellm-125m; do
-    for dtype in fp32 bf16; do
-      say "running bench/pytorch_baseline.py --model $model --dtype $dtype"
-      python3 "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype "$dtype" \
-        >>"$OUT_DIR/bench/pytorch_baseline.txt" 2>&1 || say "pytorch_baseline.py failed (see bench/pytorch_baseline.txt)"
-    done
+  torch_ok=1
+fi
+steps=(bench_cuda_model torch:gpt2-124m:bf16 torch:mobilellm-125m:bf16 bench_cuda_attention torch-attention
+       bench_cuda_kernels bench_cuda_matmul bench_cuda_optim bench_cuda_embedding bench_cuda_activation)
+while IFS= read -r b; do  # any other benchmark program, so that none is forgotten
+  [[ " ${steps[*]} " == *" $(basename "$b") "* ]] || steps+=("$(basename "$b")")
+done < <(find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' 2>/dev/null | sort)
+steps+=(torch:gpt2-124m:fp32 torch:mobilellm-125m:fp32)
+
+# run_step NAME OUTFILE ERRFILE CMD...: runs CMD within what is left of the budget; a step cut
+# by the budget is listed in not_run.txt, not counted as failed, and its output kept as .partial
+run_step() {
+  local name=$1 out=$2 err=$3 rc
+  shift 3
+  if (( $(left) < 30 )); then
+    echo "$name" >>"$RAW/not_run.txt"
+    say "not run (time budget): $name"
+    return 0
+  fi
+  say "running $name"
+  set +e
+  if [[ -n "${BUDGET_S:-}" ]]; then timeout "$(left)" "$@" >"$out" 2>"$err"; else "$@" >"$out" 2>"$err"; fi
+  rc=$?
+  set -e
+  if [[ -n "${BUDGET_S:-}" && $rc -eq 124 ]]; then
+    echo "$name (stopped at the time budget)" >>"$RAW/not_run.txt"
+    say "$name stopped at the time budget"
+    mv "$out" "$out.partial"  # cut short: not a result for the report
+    return 0
+  fi
+  return $rc
+}
+
+if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
+  [[ $torch_ok == 1 ]] || say "no CUDA-enabled PyTorch >= 2.0: bench/pytorch_baseline.py and pytorch_attention.py are skipped"
+  for step in "${steps[@]}"; do
+    case "$step" in
+    bench_cuda_*)
+      b="$BUILD/bench/$step"
+      [[ -x "$b" ]] || { say "WARNING: $b was not built"; continue; }
+      # shellcheck disable=SC2086  # BENCH_ARGS is a word list on purpose
+      if ! run_step "$step" "$RAW/bench/$step.json" "$RAW/bench/$step.log" "$b" --benchmark_format=json ${BENCH_ARGS:-}; then
+        say "benchmark $step FAILED; its stderr is bench/$step.log in the raw archive"
+        tail -n 20 "$RAW/bench/$step.log" || true
+        BENCH_RC=1
+      elif grep -q '^SKIPPED' "$RAW/bench/$step.json" 2>/dev/null; then
+        say "benchmark $step: $(head -n 1 "$RAW/bench/$step.json")"
+      fi
+      ;;
+    torch:*)
+      [[ $torch_ok == 1 ]] || continue
+      IFS=: read -r _ model dtype <<<"$step"
+      run_step "PyTorch $model $dtype" "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err" \
+        python3 "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype "$dtype" ||
+        say "pytorch_baseline.py --model $model --dtype $dtype failed (see bench/pytorch_baseline.txt)"
+      cat "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err" >>"$RAW/bench/pytorch_baseline.txt" 2>/dev/null || true
+      rm -f "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err"
+      ;;
+    torch-attention)
+      [[ $torch_ok == 1 ]] || continue
+      run_step "PyTorch attention (cuDNN / Flash SDPA)" "$RAW/bench/pytorch_attention.txt" "$RAW/bench/pytorch_attention.err" \
+        python3 "$ROOT/bench/pytorch_attention.py" || say "pytorch_attention.py failed (see bench/pytorch_attention.txt)"
+      cat "$RAW/bench/pytorch_attention.err" >>"$RAW/bench/pytorch_attention.txt" 2>/dev/null || true
+      rm -f "$RAW/bench/pytorch_attention.err"
+      ;;
+    esac
   done
-  say "running bench/pytorch_attention.py (cuDNN / Flash SDPA on bench_cuda_attention's shapes)"
-  python3 "$ROOT/bench/pytorch_attention.py" >"$OUT_DIR/bench/pytorch_attention.txt" 2>&1 ||
-    say "pytorch_attention.py failed (see bench/pytorch_attention.txt)"
-else
-  say "no CUDA-enabled PyTorch >= 2.0: skipping bench/pytorch_baseline.py"
 fi
 
 # ---- reports ----------------------------------------------------------------------------------
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to write the reports (tests exit $TEST_RC)"
 set +e
-python3 - "$OUT_DIR" "$BUILD" "$DEVICE" "$TEST_RC" <<'EOF'
+python3 - "$OUT_DIR" "$RAW" "$BUILD" "$DEVICE" "$TEST_RC" "${BUDGET_S:-}" <<'EOF'
 import glob, json, os, re, subprocess, sys, datetime
 import xml.etree.ElementTree as ET
 
-out, build, device, test_rc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+out, raw, build, device, test_rc, budget = sys.argv[1:7]
+test_rc = int(test_rc)
 
 def git(*args):
     try:
@@ -165,7 +248,7 @@ def git(*args):
 
 tests = []
 skip_reason = ""
-root = ET.parse(os.path.join(out, "ctest-gpu.xml")).getroot()
+root = ET.parse(os.path.join(raw, "ctest-gpu.xml")).getroot()
 for tc in root.iter("testcase"):
     if tc.find("failure") is not None or tc.get("status") == "fail":
         status = "failed"
@@ -185,7 +268,7 @@ STANDARD = {"name", "family_index", "per_family_instance_index", "run_name", "ru
             "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
             "error_occurred", "error_message", "aggregate_name", "aggregate_unit", "label"}
 benches, bench_notes = [], []
-for path in sorted(glob.glob(os.path.join(out, "bench", "*.json"))):
+for path in sorted(glob.glob(os.path.join(raw, "bench", "*.json"))):
     prog = os.path.basename(path)[:-5]
     text = open(path).read()
     if text.lstrip().startswith("SKIPPED"):
@@ -210,6 +293,8 @@ for path in sorted(glob.glob(os.path.join(out, "bench", "*.json"))):
             "error": b.get("error_message") if b.get("error_occurred") else None,
         })
 bench_errors = sum(1 for b in benches if b["error"])
+not_run_path = os.path.join(raw, "not_run.txt")
+not_run = open(not_run_path).read().split("\n")[:-1] if os.path.exists(not_run_path) else []
 
 report = {
     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -223,6 +308,8 @@ report = {
     "test_details": tests,
     "benchmarks": benches,
     "benchmark_notes": bench_notes,
+    "budget_s": int(budget) if budget else None,
+    "not_run_within_budget": not_run,
 }
 with open(os.path.join(out, "gpu-report.json"), "w") as f:
     json.dump(report, f, indent=2)
@@ -252,9 +339,11 @@ if benches:
     md.append("")
 for n in bench_notes:
     md.append(f"- {n}")
+if not_run:
+    md += ["", f"Not run within the time budget of {budget} s: " + ", ".join(not_run) + "."]
 for txt, title in (("pytorch_baseline.txt", "PyTorch on the same shapes (bench/pytorch_baseline.py)"),
                    ("pytorch_attention.txt", "cuDNN / Flash SDPA on the attention shapes (bench/pytorch_attention.py)")):
-    torch_txt = os.path.join(out, "bench", txt)
+    torch_txt = os.path.join(raw, "bench", txt)
     if os.path.exists(torch_txt):
         md += ["", "## " + title, "", "```"] + open(torch_txt).read().strip().splitlines() + ["```"]
 with open(os.path.join(out, "gpu-report.md"), "w") as f:
@@ -267,17 +356,18 @@ REPORT_RC=$?
 set -e
 [[ $REPORT_RC -le 1 ]] || die "writing the reports failed"
 [[ $REPORT_RC -eq 1 ]] && BENCH_RC=1
-say "reports: $OUT_DIR/gpu-report.md, $OUT_DIR/gpu-report.json"
+tar -czf "$OUT_DIR/gpu-report-raw.tar.gz" -C "$RAW" .
+say "reports: $OUT_DIR/gpu-report.md, $OUT_DIR/gpu-report.json, $OUT_DIR/gpu-report-raw.tar.gz (unpacked: $RAW)"
 
 if [[ $TEST_RC -ne 0 ]]; then
-  say "FAILED: GPU tests failed (ctest exit $TEST_RC), see $OUT_DIR/ctest-gpu.log"
+  say "FAILED: GPU tests failed (ctest exit $TEST_RC), see $RAW/ctest-gpu.log"
   exit 1
 fi
 if [[ $BENCH_RC -ne 0 ]]; then
-  say "FAILED: a GPU benchmark failed, see $OUT_DIR/bench/"
+  say "FAILED: a GPU benchmark failed, see $RAW/bench/"
   exit 1
 fi
-if grep -q 'skipped="0"' "$OUT_DIR/ctest-gpu.xml"; then
+if grep -q 'skipped="0"' "$RAW/ctest-gpu.xml"; then
   say "OK: all GPU tests passed"
 else
   say "WARNING: GPU tests were skipped (no usable CUDA device?): nothing was verified on a GPU"

@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # Packs what merino compiles and links against (Debian 12's headers and static libraries, plus
-# Google Benchmark's one shared library) into gpu-deps/ (about 10 MB), so that a GPU machine that
+# Google Benchmark's one shared library) into gpu-deps/ (about 17 MB), so that a GPU machine that
 # has only the CUDA toolkit, CMake and ninja -- none of our Debian packages -- can build merino:
 #
 #   here:   scripts/pack-gpu-deps.sh                  # writes gpu-deps/ (git-ignored)
 #   there:  cmake --preset gpu-bundle && cmake --build --preset gpu-bundle
 #           (scripts/gpu-check.sh does this by itself when gpu-deps/ is present)
 #
-# The device tool carries it with carry: ["gpu-deps"]. CPU matrix products use the reference
-# (netlib) BLAS in such a build: OpenBLAS's static library alone is 58 MB, and the CPU kernels
-# are only the GPU tests' references there. MPI and ICU are left out (one GPU; NFC tokenizers
-# are not needed to test kernels). Usage: scripts/pack-gpu-deps.sh [OUT_DIR]
+# The device tool carries it with carry: ["gpu-deps"] (64 MiB at most), so OpenBLAS's static
+# library (58 MB) travels gzipped (10 MB) and cmake/BundledDeps.cmake unpacks it into the build
+# directory. It has to be OpenBLAS: the GPU tests' CPU twins train configs/tiny.yaml for 100 steps,
+# and the reference BLAS multiplies about 25 times slower. MPI and ICU are left out (one GPU; NFC
+# tokenizers are not needed to test kernels). Usage: scripts/pack-gpu-deps.sh [OUT_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/gpu-deps}
 inc=/usr/include
 lib=/usr/lib/x86_64-linux-gnu
-need() { [ -e "$1" ] || { echo "pack-gpu-deps: $1 is missing (install the README's packages and libblas-dev)" >&2; exit 2; }; }
+need() { [ -e "$1" ] || { echo "pack-gpu-deps: $1 is missing (install the README's packages)" >&2; exit 2; }; }
+blas_inc=$(pkg-config --variable=includedir openblas 2>/dev/null) || need "openblas.pc (pkg-config)"
+blas_lib=$(pkg-config --variable=libdir openblas)
 for f in "$inc/yaml-cpp" "$inc/nlohmann" "$inc/CLI" "$inc/gtest" "$inc/benchmark" "$inc/zstd.h" \
-         "$inc/pcre2.h" "$inc/x86_64-linux-gnu/cblas-netlib.h" "$lib/libyaml-cpp.a" "$lib/libzstd.a" \
-         "$lib/libpcre2-8.a" "$lib/libgtest.a" "$lib/libgtest_main.a" "$lib/blas/libblas.a" \
-         "$lib/libbenchmark.so.1debian"; do
+         "$inc/pcre2.h" "$blas_inc/cblas.h" "$blas_inc/openblas_config.h" "$lib/libyaml-cpp.a" \
+         "$lib/libzstd.a" "$lib/libpcre2-8.a" "$lib/libgtest.a" "$lib/libgtest_main.a" \
+         "$blas_lib/libopenblas.a" "$lib/libbenchmark.so.1debian"; do
   need "$f"
 done
 tmp=$(mktemp -d "$out.tmp.XXXXXX")
@@ -28,15 +31,17 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/include" "$tmp/lib"
 cp -r "$inc/yaml-cpp" "$inc/nlohmann" "$inc/CLI" "$inc/gtest" "$inc/benchmark" "$tmp/include/"
 cp "$inc/zstd.h" "$inc/zdict.h" "$inc/zstd_errors.h" "$inc/pcre2.h" "$tmp/include/"
-cp "$inc/x86_64-linux-gnu/cblas-netlib.h" "$tmp/include/cblas.h"
-cp "$inc/x86_64-linux-gnu/cblas_mangling.h" "$tmp/include/"
+cp "$blas_inc/cblas.h" "$blas_inc/openblas_config.h" "$tmp/include/"
 cp "$lib/libyaml-cpp.a" "$lib/libzstd.a" "$lib/libpcre2-8.a" "$lib/libgtest.a" "$lib/libgtest_main.a" "$tmp/lib/"
-cp "$lib/blas/libblas.a" "$tmp/lib/libblas.a"
+mkdir "$tmp/openblas"
+cp -L "$blas_lib/libopenblas.a" "$tmp/openblas/"
+tar -czf "$tmp/lib/libopenblas.tar.gz" -C "$tmp/openblas" libopenblas.a
+rm -r "$tmp/openblas"
 cp -L "$lib/libbenchmark.so.1debian" "$tmp/lib/"
 {
   echo "# packed by scripts/pack-gpu-deps.sh on $(date -u +%F) from:"
   dpkg-query -W -f='${Package} ${Version}\n' libyaml-cpp-dev nlohmann-json3-dev libcli11-dev \
-    libgtest-dev libbenchmark-dev libzstd-dev libpcre2-dev libblas-dev 2>/dev/null || true
+    libgtest-dev libbenchmark-dev libzstd-dev libpcre2-dev libopenblas-dev 2>/dev/null || true
 } > "$tmp/MANIFEST"
 rm -rf "$out"
 mv "$tmp" "$out"

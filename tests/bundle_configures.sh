@@ -14,7 +14,7 @@ cmake -S "$root" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMERINO_C
 grep -q "dependencies from the bundle" "$work/configure.log"
 cmake --build "$work/build" -j 2 --target merino test_cpu_kernels >"$work/build.log" 2>&1 ||
   { tail -n 40 "$work/build.log"; exit 1; }
-system=$(grep -oE '/usr/lib/x86_64-linux-gnu/lib(yaml-cpp|zstd|pcre2-8|gtest|gtest_main|benchmark|openblas)[^ ]*' \
+system=$(grep -oE '/usr/lib/x86_64-linux-gnu/(openblas[^/]*/)?lib(yaml-cpp|zstd|pcre2-8|gtest|gtest_main|benchmark|openblas)[^ ]*' \
          "$work/build/build.ninja" | sort -u || true)
 if [ -n "$system" ]; then echo "linked from the system instead of the bundle: $system"; exit 1; fi
 "$work/build/merino" info "$root/configs/gpt2-124m.yaml" | grep -E "parameters: +124,439,808"

@@ -42,13 +42,11 @@ constexpr double kParallelGemmMin = 1 << 20;
 template <class T>
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, T alpha, const T* A,
           int lda, const T* B, int ldb, T beta, T* C, int ldc) {
-#ifndef MERINO_NETLIB_BLAS  // the reference BLAS (bundled GPU builds) has no threads to set
   static const bool single_threaded_blas = [] {
     openblas_set_num_threads(1);
     return true;
   }();
   (void)single_threaded_blas;
-#endif
   const int threads = double(M) * N * K < kParallelGemmMin ? 1 : std::min(omp_get_max_threads(), M);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
