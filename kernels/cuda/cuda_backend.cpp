@@ -55,6 +55,7 @@ class GrowingBuffer {
     CUDA_CHECK(cudaStreamSynchronize(stream));  // earlier kernels may still use the old one
     mem_.release(p_);
     p_ = nullptr;
+    bytes_ = 0;  // so that a failed alloc below leaves no size behind for a null pointer
     p_ = mem_.alloc(bytes);
     bytes_ = bytes;
     return p_;
@@ -71,6 +72,12 @@ void* device_alloc(size_t bytes) {
   CUDA_CHECK(cudaMalloc(&p, bytes));
   return p;
 }
+
+// What reserve() leaves free beyond the block: NCCL connects its buffers at the first
+// collective, and the communicator's staging, CUDA's lazily loaded modules and cudaMalloc's
+// granularity come after the reservation too. A run that fits only without it would fail later
+// with CUDA's own out-of-memory error instead of the sizes.
+constexpr size_t kReserveHeadroom = size_t(512) << 20;
 
 // The kernels' scratch for the largest shapes of a plan: the most any one backward kernel (or the
 // gradient norm) asks for, each size growing with the shape it is given.
@@ -135,9 +142,10 @@ void CudaBackend<T>::reserve(const MemoryPlan& plan) {
   const size_t total = plan.total() + Arena::rounded(scratch);
   size_t free_bytes = 0, device_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_bytes));
-  if (total > free_bytes)
+  if (total + kReserveHeadroom > free_bytes)
     throw std::runtime_error(name() + ": the run needs " + mebibytes(total) + " of device memory (" +
-                             plan.describe() + ", kernel scratch " + mebibytes(scratch) + ") but " +
+                             plan.describe() + ", kernel scratch " + mebibytes(scratch) + ") and " +
+                             mebibytes(kReserveHeadroom) + " left free for NCCL and CUDA, but " +
                              mebibytes(free_bytes) + " of " + mebibytes(device_bytes) +
                              " are free; lower batch.micro_batch or batch.seq_len");
   s_->mem.reserve(total);

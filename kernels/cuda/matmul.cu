@@ -401,8 +401,9 @@ struct Matmul::State {
           handle, p->desc, p->a, p->b, p->d, p->d, pref.get(), 1, &result, &found);
       if (st == CUBLAS_STATUS_SUCCESS && found > 0) {
         p->algo = result.algo;
-      } else if (g.epilogue != Epilogue::kNone &&
-                 (st == CUBLAS_STATUS_SUCCESS || st == CUBLAS_STATUS_NOT_SUPPORTED)) {
+      } else if (g.epilogue != Epilogue::kNone) {
+        // whatever the heuristic objects to (NOT_SUPPORTED, or INVALID_VALUE from some versions
+        // for an epilogue and type pair), the plain GEMM's own plan reports a real problem
         p->fused = false;
       } else {
         lt_check(st == CUBLAS_STATUS_SUCCESS ? CUBLAS_STATUS_NOT_SUPPORTED : st,
