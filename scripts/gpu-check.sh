@@ -24,6 +24,7 @@
 #   CUDA_ARCHS   override CMAKE_CUDA_ARCHITECTURES when configuring (default from CMake: 80;90)
 #   BENCH_ARGS   extra arguments for every benchmark program (e.g. --benchmark_min_time=0.1)
 #   SKIP_BENCH=1 run the tests only
+#   SKIP_BUILD=1 test BUILD_DIR as it is (it must be built already)
 #   REQUIRE_GPU=1  exit 3 when no CUDA device is visible (by default that is only a warning,
 #                  and every GPU test reports Skipped)
 # Exit status: 0 all GPU tests passed (or skipped without a device); 1 a GPU test or a
@@ -60,20 +61,30 @@ if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
 fi
 command -v nvcc >/dev/null 2>&1 || die "nvcc not found (PATH or /usr/local/cuda/bin): cannot build the CUDA backend"
 
-# CUDA libraries shipped as Python wheels (nvidia-*-cu12/13: site-packages/nvidia/*/lib); NCCL
-# from its wheel (nvidia-nccl-cu13: nccl/include/nccl.h, nccl/lib/libnccl.so.2) when neither the
-# toolkit nor the system has it, so that the one-GPU NCCL tests are built
+# CUDA libraries shipped as Python wheels (nvidia-*-cu12/13: site-packages/nvidia/*/lib) go on
+# LD_LIBRARY_PATH, except those the toolkit has itself (cudart, cuBLAS, ...): the build compiled
+# against the toolkit's, and LD_LIBRARY_PATH would put a wheel's other version before them. NCCL
+# comes from its wheel (nvidia-nccl-cu13: nccl/include/nccl.h, nccl/lib/libnccl.so.2) when neither
+# the toolkit nor the system has it, so that the one-GPU NCCL tests are built.
+cuda_root="$(cd "$(dirname "$(command -v nvcc)")/.." && pwd)"
 nccl_args=()
 if command -v python3 >/dev/null 2>&1; then
-  wheel_info="$(python3 - <<'EOF' 2>/dev/null || true
-import glob, os
+  wheel_info="$(python3 - "$cuda_root" <<'EOF' 2>/dev/null || true
+import glob, os, re, sys
 try:
     import nvidia
 except ImportError:
     raise SystemExit(0)
+def names(d):  # library names without their versions: libcublasLt.so.13.0.1 -> libcublasLt
+    return {re.sub(r"\.so.*", "", os.path.basename(f)) for f in glob.glob(os.path.join(d, "lib*.so*"))}
+toolkit = set()
+for d in [os.path.join(sys.argv[1], "lib64")] + glob.glob(os.path.join(sys.argv[1], "targets", "*", "lib")):
+    toolkit |= names(d)
 dirs, nccl = [], ""
 for base in list(getattr(nvidia, "__path__", [])):
-    dirs += sorted(d for d in glob.glob(os.path.join(base, "*", "lib")) if os.path.isdir(d))
+    for d in sorted(glob.glob(os.path.join(base, "*", "lib"))):
+        if os.path.isdir(d) and not names(d) <= toolkit:
+            dirs.append(d)
     inc, lib = os.path.join(base, "nccl", "include"), os.path.join(base, "nccl", "lib", "libnccl.so.2")
     if not nccl and os.path.isfile(os.path.join(inc, "nccl.h")) and os.path.isfile(lib):
         nccl = inc + ";" + lib
@@ -85,10 +96,9 @@ EOF
   wheel_nccl="$(sed -n 2p <<<"$wheel_info")"
   if [[ -n "$wheel_libs" ]]; then
     export LD_LIBRARY_PATH="${wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    say "added NVIDIA wheel libraries to LD_LIBRARY_PATH: $wheel_libs"
+    say "added NVIDIA wheel libraries the toolkit lacks to LD_LIBRARY_PATH: $wheel_libs"
   fi
-  cuda_inc="$(dirname "$(command -v nvcc)")/../include"
-  if [[ -n "$wheel_nccl" && ! -f "$cuda_inc/nccl.h" && ! -f /usr/include/nccl.h ]]; then
+  if [[ -n "$wheel_nccl" && ! -f "$cuda_root/include/nccl.h" && ! -f /usr/include/nccl.h ]]; then
     nccl_args=("-DMERINO_NCCL_INCLUDE_DIR=${wheel_nccl%%;*}" "-DMERINO_NCCL_LIBRARY=${wheel_nccl#*;}")
     say "NCCL from its wheel: ${wheel_nccl#*;}"
   fi
@@ -127,9 +137,13 @@ BUILD="$(cd "$BUILD" && pwd)"
 targets=()
 # shellcheck disable=SC2206  # TARGETS is a word list on purpose
 [[ -n "${TARGETS:-}" ]] && targets=(--target ${TARGETS})
-say "building ($JOBS jobs)${TARGETS:+: $TARGETS}"
-cmake --build "$BUILD" -j "$JOBS" "${targets[@]}" || die "build failed"
-say "configured and built in $SECONDS s"
+if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+  say "not building (SKIP_BUILD=1): testing $BUILD as it is"
+else
+  say "building ($JOBS jobs)${TARGETS:+: $TARGETS}"
+  cmake --build "$BUILD" -j "$JOBS" "${targets[@]}" || die "build failed"
+  say "configured and built in $SECONDS s"
+fi
 RAW="$BUILD/gpu-check-raw"
 rm -rf "$RAW"
 mkdir -p "$RAW/bench"
@@ -139,7 +153,7 @@ mkdir -p "$RAW/bench"
 test_limit=()
 if [[ -n "${BUDGET_S:-}" ]]; then
   (( $(left) > 150 )) || die "BUDGET_S=$BUDGET_S: only $(left) s left after the build, too little for the tests"
-  test_limit=(--stop-time "$(date -d "@$(( $(date +%s) + $(left) - 90 ))" +%H:%M:%S)")
+  test_limit=(--stop-time "$(date -d "@$(( $(date +%s) + $(left) - 90 ))" "+%H:%M:%S %z")")
 fi
 # the CPU twins' OpenMP threads share the cores among the tests run at once: oversubscribed,
 # spinning OpenMP pools slow each other down many times over
