@@ -1,7 +1,7 @@
 // End-to-end training step on one GPU with the CUDA backend, in fp32 mode (CudaBackend<float>)
 // and in bf16 mixed precision (CudaBackend<bf16>: bf16 activations and tensor-core GEMMs, fp32
 // gradients, master weights and AdamW state): forward + backward + fused AdamW for gpt2-124m
-// (B=16, T=1024), mobilellm-125m and the searched MeRino shape.
+// (B=16, T=1024; bf16 also B=32 and 64), mobilellm-125m and the searched MeRino shape.
 // Reported: tokens/s, MFU against the mode's own peak (CudaBackend::peak_flops: the CUDA cores'
 // fp32 peak, or the dense bf16 tensor-core peak), and `gemm_ratio`, the model's FLOP/s over the
 // FLOP/s of a large GEMM of the mode's type through the same cuBLASLt path measured in the same
@@ -98,28 +98,29 @@ void train_step(benchmark::State& state, const std::string& config, int B, int T
   be.release(v);
 }
 
+// the benchmark's argument is the batch B
 void fp32_step(benchmark::State& s, const std::string& config) {
-  train_step<float>(s, config, 16, 1024);
+  train_step<float>(s, config, int(s.range(0)), 1024);
 }
 void bf16_step(benchmark::State& s, const std::string& config) {
-  train_step<merino::bf16>(s, config, 16, 1024);
+  train_step<merino::bf16>(s, config, int(s.range(0)), 1024);
 }
 
 }  // namespace
 
-// gpt2-124m, mobilellm-125m and merino-64m at B=16, T=1024, each in fp32 and in bf16
-#define MERINO_MODEL_BENCHMARK(name, config)                         \
-  BENCHMARK_CAPTURE(fp32_step, name##_B16_T1024, std::string(config)) \
-      ->Unit(benchmark::kMillisecond)                                \
-      ->Iterations(10)                                               \
-      ->UseRealTime();                                               \
-  BENCHMARK_CAPTURE(bf16_step, name##_B16_T1024, std::string(config)) \
-      ->Unit(benchmark::kMillisecond)                                \
-      ->Iterations(10)                                               \
+// gpt2-124m, mobilellm-125m and merino-64m at B=16, T=1024, each in fp32 and in bf16; gpt2-124m
+// in bf16 also at B=32 and 64 (the batch range llm.c reports MFU for)
+#define MERINO_MODEL_BENCHMARK(step, name, config)      \
+  BENCHMARK_CAPTURE(step, name##_T1024, std::string(config)) \
+      ->Unit(benchmark::kMillisecond)                   \
+      ->Iterations(10)                                  \
       ->UseRealTime()
-MERINO_MODEL_BENCHMARK(gpt2_124m, "gpt2-124m");
-MERINO_MODEL_BENCHMARK(mobilellm_125m, "mobilellm-125m");
-MERINO_MODEL_BENCHMARK(merino_64m, "merino-64m");
+MERINO_MODEL_BENCHMARK(fp32_step, gpt2_124m, "gpt2-124m")->Arg(16);
+MERINO_MODEL_BENCHMARK(bf16_step, gpt2_124m, "gpt2-124m")->Arg(16)->Arg(32)->Arg(64);
+MERINO_MODEL_BENCHMARK(fp32_step, mobilellm_125m, "mobilellm-125m")->Arg(16);
+MERINO_MODEL_BENCHMARK(bf16_step, mobilellm_125m, "mobilellm-125m")->Arg(16);
+MERINO_MODEL_BENCHMARK(fp32_step, merino_64m, "merino-64m")->Arg(16);
+MERINO_MODEL_BENCHMARK(bf16_step, merino_64m, "merino-64m")->Arg(16);
 
 int main(int argc, char** argv) {
   if (merino::bench::skipped_without_cuda_device()) return 0;
