@@ -340,4 +340,30 @@ TEST(CudaBackendErrors, MissingDeviceIsOneClearError) {
   EXPECT_THROW(merino::CudaBackend<bf16>(0), std::runtime_error);
 }
 
+// A run larger than the device fails at reserve(), before anything is allocated, with the
+// plan's parts and the free memory in one message, and the backend stays usable.
+TEST(CudaBackendErrors, PlanBeyondFreeMemoryIsOneClearError) {
+  REQUIRE_CUDA_DEVICE();
+  size_t free_bytes = 0, device_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_bytes));
+  merino::MemoryPlan plan;
+  plan.batch = 1, plan.seq_len = 8, plan.width = 64, plan.heads = 1;
+  plan.add("parameters", device_bytes / 2);
+  plan.add("activations", device_bytes / 2 + (size_t(1) << 30));
+  merino::CudaBackend<bf16> be(0);
+  try {
+    be.reserve(plan);
+    FAIL() << "a plan larger than the device must not be reserved";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    for (const char* part : {"parameters ", "activations ", " are free", "lower batch.micro_batch"}) {
+      EXPECT_NE(what.find(part), std::string::npos) << "missing '" << part << "' in: " << what;
+    }
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+  }
+  EXPECT_EQ(be.memory_use().reserved, 0u);
+  float* x = be.alloc_acc(1024);  // still usable, one buffer at a time
+  be.release(x);
+}
+
 }  // namespace
