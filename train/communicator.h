@@ -48,6 +48,11 @@ class Communicator {
   // Ends every process of the job with `code` (used after an error on one rank, so the others do
   // not wait forever inside a collective); stdout and stderr are flushed first.
   [[noreturn]] void abort(int code);
+  // After an error on this rank, before its buffers are freed: stops this rank's collectives
+  // that are queued or running, which a device transport would otherwise keep spinning on (its
+  // peers will never join them) while unwinding waits for the device. Nothing works afterwards
+  // but abort(). Host transports have nothing running outside their calls.
+  virtual void stop_collectives() {}
 
  protected:
   virtual void abort_others(int code) = 0;  // may end this process too

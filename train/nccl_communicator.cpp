@@ -236,10 +236,11 @@ class NcclCommunicator final : public Communicator {
     finish("barrier");
   }
 
+  void stop_collectives() override { abort_comm(); }
+
  protected:
   void abort_others(int code) override {
-    if (comm_) ncclCommAbort(comm_);
-    comm_ = nullptr;
+    abort_comm();
     // MPI_Abort ends every rank at once; without MPI the others learn of it from their launcher,
     // a broken NCCL connection or their timeout
     if (bootstrap_) bootstrap_->abort(code);
@@ -330,9 +331,13 @@ class NcclCommunicator final : public Communicator {
   // NCCL leaves its kernels spinning after an error; aborting stops them, so that the backend's
   // stream synchronizations return while the exception unwinds the trainer.
   [[noreturn]] void fail(const std::string& why) {
+    abort_comm();
+    throw std::runtime_error("NCCL " + why);
+  }
+  // ncclCommAbort stops this rank's NCCL kernels, wherever they are; once is enough
+  void abort_comm() {
     if (comm_) ncclCommAbort(comm_);
     comm_ = nullptr;
-    throw std::runtime_error("NCCL " + why);
   }
 
   std::unique_ptr<Communicator> bootstrap_;  // the MPI communicator of an MPI rendezvous, or null

@@ -373,13 +373,15 @@ std::string serve(int port, int world, const std::string& blob, Clock::time_poin
   return blob;
 }
 
+constexpr const char* kConnectTimedOut = "connect timed out";
+
 // One attempt at `a`: connect, say hello, read the reply. Empty string and *blob set: done.
 std::string try_join(const addrinfo* a, int rank, int world, Clock::time_point deadline, std::string* blob) {
   Socket s(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
   if (!s.valid()) return std::strerror(errno);
   if (::connect(s.fd(), a->ai_addr, a->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) return std::strerror(errno);
-    if (!wait_ready(s.fd(), POLLOUT, deadline)) return "connect timed out";
+    if (!wait_ready(s.fd(), POLLOUT, deadline)) return kConnectTimedOut;
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -416,16 +418,19 @@ std::string join(const std::string& host, int port, int rank, int world, Clock::
                                ::gai_strerror(rc));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::string last = "no attempt";
+  std::string last;
   for (;;) {
     for (const addrinfo* a = addrs.head; a; a = a->ai_next) {
       std::string blob;
-      last = try_join(a, rank, world, deadline, &blob);
-      if (last.empty()) return blob;
+      const std::string err = try_join(a, rank, world, deadline, &blob);
+      if (err.empty()) return blob;
+      // an attempt the deadline cut short says less than the refusal before it
+      if (last.empty() || err != kConnectTimedOut) last = err;
     }
+    // rank 0 may not be listening yet; no attempt starts with no time left
     if (Clock::now() >= deadline) break;
-    // rank 0 may not be listening yet
     std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100), deadline - Clock::now()));
+    if (Clock::now() >= deadline) break;
   }
   throw std::runtime_error(where + ": rank " + std::to_string(rank) + " got no id from rank 0 within " +
                            seconds(timeout_s) + " (last error: " + last + ")");

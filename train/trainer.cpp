@@ -431,13 +431,25 @@ int Trainer<T>::run(const std::string& resume) {
   return 0;
 }
 
+template <class T>
+int train_in(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
+  Trainer<T> trainer(cfg, comm);
+  try {
+    return trainer.run(resume);
+  } catch (...) {
+    // while the trainer still holds its buffers: a bucket all-reduce this rank queued before the
+    // error would otherwise keep the device busy, and the unwinding waiting on it, for ever
+    comm.stop_collectives();
+    throw;
+  }
+}
 }  // namespace
 
 int run_training(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
   if (comm.rank() == 0)
     std::printf("--- resolved config ---\n%s\n-----------------------\n", cfg.resolved_yaml.c_str());
-  if (cfg.precision == "bf16") return Trainer<bf16>(cfg, comm).run(resume);
-  return Trainer<float>(cfg, comm).run(resume);
+  if (cfg.precision == "bf16") return train_in<bf16>(cfg, resume, comm);
+  return train_in<float>(cfg, resume, comm);
 }
 
 }  // namespace merino
