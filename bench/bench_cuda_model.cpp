@@ -110,10 +110,10 @@ void bf16_step(benchmark::State& s, const std::string& config) {
 
 // gpt2-124m, mobilellm-125m and merino-64m at B=16, T=1024, each in fp32 and in bf16; gpt2-124m
 // in bf16 also at B=32 and 64 (the batch range llm.c reports MFU for)
-#define MERINO_MODEL_BENCHMARK(step, name, config)      \
+#define MERINO_MODEL_BENCHMARK(step, name, config)            \
   BENCHMARK_CAPTURE(step, name##_T1024, std::string(config)) \
-      ->Unit(benchmark::kMillisecond)                   \
-      ->Iterations(10)                                  \
+      ->Unit(benchmark::kMillisecond)                         \
+      ->Iterations(10)                                        \
       ->UseRealTime()
 MERINO_MODEL_BENCHMARK(fp32_step, gpt2_124m, "gpt2-124m")->Arg(16);
 MERINO_MODEL_BENCHMARK(bf16_step, gpt2_124m, "gpt2-124m")->Arg(16)->Arg(32)->Arg(64);

@@ -443,6 +443,7 @@ int train_in(const TrainConfig& cfg, const std::string& resume, Communicator& co
     throw;
   }
 }
+
 }  // namespace
 
 int run_training(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
