@@ -21,7 +21,7 @@ merino_bundled_library(PkgConfig::PCRE2 STATIC ${_deps}/lib/libpcre2-8.a)
 find_package(Threads REQUIRED)
 # OpenBLAS travels gzipped (the device tool carries 64 MiB at most); unpacked once per build dir
 set(_openblas ${CMAKE_BINARY_DIR}/bundled/libopenblas.a)
-if(NOT EXISTS ${_openblas} OR ${_deps}/lib/libopenblas.tar.gz IS_NEWER_THAN ${_openblas})
+if(${_deps}/lib/libopenblas.tar.gz IS_NEWER_THAN ${_openblas})  # also true while it is missing
   file(ARCHIVE_EXTRACT INPUT ${_deps}/lib/libopenblas.tar.gz DESTINATION ${CMAKE_BINARY_DIR}/bundled)
   file(TOUCH ${_openblas})
 endif()

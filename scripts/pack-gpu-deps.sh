@@ -12,7 +12,7 @@
 # The device tool carries it with carry: ["gpu-deps"] (64 MiB at most), so OpenBLAS's static
 # library (58 MB) travels gzipped (10 MB) and cmake/BundledDeps.cmake unpacks it into the build
 # directory. It has to be OpenBLAS: the GPU tests' CPU twins train configs/tiny.yaml for 100 steps,
-# and the reference BLAS multiplies about 25 times slower. MPI and ICU are left out (one GPU; NFC
+# and the reference BLAS multiplies 28 times slower. MPI and ICU are left out (one GPU; NFC
 # tokenizers are not needed to test kernels). Usage: [SHARED=DIR] scripts/pack-gpu-deps.sh [OUT_DIR]
 # (SHARED: the shared data folder, default ../shared/data beside the checkout)
 set -euo pipefail
@@ -41,10 +41,7 @@ cp -r "$inc/yaml-cpp" "$inc/nlohmann" "$inc/CLI" "$inc/gtest" "$inc/benchmark" "
 cp "$inc/zstd.h" "$inc/zdict.h" "$inc/zstd_errors.h" "$inc/pcre2.h" "$tmp/include/"
 cp "$blas_inc/cblas.h" "$blas_inc/openblas_config.h" "$tmp/include/"
 cp "$lib/libyaml-cpp.a" "$lib/libzstd.a" "$lib/libpcre2-8.a" "$lib/libgtest.a" "$lib/libgtest_main.a" "$tmp/lib/"
-mkdir "$tmp/openblas"
-cp -L "$blas_lib/libopenblas.a" "$tmp/openblas/"
-tar -czf "$tmp/lib/libopenblas.tar.gz" -C "$tmp/openblas" libopenblas.a
-rm -r "$tmp/openblas"
+tar -chzf "$tmp/lib/libopenblas.tar.gz" -C "$blas_lib" libopenblas.a  # -h: the file, not the link
 cp -L "$lib/libbenchmark.so.1debian" "$tmp/lib/"
 # the shared data's own checksums, so that a damaged copy fails here and not as a GPU test
 need "$shared/SHA256SUMS" "set SHARED to the shared data folder"

@@ -24,7 +24,8 @@ grep -q "WARNING: GPU tests were skipped" "$work/stdout"
 files=$(find "$work/out" -mindepth 1 -printf '%f\n' | sort | paste -sd' ')
 [ "$files" = "gpu-check.log gpu-report-raw.tar.gz gpu-report.json gpu-report.md" ] ||
   { echo "OUT holds: $files"; exit 1; }
-tar -xzf "$work/out/gpu-report-raw.tar.gz" -C "$work" ./ctest-gpu.xml
+tar -tzf "$work/out/gpu-report-raw.tar.gz" | grep -x ./ctest-gpu.xml >/dev/null ||
+  { echo "the raw archive holds no ctest-gpu.xml"; exit 1; }
 
 gpu_tests=$(ctest --test-dir "$build" -N -L gpu | sed -n 's/^Total Tests: //p')
 benches=$(find "$build/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' | wc -l)
