@@ -38,7 +38,7 @@ struct ModelConfig {
   PositionKind position = PositionKind::Learned;
   int position_offset = 0;  // learned positions: rows = context_length + offset (OPT: 2)
   double rope_theta = 10000.0;
-  bool bias = true;            // biases on every linear layer (and LayerNorm)
+  bool bias = true;            // biases on every linear layer (LayerNorm always has its bias)
   bool tie_embeddings = true;  // LM head shares the token embedding
   double init_std = 0.02;
   std::vector<BlockConfig> blocks;

@@ -153,5 +153,5 @@ TEST(ModelConfig, ShippedConfigsParse) {
     SCOPED_TRACE(name);
     EXPECT_NO_THROW(load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/" + name + ".yaml"));
   }
-  EXPECT_THROW(load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/bad.yaml"), ConfigError);
+  EXPECT_THROW(load_model_config(std::string(MERINO_SOURCE_DIR) + "/tests/fixtures/bad.yaml"), ConfigError);
 }
