@@ -9,8 +9,8 @@
 #               without our Debian packages), else `cmake --preset default` (./build).
 #               An existing configured directory is reused (reconfigured for the check's options).
 # Environment:
-#   BUDGET_S     wall-clock budget of the whole check in seconds (default 480, so that a second
-#                run fits in a session's 15 minutes of device time). The steps' budgets below are
+#   BUDGET_S     wall-clock budget of the whole check in seconds (default 480, leaving room for a
+#                rerun in a session's 15 minutes of device time). The steps' budgets below are
 #                its shares (scaled when BUDGET_S is not 480); a step may also use what earlier
 #                steps left, but never the time the later steps' budgets need. A step whose time
 #                is gone is not run, one that runs out is stopped; the report lists both.
@@ -152,6 +152,21 @@ run_timed() {
 }
 # skip_step STEP WHY: records every run of the step as not run
 skip_step() { record "$1" "-" "$2" 0; say "$1: $2"; }
+# write_report: gpu-report.md / .json and the raw archive into OUT; the writer's status (1: failures)
+write_report() {
+  local rc=0
+  python3 "$ROOT/scripts/gpu_report.py" --raw "$RAW" --out "$OUT_DIR" --build "$BUILD" --budget "$BUDGET_S" \
+    --have-device "$HAVE_DEVICE" --plan "$(for s in "${STEPS[@]}"; do printf '%s:%s ' "$s" "${BUDGET[$s]}"; done)" || rc=$?
+  tar -czf "$OUT_DIR/gpu-report-raw.tar.gz" -C "$RAW" .
+  return $rc
+}
+# stop STEP MESSAGE: a preflight, configure or tooling error ends the check (exit 2), reported
+stop() {
+  record "$1" - failed "$SECONDS" "$2"
+  write_report >/dev/null 2>&1 || true
+  die "$2"
+}
+HAVE_DEVICE=0
 
 # ---- tools -------------------------------------------------------------------------------------
 for tool in cmake ctest python3 timeout; do
@@ -204,7 +219,6 @@ if [[ -n "$wheel_nccl" && ! -f "$cuda_root/include/nccl.h" && ! -f /usr/include/
 fi
 
 # ---- 1. preflight: one line each, failing fast -------------------------------------------------
-HAVE_DEVICE=0
 TORCH_OK=0
 ARCH="${CUDA_ARCHS:-}"
 pre=$RAW/preflight
@@ -239,13 +253,11 @@ int main() {
   std::puts("ok"); return 0; }
 EOF
 if ! nvcc -O2 -arch="sm_${ARCH%%;*}" -o "$pre/axpy" "$pre/axpy.cu" >"$pre/nvcc-kernel.txt" 2>&1; then
-  record preflight nvcc "failed" $(( SECONDS - t0 )) "$(head -n 2 "$pre/nvcc-kernel.txt" | tr '\n\t' '  ')"
-  die "preflight: nvcc could not compile a ten-line kernel for sm_${ARCH%%;*}: $(head -n 1 "$pre/nvcc-kernel.txt")"
+  stop preflight "preflight: nvcc could not compile a ten-line kernel for sm_${ARCH%%;*}: $(head -n 1 "$pre/nvcc-kernel.txt")"
 fi
 if (( HAVE_DEVICE )); then
   if ! timeout 30 "$pre/axpy" >"$pre/kernel-run.txt" 2>&1; then
-    record preflight kernel "failed" $(( SECONDS - t0 )) "$(head -n 1 "$pre/kernel-run.txt")"
-    die "preflight: a ten-line kernel built by nvcc ($(cat "$pre/nvcc.txt")) does not run: $(head -n 1 "$pre/kernel-run.txt")"
+    stop preflight "preflight: a ten-line kernel built by nvcc ($(cat "$pre/nvcc.txt")) does not run: $(head -n 1 "$pre/kernel-run.txt")"
   fi
   say "preflight: nvcc kernel for sm_${ARCH%%;*} compiled and ran"
 else
@@ -267,26 +279,26 @@ CRITICAL=(bench_cuda_model cuda_production_check bench_cuda_attention)
 configure_args=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON
                 "-DCMAKE_CUDA_ARCHITECTURES=$ARCH" "-DMERINO_GPU_TEST_THREADS=$TEST_THREADS" "${nccl_args[@]}")
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
-  [[ -f "$BUILD/CMakeCache.txt" ]] || die "SKIP_BUILD=1, but $BUILD is not a configured build directory"
+  [[ -f "$BUILD/CMakeCache.txt" ]] || stop build "SKIP_BUILD=1, but $BUILD is not a configured build directory"
   say "build: not building (SKIP_BUILD=1): running what $BUILD holds"
   record build - "skipped: SKIP_BUILD=1" 0
 else
   if [[ -f "$BUILD/CMakeCache.txt" ]]; then
     say "build: reconfiguring $BUILD"
     cmake -S "$ROOT" -B "$BUILD" "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
-      { tail -n 20 "$RAW/configure.log"; die "configure failed (see configure.log in the raw archive)"; }
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
   elif [[ -n "${PRESET:-}" ]]; then
     say "build: configuring the $PRESET preset into $BUILD"
     cmake --preset "$PRESET" "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
-      { tail -n 20 "$RAW/configure.log"; die "configure failed (see configure.log in the raw archive)"; }
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
   else
     say "build: configuring into $BUILD"
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
-      { tail -n 20 "$RAW/configure.log"; die "configure failed (see configure.log in the raw archive)"; }
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
   fi
 fi
-[[ -f "$BUILD/build.ninja" ]] || die "$BUILD was not configured with Ninja (the check builds with ninja -k 0)"
-command -v ninja >/dev/null 2>&1 || die "'ninja' not found on PATH"
+[[ -f "$BUILD/build.ninja" ]] || stop build "$BUILD was not configured with Ninja (the check builds with ninja -k 0)"
+command -v ninja >/dev/null 2>&1 || stop build "'ninja' not found on PATH"
 # the GPU test programs, merino (train.cuda_bf16_tracks_cpu runs it) and every CUDA benchmark
 mapfile -t REST < <(ninja -C "$BUILD" -t targets all 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p' |
   grep -xE 'merino|test_cuda_[a-z0-9_]+|test_[a-z0-9_]*nccl[a-z0-9_]*|bench_cuda_[a-z0-9_]+' |
@@ -468,13 +480,9 @@ fi
 
 # ---- 11. the report ----------------------------------------------------------------------------
 record report - ok 0
-set +e
-python3 "$ROOT/scripts/gpu_report.py" --raw "$RAW" --out "$OUT_DIR" --build "$BUILD" --budget "$BUDGET_S" \
-  --have-device "$HAVE_DEVICE" --plan "$(for s in "${STEPS[@]}"; do printf '%s:%s ' "$s" "${BUDGET[$s]}"; done)"
-REPORT_RC=$?
-set -e
+REPORT_RC=0
+write_report || REPORT_RC=$?
 (( REPORT_RC <= 1 )) || die "writing the reports failed"
-tar -czf "$OUT_DIR/gpu-report-raw.tar.gz" -C "$RAW" .
 say "reports: $OUT_DIR/gpu-report.md, $OUT_DIR/gpu-report.json, $OUT_DIR/gpu-report-raw.tar.gz (unpacked: $RAW); $SECONDS s of $BUDGET_S"
 if (( REPORT_RC == 1 )); then
   say "FAILED: see the failures listed in gpu-report.md"

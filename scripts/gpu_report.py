@@ -183,8 +183,10 @@ def main():
     failures += [f"test {t['name']} failed" for t in test_results if t["status"] == "failed"]
     failures += [f"benchmark {b['program']} {b['name']}: {b['error']}" for b in benches if b["error"]]
     for r in runs:
-        if not r["status"].startswith("failed") or r["step"] in ("tests", "build"):
-            continue  # each failed test and target is listed on its own
+        if not r["status"].startswith("failed") or r["step"] == "tests":
+            continue  # each failed test is listed on its own
+        if r["step"] == "build" and any(t["status"] == "failed" for t in targets):
+            continue  # so is each failed target
         if r["step"] == "checks" and any(not c.get("passed") for c in checks):
             continue  # so is each failed check (the program's exit 1 says no more)
         line = f"{r['step']} / {r['run']}: {r['status']}" + (f": {r['note']}" if r["note"] else "")

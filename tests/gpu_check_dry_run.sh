@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/gpu-check.sh with DRY_RUN=1: prints every step of the plan with its budget, the budgets
-# sum to at most 480 s by default (a second run fits in a session's 15 minutes of device time)
+# sum to at most 480 s by default (room for a rerun in a session's 15 minutes of device time)
 # and to at most BUDGET_S when it is set, and nothing is written: no OUT, no build directory.
 # Run by CTest as scripts.gpu_check_dry_run.
 set -euo pipefail
