@@ -12,7 +12,9 @@ configs/<model>.yaml, the files bench_cuda_model trains. MFU is against the data
 (989 TFLOP/s bf16 on an H100 SXM or H200), as bench_cuda_model's `mfu` counter.
 
 usage: python3 bench/pytorch_baseline.py [--model gpt2-124m|mobilellm-125m|tiny] [--batch 16]
-       [--seq 1024] [--steps 10] [--dtype fp32|bf16] [--device cuda] [--no-compile]
+       [--seq 1024] [--steps 10] [--dtype fp32|bf16] [--device cuda] [--mode both|eager|compile]
+(--no-compile: --mode eager; scripts/gpu-check.sh runs the eager steps of both models first, so a
+slow compile cannot cost them their numbers)
 Not a CI dependency (needs PyYAML besides torch).
 """
 import argparse
@@ -164,8 +166,11 @@ def main():
     p.add_argument("--device", default="cuda")
     p.add_argument("--peak-tflops", type=float, default=0.0,
                    help="for MFU; default: H100 SXM dense (67 fp32 / 989 bf16), A100 (19.5 / 312)")
-    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--mode", default="both", choices=["both", "eager", "compile"])
+    p.add_argument("--no-compile", action="store_true", help="the same as --mode eager")
     args = p.parse_args()
+    if args.no_compile:
+        args.mode = "eager"
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in merino's fp32 mode
         name = torch.cuda.get_device_name()
@@ -176,7 +181,7 @@ def main():
     peak = args.peak_tflops or peak
     vocab = load_shape(args.model)[6]
     print(f"device {name}, {args.model} (vocab {vocab:,}), B={args.batch}, T={args.seq}, {args.dtype}")
-    for compiled in ([False] if args.no_compile else [False, True]):
+    for compiled in {"both": [False, True], "eager": [False], "compile": [True]}[args.mode]:
         tok_s, flops = run(args, compiled)
         mfu = f", MFU {100 * flops / (peak * 1e12):.1f}%" if peak else ""
         print(f"  pytorch {'torch.compile' if compiled else 'eager'}: {tok_s:,.0f} tokens/s, "

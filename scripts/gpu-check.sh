@@ -57,7 +57,7 @@ declare -A WHAT=(
   [sdpa]="bench/pytorch_attention.py: cuDNN and Flash SDPA on the same shapes"
   [tests]="ctest -L gpu (TEST_JOBS at once, nproc/TEST_JOBS threads each)"
   [kernels]="bench_cuda_kernels, _matmul, _optim, _embedding, _activation (and any other bench_cuda_*)"
-  [pytorch]="bench/pytorch_baseline.py bf16, eager and torch.compile: gpt2-124m, mobilellm-125m (vocab 32,000)"
+  [pytorch]="bench/pytorch_baseline.py bf16: eager for gpt2-124m and mobilellm-125m (vocab 32,000), then torch.compile"
   [sanitizer]="compute-sanitizer: racecheck + synccheck on attention per head-size class, memcheck on kernel tests"
   [fp32]="bench_cuda_model fp32; pytorch_baseline.py fp32 eager"
   [report]="gpu-report.md / .json"
@@ -431,10 +431,12 @@ fi
 # 8. PyTorch on the model's shapes: eager and torch.compile
 if (( HAVE_DEVICE && ! TORCH_OK )); then skip_step pytorch "skipped: no PyTorch with CUDA"
 elif gpu_step_ready pytorch; then
-  models=(gpt2-124m mobilellm-125m)
-  for i in "${!models[@]}"; do
-    python_run pytorch "${models[$i]} bf16" $(( $(step_time pytorch) / (${#models[@]} - i) )) \
-      "$RAW/bench/pytorch_baseline.txt" "$ROOT/bench/pytorch_baseline.py" --model "${models[$i]}" --dtype bf16
+  # eager for both models first: torch.compile's first compile takes long and may be stopped
+  runs=("gpt2-124m eager" "mobilellm-125m eager" "gpt2-124m compile" "mobilellm-125m compile")
+  for i in "${!runs[@]}"; do
+    read -r model mode <<<"${runs[$i]}"
+    python_run pytorch "$model bf16 $mode" $(( $(step_time pytorch) / (${#runs[@]} - i) )) \
+      "$RAW/bench/pytorch_baseline.txt" "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype bf16 --mode "$mode"
   done
 fi
 
@@ -474,7 +476,7 @@ if gpu_step_ready fp32; then
   LIMIT=$(( $(step_time fp32) * 2 / 3 )) SUFFIX=.fp32 bench fp32 bench_cuda_model '--benchmark_filter=^fp32_step/'
   if (( TORCH_OK )); then
     python_run fp32 "gpt2-124m fp32" "$(step_time fp32)" "$RAW/bench/pytorch_baseline.txt" \
-      "$ROOT/bench/pytorch_baseline.py" --model gpt2-124m --dtype fp32 --no-compile
+      "$ROOT/bench/pytorch_baseline.py" --model gpt2-124m --dtype fp32 --mode eager
   fi
 fi
 
