@@ -53,7 +53,8 @@ double datasheet_or_clock_peak(const merino::CudaBackend<T>& be) {
 // one recorded step's time per op: a JSON line appended to the breakdown file, a table on stderr
 void write_breakdown(const std::string& benchmark, double step_ms,
                      const std::vector<merino::bench::OpTime>& ops) {
-  nlohmann::json line = {{"benchmark", benchmark}, {"step_ms", step_ms}, {"ops", nlohmann::json::array()}};
+  nlohmann::json line = {
+      {"benchmark", benchmark}, {"step_ms", step_ms}, {"ops", nlohmann::json::array()}};
   std::fprintf(stderr, "%s: one step %.3f ms, by op\n  %-30s %6s %10s %7s\n", benchmark.c_str(),
                step_ms, "op", "calls", "ms", "% step");
   double sum = 0.0;

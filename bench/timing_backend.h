@@ -75,7 +75,9 @@ class TimingBackend final : public Backend<T> {
   void download_bytes(void* dst, const void* src, size_t bytes) override {
     inner_.download_bytes(dst, src, bytes);
   }
-  void zero_bytes(void* p, size_t bytes) override { timed("zero", [&] { inner_.zero_bytes(p, bytes); }); }
+  void zero_bytes(void* p, size_t bytes) override {
+    timed("zero", [&] { inner_.zero_bytes(p, bytes); });
+  }
   void reserve(const MemoryPlan& plan) override { inner_.reserve(plan); }
   MemoryUse memory_use() const override { return inner_.memory_use(); }
 

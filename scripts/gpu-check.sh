@@ -263,8 +263,14 @@ if (( HAVE_DEVICE )); then
 else
   say "preflight: nvcc kernel for sm_${ARCH%%;*} compiled (not run: no device)"
 fi
-if python3 -c "import torch, sys; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'device', torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'); sys.exit(0 if torch.cuda.is_available() and hasattr(torch.nn.functional, 'scaled_dot_product_attention') else 1)" \
-     >"$pre/torch.txt" 2>&1; then
+if python3 - >"$pre/torch.txt" 2>&1 <<'EOF'
+import sys, torch
+ok = torch.cuda.is_available()
+print("torch", torch.__version__, "CUDA", torch.version.cuda, "device",
+      torch.cuda.get_device_name() if ok else "none")
+sys.exit(0 if ok and hasattr(torch.nn.functional, "scaled_dot_product_attention") else 1)
+EOF
+then
   TORCH_OK=1
   say "preflight: $(tail -n 1 "$pre/torch.txt")"
 else
