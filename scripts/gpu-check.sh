@@ -225,15 +225,18 @@ pre=$RAW/preflight
 t0=$SECONDS
 if ! command -v nvidia-smi >/dev/null 2>&1; then
   smi="not found"
-elif nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.mem,clocks.sm,clocks.mem \
-       --format=csv,noheader >"$pre/nvidia-smi.csv" 2>"$pre/nvidia-smi.err" && [[ -s "$pre/nvidia-smi.csv" ]]; then
+elif nvidia-smi -L >"$pre/gpus.txt" 2>&1 && grep -q '^GPU' "$pre/gpus.txt"; then
   HAVE_DEVICE=1
-  smi="$(head -n 1 "$pre/nvidia-smi.csv")"
-  cap="$(awk -F', ' 'NR==1{print $4}' "$pre/nvidia-smi.csv")"
+  # the details, for the report; a field this driver lacks costs only the details
+  fields=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.memory,clocks.current.sm,clocks.current.memory
+  nvidia-smi --query-gpu="$fields" --format=csv,noheader >"$pre/nvidia-smi.csv" 2>"$pre/nvidia-smi.err" ||
+    rm -f "$pre/nvidia-smi.csv"
+  smi="$(head -n 1 "$pre/nvidia-smi.csv" 2>/dev/null || true)"
+  smi="${smi:-$(head -n 1 "$pre/gpus.txt")}"
+  cap="$(awk -F', ' 'NR==1{print $4}' "$pre/nvidia-smi.csv" 2>/dev/null || true)"
   [[ -z "$ARCH" && "$cap" =~ ^[0-9]+\.[0-9]+$ ]] && ARCH="${cap/./}"
 else
-  smi="$(cat "$pre/nvidia-smi.csv" "$pre/nvidia-smi.err" 2>/dev/null | grep . | head -n 1)"
-  rm -f "$pre/nvidia-smi.csv"
+  smi="$(grep . "$pre/gpus.txt" | head -n 1 || true)"
 fi
 echo "nvidia-smi: ${smi:-no output}" >"$pre/nvidia-smi.txt"
 ARCH="${ARCH:-90}"
@@ -387,10 +390,16 @@ if gpu_step_ready checks; then
   fi
 fi
 
-# 4. the end-to-end bf16 step, with the per-op breakdown of one extra step
+# 4. the end-to-end bf16 step, with the per-op breakdown of one extra step; the clocks it ran at
+# (sampled every second: the preflight's reading is of an idle card) go to the report
 if gpu_step_ready model; then
+  nvidia-smi --query-gpu=clocks.current.sm,clocks.current.memory,power.draw,temperature.gpu \
+    --format=csv,noheader -lms 1000 >"$RAW/clocks-model.csv" 2>/dev/null &
+  sampler=$!
   SUFFIX=.bf16 bench model bench_cuda_model --op_breakdown="$RAW/op_breakdown.jsonl" \
     '--benchmark_filter=^bf16_step/(gpt2_124m_T1024/(16|32)|mobilellm_125m_T1024/16|merino_64m_T1024/16)/'
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
 fi
 
 # 5. attention: merino's variants, then cuDNN / Flash SDPA on the same shapes

@@ -54,6 +54,13 @@ def device_info(raw):
                 "sm_clock", "mem_clock"]
         info.update(dict(zip(keys, [v.strip() for v in csv[0].split(",")])))
         info["gpus"] = len(csv)
+    # SM clock, memory clock, power, temperature sampled during bench_cuda_model's bf16 runs
+    samples = [[v.strip() for v in l.split(",")]
+               for l in read(os.path.join(raw, "clocks-model.csv")).splitlines() if l.count(",") == 3]
+    sm = sorted(int(v[0].split()[0]) for v in samples if v[0].split()[0].isdigit())
+    if sm:
+        info["sm_clock_under_load"] = f"{sm[len(sm) // 2]} MHz median, {sm[0]}-{sm[-1]} MHz"
+        info["load_samples"] = samples
     return info
 
 
@@ -219,7 +226,8 @@ def main():
           f"- GPU: {device.get('name', 'none')}, driver {device.get('driver', '-')}, "
           f"{device.get('memory', '-')}, compute capability {device.get('compute_cap', '-')}; clocks "
           f"SM {device.get('sm_clock', '-')} (max {device.get('max_sm_clock', '-')}), memory "
-          f"{device.get('mem_clock', '-')} (max {device.get('max_mem_clock', '-')})",
+          f"{device.get('mem_clock', '-')} (max {device.get('max_mem_clock', '-')}); SM clock during "
+          f"bench_cuda_model: {device.get('sm_clock_under_load', '-')}",
           f"- nvcc: {device['nvcc'] or '-'}; {device['torch'] or 'torch: -'}",
           f"- budget {args.budget} s; build `{args.build}`", "",
           f"## Result: {len(failures)} failure(s)", ""]

@@ -15,6 +15,7 @@ mkdir -p "$raw/preflight" "$raw/bench" "$raw/out"
 echo "NVIDIA H100 80GB HBM3, 580.159.04, 81559 MiB, 9.0, 1980 MHz, 2619 MHz, 1755 MHz, 2619 MHz" >"$raw/preflight/nvidia-smi.csv"
 echo "nvidia-smi: NVIDIA H100 80GB HBM3, 580.159.04" >"$raw/preflight/nvidia-smi.txt"
 echo "Cuda compilation tools, release 13.0, V13.0.88" >"$raw/preflight/nvcc.txt"
+printf '%s\n' "1980 MHz, 2619 MHz, 690.5 W, 61" "1755 MHz, 2619 MHz, 700.1 W, 66" "1830 MHz, 2619 MHz, 699.0 W, 64" >"$raw/clocks-model.csv"
 printf 'preflight\t-\tok\t3\t\nbuild\tcritical\tok\t60\t\nbuild\trest\tfailed (exit 1)\t90\tFAILED: x\n' >"$raw/runs.tsv"
 printf 'checks\tcuda_production_check\tfailed (exit 1)\t12\t\nmodel\tbench_cuda_model\tok\t20\t\n' >>"$raw/runs.tsv"
 printf 'tests\tctest\tstopped at its budget\t60\t\npytorch\tgpt2-124m bf16\tfailed (exit 1)\t30\tcompile error\n' >>"$raw/runs.tsv"
@@ -67,6 +68,7 @@ assert r["tests"] == {"passed": 1, "failed": 1, "skipped": 1, "not run": 1, "tot
 assert "test train.cuda_bf16_tracks_cpu: not run: time budget" in r["not_run"], r["not_run"]
 assert "tests: stopped at its budget" in r["not_run"] and "fp32: not run" in r["not_run"], r["not_run"]
 assert r["git_commit"] == "0123abcd" and r["device"]["max_sm_clock"] == "1980 MHz", r["device"]
+assert r["device"]["sm_clock_under_load"] == "1830 MHz median, 1755-1980 MHz", r["device"]
 assert r["mfu"][0]["mfu"] == 0.45 and r["mfu"][0]["mfu_boost_clock"] == 0.416, r["mfu"]
 assert "| 204800 | 445.0 | 45.0% | 41.6% | 0.60 | 20.5 |" in md, md
 assert "| matmul_backward | 49 | 30.000 | 37.5 |" in md and "| (between ops) | | 38.000 | 47.5 |" in md, md
