@@ -7,11 +7,18 @@ Prints tokens/s and MFU per variant; compare with bench_cuda_model's tokens/s fr
 of scripts/gpu-check.sh (it writes this script's output next to the benchmarks when torch is
 importable).
 
-usage: python3 bench/pytorch_baseline.py [--model gpt2-124m|mobilellm-125m] [--batch 16]
-       [--seq 1024] [--steps 10] [--dtype fp32|bf16] [--device cuda] [--no-compile]
-Not a CI dependency.
+The shapes, vocabulary included (50,257 for GPT-2, 32,000 for MobileLLM), are read from
+configs/<model>.yaml, the files bench_cuda_model trains. MFU is against the datasheet dense peak
+(989 TFLOP/s bf16 on an H100 SXM or H200), as bench_cuda_model's `mfu` counter.
+
+usage: python3 bench/pytorch_baseline.py [--model gpt2-124m|mobilellm-125m|tiny] [--batch 16]
+       [--seq 1024] [--steps 10] [--dtype fp32|bf16] [--device cuda] [--mode both|eager|compile]
+(--no-compile: --mode eager; scripts/gpu-check.sh runs the eager steps of both models first, so a
+slow compile cannot cost them their numbers)
+Not a CI dependency (needs PyYAML besides torch).
 """
 import argparse
+import os
 import sys
 import time
 
@@ -19,11 +26,23 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SHAPES = {  # layers, d_model, heads, kv heads, ffn, family (configs/*.yaml)
-    "gpt2-124m": (12, 768, 12, 12, 3072, "gpt2"),
-    "mobilellm-125m": (30, 576, 9, 3, 1536, "llama"),
-    "tiny": (2, 128, 2, 2, 512, "gpt2"),
-}
+CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
+MODELS = ("gpt2-124m", "mobilellm-125m", "tiny")
+# the two families this script builds, as configs/*.yaml spell them
+FAMILIES = {("layernorm", "gelu", "learned"): "gpt2", ("rmsnorm", "swiglu", "rope"): "llama"}
+
+
+def load_shape(model):
+    """(layers, d_model, heads, kv heads, ffn, family, vocab, rope theta) of configs/<model>.yaml"""
+    import yaml
+    path = os.path.join(CONFIGS, model + ".yaml")
+    m = yaml.safe_load(open(path))["model"]
+    key = (m["norm"], m["activation"], m["position"])
+    if key not in FAMILIES or not m.get("tie_embeddings", True):
+        sys.exit(f"pytorch_baseline.py: {path}: norm/activation/position {key} (or untied "
+                 f"embeddings) is not a family this script builds: {sorted(FAMILIES)}")
+    return (m["layers"], m["d_model"], m["n_heads"], m.get("n_kv_heads", m["n_heads"]), m["ffn_dim"],
+            FAMILIES[key], m["vocab_size"], float(m.get("rope_theta", 10000.0)))
 
 
 class RMSNorm(nn.Module):
@@ -36,7 +55,7 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rope(x, theta=10000.0):
+def rope(x, theta):
     # x: [B, H, T, hd]; rotates pairs (i, i + hd/2), the HF LLaMA convention
     T, hd = x.shape[-2], x.shape[-1]
     inv = 1.0 / theta ** (torch.arange(0, hd, 2, device=x.device, dtype=torch.float32) / hd)
@@ -47,9 +66,9 @@ def rope(x, theta=10000.0):
 
 
 class Block(nn.Module):
-    def __init__(self, d, heads, kv_heads, ffn, family):
+    def __init__(self, d, heads, kv_heads, ffn, family, theta):
         super().__init__()
-        self.h, self.kvh, self.hd, self.family = heads, kv_heads, d // heads, family
+        self.h, self.kvh, self.hd, self.family, self.theta = heads, kv_heads, d // heads, family, theta
         llama = family == "llama"
         norm = (lambda: RMSNorm(d)) if llama else (lambda: nn.LayerNorm(d))
         self.n1, self.n2 = norm(), norm()
@@ -65,7 +84,7 @@ class Block(nn.Module):
         k = k.view(B, T, self.kvh, self.hd).transpose(1, 2)
         v = v.view(B, T, self.kvh, self.hd).transpose(1, 2)
         if self.family == "llama":
-            q, k = rope(q), rope(k)
+            q, k = rope(q, self.theta), rope(k, self.theta)
         if self.kvh != self.h:
             k = k.repeat_interleave(self.h // self.kvh, 1)
             v = v.repeat_interleave(self.h // self.kvh, 1)
@@ -81,11 +100,11 @@ class Block(nn.Module):
 
 
 class LM(nn.Module):
-    def __init__(self, layers, d, heads, kv_heads, ffn, family, vocab, ctx):
+    def __init__(self, layers, d, heads, kv_heads, ffn, family, vocab, ctx, theta):
         super().__init__()
         self.wte = nn.Embedding(vocab, d)
         self.wpe = nn.Embedding(ctx, d) if family == "gpt2" else None
-        self.blocks = nn.ModuleList(Block(d, heads, kv_heads, ffn, family) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d, heads, kv_heads, ffn, family, theta) for _ in range(layers))
         self.nf = nn.LayerNorm(d) if family == "gpt2" else RMSNorm(d)
 
     def forward(self, idx, targets):
@@ -105,14 +124,14 @@ def flops_per_token(model, layers, d, seq):
 
 
 def run(args, compiled):
-    layers, d, heads, kvh, ffn, family = SHAPES[args.model]
+    layers, d, heads, kvh, ffn, family, vocab, theta = load_shape(args.model)
     torch.manual_seed(0)
-    model = LM(layers, d, heads, kvh, ffn, family, 50257, args.seq).to(args.device)
+    model = LM(layers, d, heads, kvh, ffn, family, vocab, args.seq, theta).to(args.device)
     fused = {"fused": True} if args.device == "cuda" else {}
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, **fused)
     step_fn = torch.compile(model) if compiled else model
-    idx = torch.randint(0, 50257, (args.batch, args.seq), device=args.device)
-    tgt = torch.randint(0, 50257, (args.batch, args.seq), device=args.device)
+    idx = torch.randint(0, vocab, (args.batch, args.seq), device=args.device)
+    tgt = torch.randint(0, vocab, (args.batch, args.seq), device=args.device)
     amp = torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.dtype == "bf16")
 
     def step():
@@ -139,7 +158,7 @@ def main():
     if not hasattr(F, "scaled_dot_product_attention"):
         sys.exit(f"pytorch_baseline.py needs PyTorch >= 2.0 (found {torch.__version__})")
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="gpt2-124m", choices=sorted(SHAPES))
+    p.add_argument("--model", default="gpt2-124m", choices=MODELS)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seq", type=int, default=1024)
     p.add_argument("--steps", type=int, default=10)
@@ -147,8 +166,11 @@ def main():
     p.add_argument("--device", default="cuda")
     p.add_argument("--peak-tflops", type=float, default=0.0,
                    help="for MFU; default: H100 SXM dense (67 fp32 / 989 bf16), A100 (19.5 / 312)")
-    p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--mode", default="both", choices=["both", "eager", "compile"])
+    p.add_argument("--no-compile", action="store_true", help="the same as --mode eager")
     args = p.parse_args()
+    if args.no_compile:
+        args.mode = "eager"
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in merino's fp32 mode
         name = torch.cuda.get_device_name()
@@ -157,8 +179,9 @@ def main():
     else:
         name, peak = "cpu", 0.0
     peak = args.peak_tflops or peak
-    print(f"device {name}, {args.model}, B={args.batch}, T={args.seq}, {args.dtype}")
-    for compiled in ([False] if args.no_compile else [False, True]):
+    vocab = load_shape(args.model)[6]
+    print(f"device {name}, {args.model} (vocab {vocab:,}), B={args.batch}, T={args.seq}, {args.dtype}")
+    for compiled in {"both": [False, True], "eager": [False], "compile": [True]}[args.mode]:
         tok_s, flops = run(args, compiled)
         mfu = f", MFU {100 * flops / (peak * 1e12):.1f}%" if peak else ""
         print(f"  pytorch {'torch.compile' if compiled else 'eager'}: {tok_s:,.0f} tokens/s, "

@@ -1,34 +1,36 @@
 #!/usr/bin/env bash
-# One-command GPU check: configure + build (CUDA required), run every GPU test
-# (ctest label `gpu`), run every GPU benchmark (bench_cuda_* programs, and PyTorch on the same
-# shapes when it is there), and write gpu-report.md and gpu-report.json.
+# One-command GPU check for a machine lent for minutes: preflight, build of what the check runs,
+# then the measurements and checks in order of importance, each step within its own share of a
+# wall-clock budget, and gpu-report.md / gpu-report.json (docs/CUDA.md, "Running the GPU check").
 #
 # Usage: scripts/gpu-check.sh [BUILD_DIR]
 #   BUILD_DIR   build directory ($1, else $BUILD_DIR). Unset: `cmake --preset gpu-bundle`
 #               (./build-gpu) when gpu-deps/ exists (scripts/pack-gpu-deps.sh, for machines
 #               without our Debian packages), else `cmake --preset default` (./build).
-#               An existing configured directory is reused (rebuilt, not reconfigured).
+#               An existing configured directory is reused (reconfigured for the check's options).
 # Environment:
-#   OUT          output directory (default ./gpu-report). It receives four files only:
-#                gpu-report.md, gpu-report.json, gpu-check.log (everything printed) and
-#                gpu-report-raw.tar.gz (ctest's log and JUnit XML, each benchmark's JSON and
-#                stderr, PyTorch's output), which stays unpacked in BUILD_DIR/gpu-check-raw.
-#   BUDGET_S     wall-clock budget in seconds for the whole check (default: none). The tests get
-#                what the build left, less 90 s; after them each benchmark runs only while time
-#                remains, in order of importance, and is stopped at the budget; what did not run
-#                is listed in the report. For machines lent for minutes.
-#   TEST_TIMEOUT seconds one GPU test may take (default 300)
-#   TEST_JOBS    GPU tests run at once (default 4)
+#   BUDGET_S     wall-clock budget of the whole check in seconds (default 480, leaving room for a
+#                rerun in a session's 15 minutes of device time). The steps' budgets below are
+#                its shares (scaled when BUDGET_S is not 480); a step may also use what earlier
+#                steps left, but never the time the later steps' budgets need. A step whose time
+#                is gone is not run, one that runs out is stopped; the report lists both.
+#   DRY_RUN=1    print the plan with each step's budget and exit 0, building nothing
+#   OUT          output directory (default ./gpu-report): gpu-report.md, gpu-report.json,
+#                gpu-check.log (everything printed) and gpu-report-raw.tar.gz (build log, ctest's
+#                JUnit XML, each program's JSON and stderr, PyTorch's output, sanitizer logs),
+#                also left unpacked in BUILD_DIR/gpu-check-raw. Four files: the device tool
+#                returns at most eight.
+#   SKIP_BUILD=1 use BUILD_DIR as it is (the programs that exist there run)
 #   JOBS         parallel build jobs (default: nproc)
-#   TARGETS      build only these targets (space-separated; default: everything)
-#   CUDA_ARCHS   override CMAKE_CUDA_ARCHITECTURES when configuring (default from CMake: 80;90)
-#   BENCH_ARGS   extra arguments for every benchmark program (e.g. --benchmark_min_time=0.1)
-#   SKIP_BENCH=1 run the tests only
-#   SKIP_BUILD=1 test BUILD_DIR as it is (it must be built already)
-#   REQUIRE_GPU=1  exit 3 when no CUDA device is visible (by default that is only a warning,
-#                  and every GPU test reports Skipped)
-# Exit status: 0 all GPU tests passed (or skipped without a device); 1 a GPU test or a
-# benchmark failed; 2 configure/build/tooling error; 3 no device and REQUIRE_GPU=1.
+#   TEST_JOBS    GPU tests run at once (default 4); each gets nproc / TEST_JOBS OpenMP threads
+#   TEST_TIMEOUT seconds one GPU test may take (default 300)
+#   CUDA_ARCHS   CMAKE_CUDA_ARCHITECTURES (default: the visible GPU's, else 90)
+#   BENCH_ARGS   extra arguments of the kernel benchmark programs (default
+#                --benchmark_min_time=0.1, a fifth of Google Benchmark 1.7's default)
+#   REQUIRE_GPU=1  exit 3 when no device is visible (by default the report says "skipped: no
+#                device" for every GPU step and the exit status is 0)
+# Exit status: 0 everything that ran passed; 1 a build target, check, test, benchmark or
+# sanitizer run failed; 2 preflight, configure or tooling error; 3 no device and REQUIRE_GPU=1.
 set -euo pipefail
 
 say() { printf '[gpu-check] %s\n' "$*"; }
@@ -37,11 +39,58 @@ die() { printf '[gpu-check] ERROR: %s\n' "$*" >&2; exit 2; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# ---- the plan ----------------------------------------------------------------------------------
+# step:budget at BUDGET_S=480, in the order they run. The build comes first because everything
+# needs it; then what decides things: the production-shape checks (a wrong loss makes every number
+# after it moot), the end-to-end bf16 step with its per-op breakdown, merino's attention with
+# cuDNN/Flash SDPA on the same shapes, the GPU tests (every test's pass/fail, after the numbers
+# that matter most and before the ones that matter less), the kernel families, PyTorch eager and
+# torch.compile on the model's shapes, a time-boxed compute-sanitizer pass, and fp32 last.
+PLAN=(preflight:10 build:150 checks:30 model:40 attention:25 sdpa:20 tests:60 kernels:40
+      pytorch:50 sanitizer:35 fp32:15 report:5)
+declare -A WHAT=(
+  [preflight]="nvidia-smi; a ten-line kernel through nvcc, run; torch.cuda in python3"
+  [build]="ninja -k 0: bench_cuda_model, cuda_production_check, bench_cuda_attention first, then merino, the GPU test programs and the other bench_cuda_* (sm_90)"
+  [checks]="cuda_production_check: step-0 loss within 0.5 of ln V and 20 finite steps (bf16, B=16, T=1024), attention vs its CPU twin"
+  [model]="bench_cuda_model bf16: gpt2-124m B=16 and 32, mobilellm-125m, merino-64m; MFU; per-op breakdown of one step"
+  [attention]="bench_cuda_attention (every variant it registers)"
+  [sdpa]="bench/pytorch_attention.py: cuDNN and Flash SDPA on the same shapes"
+  [tests]="ctest -L gpu (TEST_JOBS at once, nproc/TEST_JOBS threads each)"
+  [kernels]="bench_cuda_kernels, _matmul, _optim, _embedding, _activation (and any other bench_cuda_*)"
+  [pytorch]="bench/pytorch_baseline.py bf16: eager for gpt2-124m and mobilellm-125m (vocab 32,000), then torch.compile"
+  [sanitizer]="compute-sanitizer: racecheck + synccheck on attention per head-size class, memcheck on kernel tests"
+  [fp32]="bench_cuda_model fp32; pytorch_baseline.py fp32 eager"
+  [report]="gpu-report.md / .json"
+)
+PLAN_TOTAL=480
+BUDGET_S="${BUDGET_S:-$PLAN_TOTAL}"
+[[ "$BUDGET_S" =~ ^[0-9]+$ ]] || die "BUDGET_S must be a whole number of seconds, not '$BUDGET_S'"
+STEPS=()
+declare -A BUDGET=()
+for entry in "${PLAN[@]}"; do
+  STEPS+=("${entry%%:*}")
+  BUDGET[${entry%%:*}]=$(( ${entry##*:} * BUDGET_S / PLAN_TOTAL ))
+done
+
+if [[ "${DRY_RUN:-0}" == 1 ]]; then
+  say "plan for BUDGET_S=$BUDGET_S (nothing is built or run: DRY_RUN=1)"
+  total=0
+  for s in "${STEPS[@]}"; do
+    printf '  %-10s %4d s  %s\n' "$s" "${BUDGET[$s]}" "${WHAT[$s]}"
+    total=$(( total + BUDGET[$s] ))
+  done
+  printf '  %-10s %4d s\n' "total" "$total"
+  exit 0
+fi
+
 BUILD="${1:-${BUILD_DIR:-}}"
 OUT_DIR="${OUT:-$ROOT/gpu-report}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
 TEST_JOBS="${TEST_JOBS:-4}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+BENCH_ARGS="${BENCH_ARGS:---benchmark_min_time=0.1}"
+CORES="$(nproc 2>/dev/null || echo 2)"
+TEST_THREADS=$(( CORES / TEST_JOBS > 0 ? CORES / TEST_JOBS : 1 ))
 mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
 rm -f "$OUT_DIR/gpu-check.log" "$OUT_DIR/gpu-report.md" "$OUT_DIR/gpu-report.json" "$OUT_DIR/gpu-report-raw.tar.gz"
@@ -49,11 +98,78 @@ exec > >(tee "$OUT_DIR/gpu-check.log") 2>&1
 tee_pid=$!
 trap 'exec >&- 2>&-; wait "$tee_pid"' EXIT  # the log is complete when the script returns
 
-[[ -z "${BUDGET_S:-}" || "$BUDGET_S" =~ ^[0-9]+$ ]] || die "BUDGET_S must be a whole number of seconds, not '$BUDGET_S'"
-# seconds of BUDGET_S left (a large number without a budget)
-left() { if [[ -n "${BUDGET_S:-}" ]]; then echo $(( BUDGET_S - SECONDS )); else echo 999999; fi; }
+if [[ -z "$BUILD" ]]; then
+  if [[ -d "$ROOT/gpu-deps" ]]; then BUILD="$ROOT/build-gpu"; PRESET=gpu-bundle; else BUILD="$ROOT/build"; PRESET=default; fi
+fi
+mkdir -p "$BUILD"
+BUILD="$(cd "$BUILD" && pwd)"
+RAW="$BUILD/gpu-check-raw"
+rm -rf "$RAW"
+mkdir -p "$RAW/bench" "$RAW/sanitizer" "$RAW/preflight"
+: >"$RAW/runs.tsv"
 
-for tool in cmake ctest; do
+# ---- time ------------------------------------------------------------------------------------
+# seconds step $1 may run now: what is left of BUDGET_S less what the later steps' budgets need
+step_time() {
+  local later=0 seen=0 s
+  for s in "${STEPS[@]}"; do
+    (( seen )) && later=$(( later + BUDGET[$s] ))
+    [[ $s == "$1" ]] && seen=1
+  done
+  echo $(( BUDGET_S - SECONDS - later ))
+}
+# record STEP RUN STATUS SECONDS NOTE: one line of runs.tsv, which the report reads
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$RAW/runs.tsv"; }
+
+# run_timed STEP RUN LIMIT OUTFILE ERRFILE CMD...: CMD with at most LIMIT seconds, stdout to
+# OUTFILE and stderr to ERRFILE; records ok, failed (exit N) or stopped at its budget, and
+# returns CMD's status (124 when stopped)
+run_timed() {
+  local step=$1 run=$2 limit=$3 out=$4 err=$5 rc t0=$SECONDS
+  shift 5
+  if (( limit < 3 )); then
+    record "$step" "$run" "not run: time budget" 0 "$limit s left"
+    say "$step / $run: not run (time budget)"
+    return 124
+  fi
+  say "$step / $run (at most $limit s)"
+  set +e
+  timeout --kill-after=5 "$limit" "$@" >"$out" 2>"$err"
+  rc=$?
+  set -e
+  if (( rc == 124 || rc == 137 )); then
+    record "$step" "$run" "stopped at its budget" $(( SECONDS - t0 )) "after $limit s"
+    say "$step / $run: stopped at its budget ($limit s)"
+    return 124
+  elif (( rc != 0 )); then
+    record "$step" "$run" "failed (exit $rc)" $(( SECONDS - t0 )) "$(tail -n 3 "$err" | tr '\t\n' '  ')"
+    say "$step / $run: FAILED (exit $rc); last lines of its stderr:"
+    tail -n 15 "$err" || true
+  else
+    record "$step" "$run" "ok" $(( SECONDS - t0 ))
+  fi
+  return $rc
+}
+# skip_step STEP WHY: records every run of the step as not run
+skip_step() { record "$1" "-" "$2" 0; say "$1: $2"; }
+# write_report: gpu-report.md / .json and the raw archive into OUT; the writer's status (1: failures)
+write_report() {
+  local rc=0
+  python3 "$ROOT/scripts/gpu_report.py" --raw "$RAW" --out "$OUT_DIR" --build "$BUILD" --budget "$BUDGET_S" \
+    --have-device "$HAVE_DEVICE" --plan "$(for s in "${STEPS[@]}"; do printf '%s:%s ' "$s" "${BUDGET[$s]}"; done)" || rc=$?
+  tar -czf "$OUT_DIR/gpu-report-raw.tar.gz" -C "$RAW" .
+  return $rc
+}
+# stop STEP MESSAGE: a preflight, configure or tooling error ends the check (exit 2), reported
+stop() {
+  record "$1" - failed "$SECONDS" "$2"
+  write_report >/dev/null 2>&1 || true
+  die "$2"
+}
+HAVE_DEVICE=0
+
+# ---- tools -------------------------------------------------------------------------------------
+for tool in cmake ctest python3 timeout; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found on PATH"
 done
 if ! command -v nvcc >/dev/null 2>&1 && [[ -x /usr/local/cuda/bin/nvcc ]]; then
@@ -68,8 +184,7 @@ command -v nvcc >/dev/null 2>&1 || die "nvcc not found (PATH or /usr/local/cuda/
 # the toolkit nor the system has it, so that the one-GPU NCCL tests are built.
 cuda_root="$(cd "$(dirname "$(command -v nvcc)")/.." && pwd)"
 nccl_args=()
-if command -v python3 >/dev/null 2>&1; then
-  wheel_info="$(python3 - "$cuda_root" <<'EOF' 2>/dev/null || true
+wheel_info="$(python3 - "$cuda_root" <<'EOF' 2>/dev/null || true
 import glob, os, re, sys
 try:
     import nvidia
@@ -92,299 +207,308 @@ print(":".join(dirs))
 print(nccl)
 EOF
 )"
-  wheel_libs="$(sed -n 1p <<<"$wheel_info")"
-  wheel_nccl="$(sed -n 2p <<<"$wheel_info")"
-  if [[ -n "$wheel_libs" ]]; then
-    export LD_LIBRARY_PATH="${wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    say "added NVIDIA wheel libraries the toolkit lacks to LD_LIBRARY_PATH: $wheel_libs"
-  fi
-  if [[ -n "$wheel_nccl" && ! -f "$cuda_root/include/nccl.h" && ! -f /usr/include/nccl.h ]]; then
-    nccl_args=("-DMERINO_NCCL_INCLUDE_DIR=${wheel_nccl%%;*}" "-DMERINO_NCCL_LIBRARY=${wheel_nccl#*;}")
-    say "NCCL from its wheel: ${wheel_nccl#*;}"
-  fi
+wheel_libs="$(sed -n 1p <<<"$wheel_info")"
+wheel_nccl="$(sed -n 2p <<<"$wheel_info")"
+if [[ -n "$wheel_libs" ]]; then
+  export LD_LIBRARY_PATH="${wheel_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  say "added NVIDIA wheel libraries the toolkit lacks to LD_LIBRARY_PATH: $wheel_libs"
+fi
+if [[ -n "$wheel_nccl" && ! -f "$cuda_root/include/nccl.h" && ! -f /usr/include/nccl.h ]]; then
+  nccl_args=("-DMERINO_NCCL_INCLUDE_DIR=${wheel_nccl%%;*}" "-DMERINO_NCCL_LIBRARY=${wheel_nccl#*;}")
+  say "NCCL from its wheel: ${wheel_nccl#*;}"
 fi
 
-# device information (informational; the tests decide for themselves)
-DEVICE="none visible"
-if command -v nvidia-smi >/dev/null 2>&1; then
-  DEVICE="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 4 | paste -sd';' - || true)"
-  [[ -n "$DEVICE" ]] || DEVICE="nvidia-smi found no device"
-fi
-say "device: $DEVICE"
-
-# ---- configure + build ----------------------------------------------------------------------
-extra=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON "${nccl_args[@]}")
-[[ -n "${CUDA_ARCHS:-}" ]] && extra+=("-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS}")
-if [[ -z "$BUILD" && -d "$ROOT/gpu-deps" ]]; then
-  # a machine without our Debian packages: build against the carried bundle
-  BUILD="$ROOT/build-gpu"
-  say "configuring with the gpu-bundle preset (dependencies from gpu-deps/) into $BUILD"
-  cmake --preset gpu-bundle "${extra[@]}" || die "configure failed"
-elif [[ -z "$BUILD" ]]; then
-  BUILD="$ROOT/build"
-  say "configuring with the default preset into $BUILD"
-  cmake --preset default "${extra[@]}" || die "configure failed"
-elif [[ -f "$BUILD/CMakeCache.txt" ]]; then
-  say "reusing configured build directory $BUILD"
+# ---- 1. preflight: one line each, failing fast -------------------------------------------------
+TORCH_OK=0
+ARCH="${CUDA_ARCHS:-}"
+pre=$RAW/preflight
+t0=$SECONDS
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+  smi="not found"
+elif nvidia-smi -L >"$pre/gpus.txt" 2>&1 && grep -q '^GPU' "$pre/gpus.txt"; then
+  HAVE_DEVICE=1
+  # the details, for the report; a field this driver lacks costs only the details
+  fields=name,driver_version,memory.total,compute_cap,clocks.max.sm,clocks.max.memory,clocks.current.sm,clocks.current.memory
+  nvidia-smi --query-gpu="$fields" --format=csv,noheader >"$pre/nvidia-smi.csv" 2>"$pre/nvidia-smi.err" ||
+    rm -f "$pre/nvidia-smi.csv"
+  smi="$(head -n 1 "$pre/nvidia-smi.csv" 2>/dev/null || true)"
+  smi="${smi:-$(head -n 1 "$pre/gpus.txt")}"
+  cap="$(awk -F', ' 'NR==1{print $4}' "$pre/nvidia-smi.csv" 2>/dev/null || true)"
+  [[ -z "$ARCH" && "$cap" =~ ^[0-9]+\.[0-9]+$ ]] && ARCH="${cap/./}"
 else
-  say "configuring into $BUILD"
-  gen=()
-  command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
-  cmake -S "$ROOT" -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" ||
-    die "configure failed"
+  smi="$(grep . "$pre/gpus.txt" | head -n 1 || true)"
 fi
-BUILD="$(cd "$BUILD" && pwd)"
-targets=()
-# shellcheck disable=SC2206  # TARGETS is a word list on purpose
-[[ -n "${TARGETS:-}" ]] && targets=(--target ${TARGETS})
+echo "nvidia-smi: ${smi:-no output}" >"$pre/nvidia-smi.txt"
+ARCH="${ARCH:-90}"
+say "preflight: $(cat "$pre/nvidia-smi.txt")"
+nvcc --version | tail -n 2 | head -n 1 >"$pre/nvcc.txt" 2>&1 || true
+# a ten-line kernel: compiled for the build's architecture, run where there is a device
+cat >"$pre/axpy.cu" <<'EOF'
+#include <cstdio>
+__global__ void twice(float* x, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) x[i] = 2.f * i; }
+int main() {
+  const int n = 1000; float* d; float h[n];
+  if (cudaMalloc(&d, n * sizeof(float)) != cudaSuccess) { std::puts("cudaMalloc failed"); return 1; }
+  twice<<<(n + 255) / 256, 256>>>(d, n);
+  cudaError_t e = cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+  if (e != cudaSuccess) { std::printf("%s\n", cudaGetErrorString(e)); return 1; }
+  for (int i = 0; i < n; ++i) if (h[i] != 2.f * i) { std::printf("wrong value at %d\n", i); return 1; }
+  std::puts("ok"); return 0; }
+EOF
+if ! nvcc -O2 -arch="sm_${ARCH%%;*}" -o "$pre/axpy" "$pre/axpy.cu" >"$pre/nvcc-kernel.txt" 2>&1; then
+  stop preflight "preflight: nvcc could not compile a ten-line kernel for sm_${ARCH%%;*}: $(head -n 1 "$pre/nvcc-kernel.txt")"
+fi
+if (( HAVE_DEVICE )); then
+  if ! timeout 30 "$pre/axpy" >"$pre/kernel-run.txt" 2>&1; then
+    stop preflight "preflight: a ten-line kernel built by nvcc ($(cat "$pre/nvcc.txt")) does not run: $(head -n 1 "$pre/kernel-run.txt")"
+  fi
+  say "preflight: nvcc kernel for sm_${ARCH%%;*} compiled and ran"
+else
+  say "preflight: nvcc kernel for sm_${ARCH%%;*} compiled (not run: no device)"
+fi
+if python3 - >"$pre/torch.txt" 2>&1 <<'EOF'
+import sys, torch
+ok = torch.cuda.is_available()
+print("torch", torch.__version__, "CUDA", torch.version.cuda, "device",
+      torch.cuda.get_device_name() if ok else "none")
+sys.exit(0 if ok and hasattr(torch.nn.functional, "scaled_dot_product_attention") else 1)
+EOF
+then
+  TORCH_OK=1
+  say "preflight: $(tail -n 1 "$pre/torch.txt")"
+else
+  say "preflight: WARNING: no CUDA-enabled PyTorch >= 2.0 ($(tail -n 1 "$pre/torch.txt")): the PyTorch steps are skipped"
+fi
+record preflight - ok $(( SECONDS - t0 )) "$(cat "$pre/nvidia-smi.txt")"
+(( HAVE_DEVICE )) || say "WARNING: no CUDA device visible: every GPU step is skipped, nothing is verified on a GPU"
+
+# ---- 2. build: what the check runs, critical targets first, keep going past errors -------------
+t0=$SECONDS
+CRITICAL=(bench_cuda_model cuda_production_check bench_cuda_attention)
+configure_args=(-DMERINO_CUDA=ON -DMERINO_BUILD_TESTS=ON -DMERINO_BUILD_BENCH=ON
+                "-DCMAKE_CUDA_ARCHITECTURES=$ARCH" "-DMERINO_GPU_TEST_THREADS=$TEST_THREADS" "${nccl_args[@]}")
 if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
-  say "not building (SKIP_BUILD=1): testing $BUILD as it is"
+  [[ -f "$BUILD/CMakeCache.txt" ]] || stop build "SKIP_BUILD=1, but $BUILD is not a configured build directory"
+  say "build: not building (SKIP_BUILD=1): running what $BUILD holds"
+  record build - "skipped: SKIP_BUILD=1" 0
 else
-  say "building ($JOBS jobs)${TARGETS:+: $TARGETS}"
-  cmake --build "$BUILD" -j "$JOBS" "${targets[@]}" || die "build failed"
-  say "configured and built in $SECONDS s"
-fi
-RAW="$BUILD/gpu-check-raw"
-rm -rf "$RAW"
-mkdir -p "$RAW/bench"
-
-# ---- GPU tests --------------------------------------------------------------------------------
-# under a budget the tests may use all but 90 s of what is left (the report needs a few)
-test_limit=()
-if [[ -n "${BUDGET_S:-}" ]]; then
-  (( $(left) > 150 )) || die "BUDGET_S=$BUDGET_S: only $(left) s left after the build, too little for the tests"
-  test_limit=(--stop-time "$(date -d "@$(( $(date +%s) + $(left) - 90 ))" "+%H:%M:%S %z")")
-fi
-# the CPU twins' OpenMP threads share the cores among the tests run at once: oversubscribed,
-# spinning OpenMP pools slow each other down many times over
-cores="$(nproc 2>/dev/null || echo 2)"
-test_threads="${OMP_NUM_THREADS:-$(( cores / TEST_JOBS > 0 ? cores / TEST_JOBS : 1 ))}"
-say "running GPU tests: ctest --test-dir $BUILD -L gpu -j $TEST_JOBS --timeout $TEST_TIMEOUT ${test_limit[*]} (OMP_NUM_THREADS=$test_threads)"
-set +e
-OMP_NUM_THREADS="$test_threads" \
-ctest --test-dir "$BUILD" -L gpu -j "$TEST_JOBS" --timeout "$TEST_TIMEOUT" "${test_limit[@]}" \
-  --output-on-failure --no-tests=error --output-junit "$RAW/ctest-gpu.xml" 2>&1 | tee "$RAW/ctest-gpu.log"
-TEST_RC=${PIPESTATUS[0]}
-set -e
-[[ -f "$RAW/ctest-gpu.xml" ]] || die "ctest wrote no JUnit report (rc $TEST_RC)"
-
-# ---- GPU benchmarks ---------------------------------------------------------------------------
-# In order of importance, so that a budget cuts the least useful: the end-to-end step with
-# PyTorch's on the same shapes, attention with cuDNN's SDPA, then the kernels.
-BENCH_RC=0
-torch_ok=0
-if command -v python3 >/dev/null 2>&1 &&
-   python3 -c "import sys, torch, torch.nn.functional as F; sys.exit(0 if torch.cuda.is_available() and hasattr(F, 'scaled_dot_product_attention') else 1)" 2>/dev/null; then
-  torch_ok=1
-fi
-steps=(bench_cuda_model torch:gpt2-124m:bf16 torch:mobilellm-125m:bf16 bench_cuda_attention torch-attention
-       bench_cuda_kernels bench_cuda_matmul bench_cuda_optim bench_cuda_embedding bench_cuda_activation)
-while IFS= read -r b; do  # any other benchmark program, so that none is forgotten
-  [[ " ${steps[*]} " == *" $(basename "$b") "* ]] || steps+=("$(basename "$b")")
-done < <(find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' 2>/dev/null | sort)
-steps+=(torch:gpt2-124m:fp32 torch:mobilellm-125m:fp32)
-
-# run_step NAME OUTFILE ERRFILE CMD...: runs CMD within what is left of the budget; a step cut
-# by the budget is listed in not_run.txt, not counted as failed, and its output kept as .partial
-run_step() {
-  local name=$1 out=$2 err=$3 rc
-  shift 3
-  if (( $(left) < 30 )); then
-    echo "$name" >>"$RAW/not_run.txt"
-    say "not run (time budget): $name"
-    return 0
+  if [[ -f "$BUILD/CMakeCache.txt" ]]; then
+    say "build: reconfiguring $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
+  elif [[ -n "${PRESET:-}" ]]; then
+    say "build: configuring the $PRESET preset into $BUILD"
+    cmake --preset "$PRESET" "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
+  else
+    say "build: configuring into $BUILD"
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${configure_args[@]}" >"$RAW/configure.log" 2>&1 ||
+      { tail -n 20 "$RAW/configure.log"; stop build "configure failed: $(grep -m 1 'CMake Error' "$RAW/configure.log" || tail -n 1 "$RAW/configure.log")"; }
   fi
-  say "running $name"
-  set +e
-  if [[ -n "${BUDGET_S:-}" ]]; then timeout "$(left)" "$@" >"$out" 2>"$err"; else "$@" >"$out" 2>"$err"; fi
-  rc=$?
-  set -e
-  if [[ -n "${BUDGET_S:-}" && $rc -eq 124 ]]; then
-    echo "$name (stopped at the time budget)" >>"$RAW/not_run.txt"
-    say "$name stopped at the time budget"
-    mv "$out" "$out.partial"  # cut short: not a result for the report
-    return 0
-  fi
-  return $rc
-}
-
-if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-  [[ $torch_ok == 1 ]] || say "no CUDA-enabled PyTorch >= 2.0: bench/pytorch_baseline.py and pytorch_attention.py are skipped"
-  for step in "${steps[@]}"; do
-    case "$step" in
-    bench_cuda_*)
-      b="$BUILD/bench/$step"
-      [[ -x "$b" ]] || { say "WARNING: $b was not built"; continue; }
-      # shellcheck disable=SC2086  # BENCH_ARGS is a word list on purpose
-      if ! run_step "$step" "$RAW/bench/$step.json" "$RAW/bench/$step.log" "$b" --benchmark_format=json ${BENCH_ARGS:-}; then
-        say "benchmark $step FAILED; its stderr is bench/$step.log in the raw archive"
-        tail -n 20 "$RAW/bench/$step.log" || true
-        BENCH_RC=1
-      elif grep -q '^SKIPPED' "$RAW/bench/$step.json" 2>/dev/null; then
-        say "benchmark $step: $(head -n 1 "$RAW/bench/$step.json")"
-      fi
-      ;;
-    torch:*)
-      [[ $torch_ok == 1 ]] || continue
-      IFS=: read -r _ model dtype <<<"$step"
-      run_step "PyTorch $model $dtype" "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err" \
-        python3 "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype "$dtype" ||
-        say "pytorch_baseline.py --model $model --dtype $dtype failed (see bench/pytorch_baseline.txt)"
-      cat "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err" >>"$RAW/bench/pytorch_baseline.txt" 2>/dev/null || true
-      rm -f "$RAW/bench/torch_step.out" "$RAW/bench/torch_step.err"
-      ;;
-    torch-attention)
-      [[ $torch_ok == 1 ]] || continue
-      run_step "PyTorch attention (cuDNN / Flash SDPA)" "$RAW/bench/pytorch_attention.txt" "$RAW/bench/pytorch_attention.err" \
-        python3 "$ROOT/bench/pytorch_attention.py" || say "pytorch_attention.py failed (see bench/pytorch_attention.txt)"
-      cat "$RAW/bench/pytorch_attention.err" >>"$RAW/bench/pytorch_attention.txt" 2>/dev/null || true
-      rm -f "$RAW/bench/pytorch_attention.err"
-      ;;
+fi
+[[ -f "$BUILD/build.ninja" ]] || stop build "$BUILD was not configured with Ninja (the check builds with ninja -k 0)"
+command -v ninja >/dev/null 2>&1 || stop build "'ninja' not found on PATH"
+# the GPU test programs, merino (train.cuda_bf16_tracks_cpu runs it) and every CUDA benchmark
+mapfile -t REST < <(ninja -C "$BUILD" -t targets all 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p' |
+  grep -xE 'merino|test_cuda_[a-z0-9_]+|test_[a-z0-9_]*nccl[a-z0-9_]*|bench_cuda_[a-z0-9_]+' |
+  grep -vxE "$(IFS='|'; echo "${CRITICAL[*]}")" | sort -u)
+ALL_TARGETS=("${CRITICAL[@]}" "${REST[@]}")
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  : >"$RAW/build.log"
+  for phase in critical rest; do
+    if [[ $phase == critical ]]; then targets=("${CRITICAL[@]}"); else targets=("${REST[@]}"); fi
+    limit=$(step_time build)
+    if (( limit < 3 )); then record build "$phase" "not run: time budget" 0; continue; fi
+    say "build: ninja -k 0 -j $JOBS (${#targets[@]} $phase targets, at most $limit s, sm_$ARCH)"
+    set +e
+    timeout --kill-after=5 "$limit" ninja -C "$BUILD" -k 0 -j "$JOBS" "${targets[@]}" >>"$RAW/build.log" 2>&1
+    rc=$?
+    set -e
+    case $rc in
+      0) record build "$phase" ok $(( SECONDS - t0 )) ;;
+      124|137) record build "$phase" "stopped at its budget" $(( SECONDS - t0 )) "after $limit s" ;;
+      *) record build "$phase" "failed (exit $rc)" $(( SECONDS - t0 )) "$(grep -m 3 '^FAILED: ' "$RAW/build.log" | tr '\n\t' '  ')" ;;
     esac
   done
 fi
-
-# ---- reports ----------------------------------------------------------------------------------
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to write the reports (tests exit $TEST_RC)"
-set +e
-python3 - "$OUT_DIR" "$RAW" "$BUILD" "$DEVICE" "$TEST_RC" "${BUDGET_S:-}" <<'EOF'
-import glob, json, os, re, subprocess, sys, datetime
-import xml.etree.ElementTree as ET
-
-out, raw, build, device, test_rc, budget = sys.argv[1:7]
-test_rc = int(test_rc)
-
-def git(*args):
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:
-        return ""
-
-tests = []
-skip_reason = ""
-root = ET.parse(os.path.join(raw, "ctest-gpu.xml")).getroot()
-for tc in root.iter("testcase"):
-    if tc.find("failure") is not None or tc.get("status") == "fail":
-        status = "failed"
-    elif tc.find("skipped") is not None or tc.get("status") in ("notrun", "disabled"):
-        status = "skipped"
-        so = tc.findtext("system-out") or ""
-        m = re.search(r"no CUDA device: .*", so)
-        if m and not skip_reason:
-            skip_reason = m.group(0).strip()
-    else:
-        status = "passed"
-    tests.append({"name": tc.get("name"), "status": status, "time_s": float(tc.get("time") or 0)})
-counts = {k: sum(t["status"] == k for t in tests) for k in ("passed", "failed", "skipped")}
-counts["total"] = len(tests)
-
-STANDARD = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
-            "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit",
-            "error_occurred", "error_message", "aggregate_name", "aggregate_unit", "label"}
-benches, bench_notes = [], []
-for path in sorted(glob.glob(os.path.join(raw, "bench", "*.json"))):
-    prog = os.path.basename(path)[:-5]
-    text = open(path).read()
-    if text.lstrip().startswith("SKIPPED"):
-        bench_notes.append(f"{prog}: {text.strip().splitlines()[0]}")
-        continue
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        bench_notes.append(f"{prog}: output is not JSON (crashed?), see bench/{prog}.log")
-        continue
-    for b in data.get("benchmarks", []):
-        # every user counter a benchmark reports (GB/s, TFLOP/s, pct_peak, speedup_vs_ref, ...)
-        counters = {k: v for k, v in b.items() if k not in STANDARD and isinstance(v, (int, float))}
-        benches.append({
-            "program": prog,
-            "name": b.get("name"),
-            "time": b.get("real_time"),
-            "time_unit": b.get("time_unit"),
-            "iterations": b.get("iterations"),
-            "counters": counters,
-            "label": b.get("label", ""),
-            "error": b.get("error_message") if b.get("error_occurred") else None,
-        })
-bench_errors = sum(1 for b in benches if b["error"])
-not_run_path = os.path.join(raw, "not_run.txt")
-not_run = open(not_run_path).read().split("\n")[:-1] if os.path.exists(not_run_path) else []
-
-report = {
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "git_commit": git("rev-parse", "HEAD"),
-    "git_dirty": bool(git("status", "--porcelain")),
-    "device": device,
-    "build_dir": build,
-    "ctest_exit_code": test_rc,
-    "tests": counts,
-    "skip_reason": skip_reason,
-    "test_details": tests,
-    "benchmarks": benches,
-    "benchmark_notes": bench_notes,
-    "budget_s": int(budget) if budget else None,
-    "not_run_within_budget": not_run,
+# a target counts as built when ninja has nothing left to do for it (SKIP_BUILD: when it exists)
+: >"$RAW/targets.tsv"
+for t in "${ALL_TARGETS[@]}"; do
+  if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+    if [[ -n "$(find "$BUILD" -name "$t" -type f -perm -u+x -print -quit)" ]]; then st=built; else st="not built"; fi
+  elif ninja -C "$BUILD" -n "$t" 2>/dev/null | grep -q 'no work to do'; then
+    st=built
+  elif grep -q "^FAILED: .*\b$t\b" "$RAW/build.log" 2>/dev/null ||
+       grep -qE "^FAILED: .*CMakeFiles/$t\.dir/" "$RAW/build.log" 2>/dev/null; then
+    st=failed
+  else
+    st="not built"
+  fi
+  printf '%s\t%s\n' "$t" "$st" >>"$RAW/targets.tsv"
+done
+failed_targets="$(awk -F'\t' '$2=="failed"{print $1}' "$RAW/targets.tsv" | paste -sd' ' -)"
+say "build: $(grep -c $'\tbuilt$' "$RAW/targets.tsv") of ${#ALL_TARGETS[@]} targets built${failed_targets:+; FAILED: $failed_targets}"
+# the path of a built program, empty when it was not built
+program() {
+  awk -F'\t' -v t="$1" '$1==t && $2=="built"{f=1} END{exit !f}' "$RAW/targets.tsv" || return 0
+  find "$BUILD" -name "$1" -type f -perm -u+x -print -quit
 }
-with open(os.path.join(out, "gpu-report.json"), "w") as f:
-    json.dump(report, f, indent=2)
 
-md = ["# merino GPU check", "",
-      f"- date: {report['date']}",
-      f"- commit: `{report['git_commit'] or 'unknown'}`" + (" (dirty tree)" if report["git_dirty"] else ""),
-      f"- device: {device}",
-      f"- build: `{build}`", "",
-      "## Tests (ctest -L gpu)", "",
-      "| passed | failed | skipped | total |", "|---:|---:|---:|---:|",
-      f"| {counts['passed']} | {counts['failed']} | {counts['skipped']} | {counts['total']} |", ""]
-if skip_reason:
-    md += [f"Skipped because: `{skip_reason}`", ""]
-bad = [t for t in tests if t["status"] != "passed"]
-if bad:
-    md += ["| test | status |", "|---|---|"] + [f"| {t['name']} | {t['status']} |" for t in bad] + [""]
-md += ["## Benchmarks", "",
-       "Each program times a reference (naive kernel or library call) in the same run; the "
-       "counters are what it reports (GB/s or TFLOP/s achieved, % of peak, speedup vs reference).", ""]
-if benches:
-    md += ["| program | benchmark | time | counters | note |", "|---|---|---:|---|---|"]
-    for b in benches:
-        t = f"{b['time']:.3f} {b['time_unit']}" if b["time"] is not None else ""
-        counters = ", ".join(f"{k} {v:.3g}" for k, v in sorted(b["counters"].items()))
-        md.append(f"| {b['program']} | {b['name']} | {t} | {counters} | {b['error'] or b['label'] or ''} |")
-    md.append("")
-for n in bench_notes:
-    md.append(f"- {n}")
-if not_run:
-    md += ["", f"Not run within the time budget of {budget} s: " + ", ".join(not_run) + "."]
-for txt, title in (("pytorch_baseline.txt", "PyTorch on the same shapes (bench/pytorch_baseline.py)"),
-                   ("pytorch_attention.txt", "cuDNN / Flash SDPA on the attention shapes (bench/pytorch_attention.py)")):
-    torch_txt = os.path.join(raw, "bench", txt)
-    if os.path.exists(torch_txt):
-        md += ["", "## " + title, "", "```"] + open(torch_txt).read().strip().splitlines() + ["```"]
-with open(os.path.join(out, "gpu-report.md"), "w") as f:
-    f.write("\n".join(md) + "\n")
-print(f"tests: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
-      f"benchmarks: {len(benches)} results, {bench_errors} errors")
-sys.exit(1 if bench_errors else 0)
-EOF
-REPORT_RC=$?
-set -e
-[[ $REPORT_RC -le 1 ]] || die "writing the reports failed"
-[[ $REPORT_RC -eq 1 ]] && BENCH_RC=1
-tar -czf "$OUT_DIR/gpu-report-raw.tar.gz" -C "$RAW" .
-say "reports: $OUT_DIR/gpu-report.md, $OUT_DIR/gpu-report.json, $OUT_DIR/gpu-report-raw.tar.gz (unpacked: $RAW)"
+# ---- the GPU steps -----------------------------------------------------------------------------
+gpu_step_ready() {  # STEP: false (and recorded) when the step cannot run
+  if (( ! HAVE_DEVICE )); then skip_step "$1" "skipped: no device"; return 1; fi
+  if (( $(step_time "$1") < 3 )); then skip_step "$1" "not run: time budget"; return 1; fi
+  return 0
+}
+# bench STEP PROGRAM [ARGS...]: a benchmark program's JSON to bench/PROGRAM.json within LIMIT
+bench() {
+  local step=$1 prog=$2 path limit=${LIMIT:-$(step_time "$1")}
+  shift 2
+  path="$(program "$prog")"
+  if [[ -z "$path" ]]; then record "$step" "$prog" "skipped: not built" 0; return 0; fi
+  run_timed "$step" "$prog" "$limit" "$RAW/bench/$prog${SUFFIX:-}.json" "$RAW/bench/$prog${SUFFIX:-}.log" \
+    "$path" --benchmark_format=json "$@" || true
+}
+# python_run STEP RUN LIMIT OUTFILE SCRIPT ARGS...: a PyTorch script, its output appended to OUTFILE
+python_run() {
+  local step=$1 run=$2 limit=$3 out=$4
+  shift 4
+  run_timed "$step" "$run" "$limit" "$RAW/py.out" "$RAW/py.err" env PYTHONUNBUFFERED=1 python3 "$@" || true
+  { echo "## $run"; cat "$RAW/py.out"; grep -v '^\s*$' "$RAW/py.err" | tail -n 5; } >>"$out" 2>/dev/null || true
+  rm -f "$RAW/py.out" "$RAW/py.err"
+}
 
-if [[ $TEST_RC -ne 0 ]]; then
-  say "FAILED: GPU tests failed (ctest exit $TEST_RC), see $RAW/ctest-gpu.log"
+# 3. checks at production shapes
+if gpu_step_ready checks; then
+  path="$(program cuda_production_check)"
+  if [[ -z "$path" ]]; then
+    record checks cuda_production_check "skipped: not built" 0
+  else
+    run_timed checks cuda_production_check "$(step_time checks)" "$RAW/checks.txt" "$RAW/checks.err" \
+      "$path" --json "$RAW/checks.json" || true
+    cat "$RAW/checks.txt"
+  fi
+fi
+
+# 4. the end-to-end bf16 step, with the per-op breakdown of one extra step; the clocks it ran at
+# (sampled every second: the preflight's reading is of an idle card) go to the report
+if gpu_step_ready model; then
+  nvidia-smi --query-gpu=clocks.current.sm,clocks.current.memory,power.draw,temperature.gpu \
+    --format=csv,noheader -lms 1000 >"$RAW/clocks-model.csv" 2>/dev/null &
+  sampler=$!
+  SUFFIX=.bf16 bench model bench_cuda_model --op_breakdown="$RAW/op_breakdown.jsonl" \
+    '--benchmark_filter=^bf16_step/(gpt2_124m_T1024/(16|32)|mobilellm_125m_T1024/16|merino_64m_T1024/16)/'
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+fi
+
+# 5. attention: merino's variants, then cuDNN / Flash SDPA on the same shapes
+if gpu_step_ready attention; then
+  # shellcheck disable=SC2086  # BENCH_ARGS is a word list on purpose
+  bench attention bench_cuda_attention $BENCH_ARGS
+fi
+if (( HAVE_DEVICE && ! TORCH_OK )); then skip_step sdpa "skipped: no PyTorch with CUDA"
+elif gpu_step_ready sdpa; then
+  python_run sdpa pytorch_attention.py "$(step_time sdpa)" "$RAW/bench/pytorch_attention.txt" "$ROOT/bench/pytorch_attention.py"
+fi
+
+# 6. the GPU tests, each with its share of the cores; the report lists every one of them
+ctest --test-dir "$BUILD" -N -L gpu 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: //p' >"$RAW/gpu-tests-listed.txt" || true
+if gpu_step_ready tests; then
+  limit=$(step_time tests)
+  t0=$SECONDS
+  say "tests: ctest -L gpu -j $TEST_JOBS, OMP_NUM_THREADS=$TEST_THREADS, at most $limit s"
+  set +e
+  OMP_NUM_THREADS=$TEST_THREADS OPENBLAS_NUM_THREADS=$TEST_THREADS \
+  timeout --kill-after=10 $(( limit + 5 )) ctest --test-dir "$BUILD" -L gpu -j "$TEST_JOBS" --timeout "$TEST_TIMEOUT" \
+    --stop-time "$(date -d "@$(( $(date +%s) + limit ))" "+%H:%M:%S %z")" \
+    --output-on-failure --no-tests=error --output-junit "$RAW/ctest-gpu.xml" >"$RAW/ctest-gpu.log" 2>&1
+  rc=$?
+  set -e
+  tail -n 25 "$RAW/ctest-gpu.log"
+  case $rc in
+    0) record tests ctest ok $(( SECONDS - t0 )) ;;
+    124|137) record tests ctest "stopped at its budget" $(( SECONDS - t0 )) ;;
+    *) record tests ctest "failed (exit $rc)" $(( SECONDS - t0 )) "see ctest-gpu.log" ;;
+  esac
+fi
+
+# 7. the kernel families, each program an equal share of what the step has left
+if gpu_step_ready kernels; then
+  progs=(bench_cuda_kernels bench_cuda_matmul bench_cuda_optim bench_cuda_embedding bench_cuda_activation)
+  for t in "${REST[@]}"; do [[ $t == bench_cuda_* && " ${progs[*]} " != *" $t "* ]] && progs+=("$t"); done
+  for i in "${!progs[@]}"; do
+    # shellcheck disable=SC2086
+    LIMIT=$(( $(step_time kernels) / (${#progs[@]} - i) )) bench kernels "${progs[$i]}" $BENCH_ARGS
+  done
+fi
+
+# 8. PyTorch on the model's shapes: eager and torch.compile
+if (( HAVE_DEVICE && ! TORCH_OK )); then skip_step pytorch "skipped: no PyTorch with CUDA"
+elif gpu_step_ready pytorch; then
+  # eager for both models first: torch.compile's first compile takes long and may be stopped
+  runs=("gpt2-124m eager" "mobilellm-125m eager" "gpt2-124m compile" "mobilellm-125m compile")
+  for i in "${!runs[@]}"; do
+    read -r model mode <<<"${runs[$i]}"
+    python_run pytorch "$model bf16 $mode" $(( $(step_time pytorch) / (${#runs[@]} - i) )) \
+      "$RAW/bench/pytorch_baseline.txt" "$ROOT/bench/pytorch_baseline.py" --model "$model" --dtype bf16 --mode "$mode"
+  done
+fi
+
+# 9. compute-sanitizer, time-boxed: racecheck and synccheck on one attention forward + backward
+# per head-size class, memcheck on the other kernels' tests (filters keep each run short)
+SANITIZER="$(command -v compute-sanitizer || true)"
+[[ -z "$SANITIZER" && -x "$cuda_root/bin/compute-sanitizer" ]] && SANITIZER="$cuda_root/bin/compute-sanitizer"
+if (( HAVE_DEVICE )) && [[ -z "$SANITIZER" ]]; then skip_step sanitizer "skipped: no compute-sanitizer"
+elif gpu_step_ready sanitizer; then
+  box=$(( $(step_time sanitizer) < 90 ? $(step_time sanitizer) : 90 ))
+  box_end=$(( SECONDS + box ))
+  runs=("racecheck|cuda_production_check|--sanitize|30"
+        "synccheck|cuda_production_check|--sanitize|15"
+        "memcheck|test_cuda_kernels|--gtest_filter=-*Deterministic*:*Bitwise*|12"
+        "memcheck|test_cuda_attention|--gtest_filter=*RejectsUnsupportedShapes*:*UnalignedPointers*|12"
+        "memcheck|test_cuda_embedding|--gtest_filter=-*Deterministic*|8"
+        "memcheck|test_cuda_activation|--gtest_filter=*Bf16*|8"
+        "memcheck|test_cuda_optim|--gtest_filter=AdamW.*:AdamWBf16.CopyIsStochasticRoundingOfMaster:NarrowBf16.*:SumSquares.*|8"
+        "memcheck|test_cuda_matmul|--gtest_filter=*ForwardGeluMatchesCpuBf16:*BackwardMatchesCpuBf16|7")
+  for r in "${runs[@]}"; do
+    IFS='|' read -r tool prog args share <<<"$r"
+    path="$(program "$prog")"
+    if [[ -z "$path" ]]; then record sanitizer "$tool $prog" "skipped: not built" 0; continue; fi
+    # its share of the box (in hundredths of 100), never past the box's end
+    limit=$(( box * share / 100 ))
+    (( limit > box_end - SECONDS )) && limit=$(( box_end - SECONDS ))
+    log="$RAW/sanitizer/$tool-$prog.log"
+    rc=0
+    run_timed sanitizer "$tool $prog" "$limit" "$log" "$log.err" \
+      "$SANITIZER" --tool "$tool" --error-exitcode 99 --print-limit 20 "$path" "$args" || rc=$?
+    if (( rc == 99 )); then say "sanitizer: $tool found errors in $prog:"; grep -m 5 '=========' "$log" || true; fi
+  done
+fi
+
+# 10. fp32 last
+if gpu_step_ready fp32; then
+  LIMIT=$(( $(step_time fp32) * 2 / 3 )) SUFFIX=.fp32 bench fp32 bench_cuda_model '--benchmark_filter=^fp32_step/'
+  if (( TORCH_OK )); then
+    python_run fp32 "gpt2-124m fp32" "$(step_time fp32)" "$RAW/bench/pytorch_baseline.txt" \
+      "$ROOT/bench/pytorch_baseline.py" --model gpt2-124m --dtype fp32 --mode eager
+  fi
+fi
+
+# ---- 11. the report ----------------------------------------------------------------------------
+record report - ok 0
+REPORT_RC=0
+write_report || REPORT_RC=$?
+(( REPORT_RC <= 1 )) || die "writing the reports failed"
+say "reports: $OUT_DIR/gpu-report.md, $OUT_DIR/gpu-report.json, $OUT_DIR/gpu-report-raw.tar.gz (unpacked: $RAW); $SECONDS s of $BUDGET_S"
+if (( REPORT_RC == 1 )); then
+  say "FAILED: see the failures listed in gpu-report.md"
   exit 1
 fi
-if [[ $BENCH_RC -ne 0 ]]; then
-  say "FAILED: a GPU benchmark failed, see $RAW/bench/"
-  exit 1
-fi
-if grep -q 'skipped="0"' "$RAW/ctest-gpu.xml"; then
-  say "OK: all GPU tests passed"
-else
-  say "WARNING: GPU tests were skipped (no usable CUDA device?): nothing was verified on a GPU"
+if (( ! HAVE_DEVICE )); then
+  say "WARNING: no CUDA device: every GPU step was skipped, nothing was verified on a GPU"
   [[ "${REQUIRE_GPU:-0}" == 1 ]] && exit 3
+  exit 0
 fi
+say "OK: everything that ran passed"
 exit 0

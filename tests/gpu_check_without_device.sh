@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/gpu-check.sh runs for real only on the rare GPU machine, with minutes to spare, so its
-# plumbing is checked here, on the CUDA build CI makes without a device: it must run every GPU
-# test (each Skipped), every benchmark (each printing SKIPPED), leave exactly its four files in
-# OUT with a report that counts every test carrying the `gpu` label, and exit 0 with its warning.
+# plumbing is checked here, on the CUDA build CI makes without a device: the preflight finds no
+# device, every GPU step is reported "skipped: no device", every test carrying the `gpu` label is
+# listed in the report as skipped, every program the check would run was built, OUT holds exactly
+# its four files, and the script exits 0 with its warning (3 with REQUIRE_GPU=1).
 # Run by CTest as scripts.gpu_check_without_device (exit 77, skipped, where a GPU is visible:
 # there the script runs for real, not as a test).
 # Usage: gpu_check_without_device.sh BUILD_DIR
@@ -16,29 +17,42 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rc=0
-env -u SKIP_BENCH -u BENCH_ARGS -u REQUIRE_GPU OUT="$work/out" SKIP_BUILD=1 BUDGET_S=900 TEST_JOBS=2 \
+env -u BUDGET_S -u DRY_RUN -u REQUIRE_GPU OUT="$work/out" SKIP_BUILD=1 \
   bash "$root/scripts/gpu-check.sh" "$build" >"$work/stdout" 2>&1 || rc=$?
 [ "$rc" = 0 ] || { tail -n 30 "$work/stdout"; echo "gpu-check.sh exited $rc"; exit 1; }
-grep -q "WARNING: GPU tests were skipped" "$work/stdout"
+grep -q "WARNING: no CUDA device: every GPU step was skipped" "$work/stdout"
 
 files=$(find "$work/out" -mindepth 1 -printf '%f\n' | sort | paste -sd' ')
 [ "$files" = "gpu-check.log gpu-report-raw.tar.gz gpu-report.json gpu-report.md" ] ||
   { echo "OUT holds: $files"; exit 1; }
-tar -tzf "$work/out/gpu-report-raw.tar.gz" | grep -x ./ctest-gpu.xml >/dev/null ||
-  { echo "the raw archive holds no ctest-gpu.xml"; exit 1; }
+tar -tzf "$work/out/gpu-report-raw.tar.gz" | grep -x ./runs.tsv >/dev/null ||
+  { echo "the raw archive holds no runs.tsv"; exit 1; }
+grep -q '| checks | 30 | 0 | skipped: no device |' "$work/out/gpu-report.md" ||
+  { echo "gpu-report.md has no 'checks ... skipped: no device' row"; exit 1; }
 
 gpu_tests=$(ctest --test-dir "$build" -N -L gpu | sed -n 's/^Total Tests: //p')
-benches=$(find "$build/bench" -maxdepth 1 -type f -perm -u+x -name 'bench_cuda_*' | wc -l)
-python3 - "$work/out/gpu-report.json" "$gpu_tests" "$benches" <<'EOF'
+python3 - "$work/out/gpu-report.json" "$gpu_tests" <<'PY'
 import json, sys
-report, gpu_tests, benches = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+report, gpu_tests = json.load(open(sys.argv[1])), int(sys.argv[2])
+steps = {s["step"]: s["status"] for s in report["steps"]}
+gpu_steps = ["checks", "model", "attention", "sdpa", "tests", "kernels", "pytorch", "sanitizer", "fp32"]
+assert all(steps[s] == "skipped: no device" for s in gpu_steps), steps
+assert steps["preflight"] == "ok" and steps["build"] == "skipped: SKIP_BUILD=1", steps
+assert sum(s["budget_s"] for s in report["steps"]) <= 480 == report["budget_s"], report["steps"]
+assert not report["have_device"] and report["failures"] == [], report["failures"]
 t = report["tests"]
-assert gpu_tests > 0 and t["total"] == gpu_tests, f"report counts {t['total']} tests, ctest -L gpu lists {gpu_tests}"
-assert t["failed"] == 0 and t["skipped"] > 0, t
-assert report["skip_reason"].startswith("no CUDA device: "), report["skip_reason"]
-skipped = [n for n in report["benchmark_notes"] if ": SKIPPED: no CUDA device" in n]
-assert benches > 0 and len(skipped) == benches, f"{benches} benchmark programs, notes: {report['benchmark_notes']}"
-assert report["not_run_within_budget"] == [], report["not_run_within_budget"]
-print(f"ok: {t['total']} GPU tests ({t['skipped']} skipped, {t['passed']} passed without a device), "
-      f"{benches} benchmark programs SKIPPED, four files in OUT")
-EOF
+assert gpu_tests > 0 and t["total"] == gpu_tests == t["skipped"], f"report: {t}, ctest -L gpu lists {gpu_tests}"
+assert all(d["status"] == "skipped: no device" for d in report["test_details"])
+targets = {d["target"]: d["status"] for d in report["build_targets"]}
+for must in ("bench_cuda_model", "cuda_production_check", "bench_cuda_attention", "merino"):
+    assert targets.get(must) == "built", targets
+assert all(s == "built" for s in targets.values()), targets
+print(f"ok: {len(gpu_steps)} GPU steps skipped: no device, {t['total']} GPU tests listed, "
+      f"{len(targets)} targets built, four files in OUT")
+PY
+
+rc=0
+env -u BUDGET_S -u DRY_RUN OUT="$work/out3" SKIP_BUILD=1 REQUIRE_GPU=1 \
+  bash "$root/scripts/gpu-check.sh" "$build" >"$work/stdout3" 2>&1 || rc=$?
+[ "$rc" = 3 ] || { tail -n 5 "$work/stdout3"; echo "REQUIRE_GPU=1 without a device exited $rc, not 3"; exit 1; }
+echo "ok: REQUIRE_GPU=1 exits 3"

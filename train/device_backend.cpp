@@ -4,10 +4,28 @@
 #include "model/yaml_reader.h"
 #include "train/peak_flops.h"
 #ifdef MERINO_HAVE_CUDA
+#include <cuda_runtime.h>
+
 #include "kernels/cuda/cuda_backend.h"
 #endif
 
 namespace merino {
+
+#ifdef MERINO_HAVE_CUDA
+// The datasheet peak of the GPU the backend made current (peak_flops.h says why not the
+// clock-based one), or the clock-based one for a GPU without a known datasheet figure.
+template <class T>
+double cuda_mfu_peak_flops(const Backend<T>& b) {
+  int device = 0;
+  cudaDeviceProp p{};
+  if (cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&p, device) == cudaSuccess) {
+    const double sheet = datasheet_gpu_peak_flops(p.name, p.major, p.minor, p.multiProcessorCount,
+                                                  kMixedPrecision<T>);
+    if (sheet > 0) return sheet;
+  }
+  return static_cast<const CudaBackend<T>&>(b).peak_flops();
+}
+#endif
 
 template <class T>
 DeviceBackend<T> make_device_backend(const std::string& device, int index) {
@@ -22,7 +40,7 @@ DeviceBackend<T> make_device_backend(const std::string& device, int index) {
   auto be = std::make_unique<CudaBackend<T>>(index);
   d.stream = be->stream_handle();
   d.backend = std::move(be);
-  d.peak_flops = [](const Backend<T>& b) { return static_cast<const CudaBackend<T>&>(b).peak_flops(); };
+  d.peak_flops = &cuda_mfu_peak_flops<T>;
   return d;
 #else
   (void)index;

@@ -26,4 +26,29 @@ double cpu_peak_flops() {
   return best;
 }
 
+double datasheet_gpu_peak_flops(const std::string& gpu_name, int cc_major, int cc_minor, int sms,
+                                bool bf16) {
+  // TFLOP/s from NVIDIA's A100, H100 and H200 datasheets, dense (the sparsity figures halved).
+  // The SM count tells the SXM5 part (132) from the PCIe card (114); the NVL parts have 132 SMs
+  // at a lower clock and say so in their name.
+  struct Sheet {
+    int major, minor, sms;
+    bool nvl;
+    double bf16_tflops, fp32_tflops;
+  };
+  static const Sheet kSheets[] = {
+      {8, 0, 108, false, 312.0, 19.5},  // A100 (SXM4 and PCIe)
+      {9, 0, 132, false, 989.4, 66.9},  // H100 SXM5, H200 SXM (the same compute)
+      {9, 0, 114, false, 756.5, 51.2},  // H100 PCIe
+      {9, 0, 132, true, 835.5, 60.0},   // H100 NVL, H200 NVL
+  };
+  const bool nvl = gpu_name.find("NVL") != std::string::npos;
+  for (const Sheet& s : kSheets) {
+    if (s.major == cc_major && s.minor == cc_minor && s.sms == sms && s.nvl == nvl) {
+      return (bf16 ? s.bf16_tflops : s.fp32_tflops) * 1e12;
+    }
+  }
+  return 0.0;
+}
+
 }  // namespace merino
