@@ -48,6 +48,32 @@ std::string_view python_strip(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+size_t python_trailing_space_bytes(std::string_view s) {
+  size_t e = s.size();
+  while (e > 0) {
+    const size_t n = space_length_before(s, e);
+    if (!n) break;
+    e -= n;
+  }
+  return s.size() - e;
+}
+
+size_t code_point_count(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+std::string python_capitalize_ascii(std::string_view s) {
+  std::string out(s);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    if (i == 0 && c >= 'a' && c <= 'z') out[i] = char(c - 'a' + 'A');
+    if (i > 0 && c >= 'A' && c <= 'Z') out[i] = char(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   std::string out;
   out.reserve(s.size());
@@ -82,6 +108,17 @@ void for_each_space_run(std::string_view s, F on_run) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> python_split(std::string_view s) {
+  std::vector<std::string_view> words;
+  size_t word_start = 0;
+  for_each_space_run(s, [&](size_t b, size_t e) {
+    if (b > word_start) words.push_back(s.substr(word_start, b - word_start));
+    word_start = e;
+  });
+  if (word_start < s.size()) words.push_back(s.substr(word_start));
+  return words;
+}
 
 uint64_t count_regex_split_fields(std::string_view s) {
   uint64_t runs = 0;
