@@ -17,10 +17,6 @@ struct Window {
 };
 
 Window make_window(const TokenRequest& r, int L) {
-  if (r.continuation.empty()) throw DataError("a request has an empty continuation");
-  if (r.continuation.size() > size_t(L))
-    throw DataError("a continuation of " + std::to_string(r.continuation.size()) +
-                    " tokens does not fit the model's context length " + std::to_string(L));
   std::vector<int32_t> full = r.context;
   full.insert(full.end(), r.continuation.begin(), r.continuation.end());
   const size_t keep = std::min(full.size(), size_t(L) + 1);
@@ -28,6 +24,30 @@ Window make_window(const TokenRequest& r, int L) {
   w.input.assign(full.end() - ptrdiff_t(keep), full.end() - 1);
   w.first_scored = w.input.size() - r.continuation.size();
   return w;
+}
+
+// lm-eval asserts that a continuation fits one window (len <= L), which holds for every task
+// at L >= 1024 but not for short-context models (PIQA has 138-token solutions). Such a
+// continuation is scored in pieces of at most L tokens, each after everything before it and
+// left-truncated as usual, the first piece taking the remainder: every token is scored once,
+// with as much context as fits, and ll and greedy combine over the pieces in order.
+std::vector<TokenRequest> pieces_of(const TokenRequest& r, int L) {
+  if (r.continuation.empty()) throw DataError("a request has an empty continuation");
+  const size_t n = r.continuation.size(), l = size_t(L);
+  std::vector<TokenRequest> out;
+  for (size_t begin = 0, len = n - l * ((n - 1) / l); begin < n; begin += len, len = l) {
+    TokenRequest piece{r.context, {}};
+    piece.context.insert(piece.context.end(), r.continuation.begin(), r.continuation.begin() + ptrdiff_t(begin));
+    piece.continuation.assign(r.continuation.begin() + ptrdiff_t(begin),
+                              r.continuation.begin() + ptrdiff_t(begin + len));
+    out.push_back(std::move(piece));
+  }
+  return out;
+}
+
+void combine(ScoredRequest& total, const ScoredRequest& piece, bool first) {
+  total.loglikelihood = first ? piece.loglikelihood : total.loglikelihood + piece.loglikelihood;
+  total.greedy = (first || total.greedy) && piece.greedy;
 }
 
 // log_softmax(logits)[target] and whether target is the (first) argmax.
@@ -112,12 +132,20 @@ std::vector<ScoredRequest> score_requests(Model<float>& model, const std::vector
                                           LoglikelihoodStats* stats) {
   if (options.batch < 1) throw std::invalid_argument("score_requests: batch must be >= 1");
   const int L = model.config().context_length;
+  std::vector<TokenRequest> pieces;
+  std::vector<size_t> owner, piece_group;  // the request and group of each piece
+  for (size_t i = 0; i < requests.size(); ++i)
+    for (TokenRequest& p : pieces_of(requests[i], L)) {
+      pieces.push_back(std::move(p));
+      owner.push_back(i);
+      piece_group.push_back(group.empty() ? i : group[i]);
+    }
   std::vector<Window> windows;
-  windows.reserve(requests.size());
-  for (const TokenRequest& r : requests) windows.push_back(make_window(r, L));
-  const std::vector<Row> rows = plan_rows(windows, group);
+  windows.reserve(pieces.size());
+  for (const TokenRequest& p : pieces) windows.push_back(make_window(p, L));
+  const std::vector<Row> rows = plan_rows(windows, piece_group);
 
-  std::vector<ScoredRequest> out(requests.size());
+  std::vector<ScoredRequest> scored(pieces.size());
   std::vector<float> logits(size_t(model.config().vocab_size));
   LoglikelihoodStats st;
   uint64_t tokens = 0;
@@ -128,29 +156,35 @@ std::vector<ScoredRequest> score_requests(Model<float>& model, const std::vector
     forward_rows(model, rows, first, last, Tn);
     for (size_t r = first; r < last; ++r)
       for (size_t i : rows[r].requests) {
-        out[i] = score_continuation(model, (r - first) * size_t(Tn) + windows[i].first_scored,
-                                    requests[i].continuation, logits);
-        tokens += requests[i].continuation.size();
+        scored[i] = score_continuation(model, (r - first) * size_t(Tn) + windows[i].first_scored,
+                                       pieces[i].continuation, logits);
+        tokens += pieces[i].continuation.size();
         ++done;
       }
     st.positions += uint64_t(last - first) * uint64_t(Tn);
     ++st.forwards;
-    if (options.progress) options.progress(done, requests.size(), tokens);
+    if (options.progress) options.progress(done, pieces.size(), tokens);
   }
   st.rows = rows.size();
   if (stats) *stats = st;
+  std::vector<ScoredRequest> out(requests.size());
+  for (size_t i = 0; i < pieces.size(); ++i) combine(out[owner[i]], scored[i], i == 0 || owner[i - 1] != owner[i]);
   return out;
 }
 
 std::vector<ScoredRequest> score_naive(Model<float>& model, const std::vector<TokenRequest>& requests) {
   const int L = model.config().context_length;
-  std::vector<ScoredRequest> out;
+  std::vector<ScoredRequest> out(requests.size());
   std::vector<float> logits(size_t(model.config().vocab_size));
-  for (const TokenRequest& r : requests) {
-    const Window w = make_window(r, L);
-    const std::vector<int32_t> targets(w.input.size(), Model<float>::kIgnoreIndex);
-    model.forward(w.input.data(), targets.data(), 1, int(w.input.size()));
-    out.push_back(score_continuation(model, w.first_scored, r.continuation, logits));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    bool first = true;
+    for (const TokenRequest& p : pieces_of(requests[i], L)) {
+      const Window w = make_window(p, L);
+      const std::vector<int32_t> targets(w.input.size(), Model<float>::kIgnoreIndex);
+      model.forward(w.input.data(), targets.data(), 1, int(w.input.size()));
+      combine(out[i], score_continuation(model, w.first_scored, p.continuation, logits), first);
+      first = false;
+    }
   }
   return out;
 }

@@ -3,7 +3,9 @@
 // harness's HF backend computes them (LM_EVAL_ZERO_SHOT.md sections 4.4 and 5).
 //
 // Each request is left-truncated to its last L+1 tokens, L the model's context length, and its
-// model input is that window without its last token. Requests of one group (a document's
+// model input is that window without its last token. A continuation longer than L (which
+// lm-eval refuses; only short-context models meet one) is scored in pieces of at most L tokens,
+// each after all that precedes it (loglikelihood.cpp). Requests of one group (a document's
 // choices) whose input is a prefix of another's input are read from that one row, since under
 // causal attention the row's first positions see exactly the shorter input: a document whose
 // choices are single tokens (BoolQ's " no"/" yes", ...) costs one row, not one per choice
@@ -32,7 +34,7 @@ struct ScoredRequest {
 
 struct LoglikelihoodOptions {
   int batch = 1;  // rows per forward pass
-  // after each forward pass: requests done, requests in all, continuation tokens scored so far
+  // after each forward pass: requests (pieces) done, in all, continuation tokens scored so far
   std::function<void(size_t done, size_t total, uint64_t tokens)> progress;
 };
 
@@ -43,12 +45,12 @@ struct LoglikelihoodStats {
 };
 
 // group[i]: requests with the same group may share a row (empty: no sharing). Throws
-// DataError for a request whose continuation is empty or longer than the context length.
+// DataError for a request whose continuation is empty.
 std::vector<ScoredRequest> score_requests(Model<float>& model, const std::vector<TokenRequest>& requests,
                                           const std::vector<size_t>& group, const LoglikelihoodOptions& options,
                                           LoglikelihoodStats* stats = nullptr);
 
-// One request, one forward pass of exactly its input: the reference the batched engine is
+// One request (piece), one forward pass of exactly its input: the reference the batched engine is
 // tested and benchmarked against.
 std::vector<ScoredRequest> score_naive(Model<float>& model, const std::vector<TokenRequest>& requests);
 
