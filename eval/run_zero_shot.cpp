@@ -83,12 +83,14 @@ nlohmann::json run_zero_shot(const RunZeroShotOptions& o) {
   check_output_directory(o.json_out);
   const std::string data_dir = o.data_dir.empty() ? default_data_dir() : o.data_dir;
   const TaskPlan plan = plan_tasks(o.tasks, data_dir);
+  if (plan.run.empty())
+    throw DataError(data_dir + ": no zero-shot data for any of the tasks asked for (looked in " +
+                    zero_shot_task_dir(data_dir, plan.missing.at(0)) + " and the like; docs/EVAL.md lists the files)");
   for (const std::string& name : plan.missing) {
     const ZeroShotTaskInfo& info = zero_shot_task_info(name);
     std::fprintf(stderr, "merino: %s skipped: no data in %s (expected one of %s; get %s)\n", name.c_str(),
                  zero_shot_task_dir(data_dir, name).c_str(), info.files.c_str(), info.source.c_str());
   }
-  if (plan.run.empty()) throw DataError(data_dir + ": no data for any of the tasks asked for");
   // every task's data read and checked before the model is loaded, so bad input fails fast
   std::vector<ZeroShotTask> tasks;
   for (const std::string& name : plan.run) {
