@@ -4,6 +4,7 @@
 // Field access that names the missing or mistyped field, for one-line errors
 // ("FILE: row 12: no field \"label\"").
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <vector>
 

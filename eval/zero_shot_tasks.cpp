@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <functional>
-#include <map>
 
 #include "data/sha256.h"
 #include "data/shard.h"
@@ -355,9 +354,14 @@ ZeroShotDoc lambada_doc(const Row& row) {
   return d;
 }
 
+std::vector<TaskDefinition> with_file_lists(std::vector<TaskDefinition> defs) {
+  for (TaskDefinition& d : defs) d.info.files = join(d.file_names, ", ");
+  return defs;
+}
+
 const std::vector<TaskDefinition>& definitions() {
   using O = OutputType;
-  static const std::vector<TaskDefinition> defs = {
+  static const std::vector<TaskDefinition> defs = with_file_lists({
       {{"hellaswag", 1.0, O::MultipleChoice, true, false, "validation", 10042, "", 
         "hellaswag_val.jsonl from github.com/rowanz/hellaswag (data/), or HF Rowan/hellaswag validation exported as validation.jsonl"},
        {"hellaswag_val.jsonl", "validation.jsonl", "validation.json"}, read_rows_file, hellaswag_doc, "",
@@ -406,7 +410,7 @@ const std::vector<TaskDefinition>& definitions() {
       {{"lambada_openai", 1.0, O::Loglikelihood, false, false, "test", 5153, "", "shared/data/zero-shot/lambada_openai"},
        {"lambada_test.jsonl", "test.jsonl", "test.json"}, read_rows_file, lambada_doc,
        "3c681214207a2b8823caef6fd518a8bb209d1c13bf1c0cae6250f1add1e42ff8", ""},
-  };
+  });
   return defs;
 }
 
@@ -459,8 +463,8 @@ const ZeroShotTaskInfo& zero_shot_task_info(const std::string& name) { return de
 
 std::string zero_shot_task_dir(const std::string& data_dir, const std::string& task) {
   std::error_code ec;
-  const std::string nested = data_dir + "/zero-shot/" + directory_name(task);
-  return fs::is_directory(nested, ec) ? nested : data_dir + "/" + directory_name(task);
+  const bool nested = fs::is_directory(data_dir + "/zero-shot", ec);
+  return data_dir + (nested ? "/zero-shot/" : "/") + directory_name(task);
 }
 
 bool zero_shot_data_present(const std::string& name, const std::string& data_dir) {
@@ -479,7 +483,6 @@ ZeroShotTask load_zero_shot_task(const std::string& name, const std::string& dat
   const RowsRead read = def.read(path);
   ZeroShotTask task;
   task.info = def.info;
-  task.info.files = join(def.file_names, ", ");
   task.file = read.file;
   if (read.rows.size() != def.info.rows)
     throw DataError(read.file + ": " + std::to_string(read.rows.size()) + " rows, but lm-eval's " + name + " " +

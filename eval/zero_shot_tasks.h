@@ -57,8 +57,9 @@ const std::vector<std::string>& merino_task_names();
 bool is_zero_shot_task(const std::string& name);
 const ZeroShotTaskInfo& zero_shot_task_info(const std::string& name);
 
-// Where a task's files are looked for: DATA_DIR/zero-shot/TASK when that exists, else
-// DATA_DIR/TASK (DATA_DIR being shared/data, or the zero-shot folder itself).
+// Where a task's files are looked for: DATA_DIR/zero-shot/TASK when DATA_DIR/zero-shot exists,
+// else DATA_DIR/TASK (DATA_DIR being shared/data, or the zero-shot folder itself). TASK is the
+// task's name, except sglue_rte's folder rte. The one place the lookup is decided.
 std::string zero_shot_task_dir(const std::string& data_dir, const std::string& task);
 
 // Whether any of the task's accepted files is present.

@@ -47,7 +47,7 @@ TEST_F(zero_shot_data_errors, unknown_task) {
 
 TEST_F(zero_shot_data_errors, missing_file_says_what_to_bring) {
   const std::string e = load_error("hellaswag", dir.path);
-  EXPECT_EQ(e.rfind("DataError: " + dir.path + "/hellaswag: no hellaswag data (expected one of hellaswag_val.jsonl", 0), 0u) << e;
+  EXPECT_EQ(e.rfind("DataError: " + dir.path + "/zero-shot/hellaswag: no hellaswag data (expected one of hellaswag_val.jsonl", 0), 0u) << e;
   EXPECT_NE(e.find("rowanz/hellaswag"), std::string::npos) << e;
 }
 
