@@ -64,12 +64,33 @@ size_t code_point_count(std::string_view s) {
   return n;
 }
 
-std::string python_capitalize_ascii(std::string_view s) {
-  std::string out(s);
-  for (size_t i = 0; i < out.size(); ++i) {
-    const char c = out[i];
-    if (i == 0 && c >= 'a' && c <= 'z') out[i] = char(c - 'a' + 'A');
-    if (i > 0 && c >= 'A' && c <= 'Z') out[i] = char(c - 'A' + 'a');
+namespace {
+
+// Case mapping for ASCII and Latin-1 letters, the ones HellaSwag's English text holds.
+uint32_t to_upper_latin1(uint32_t cp) {
+  if ((cp >= 'a' && cp <= 'z') || (cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)) return cp - 0x20;
+  return cp;
+}
+uint32_t to_lower_latin1(uint32_t cp) {
+  if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)) return cp + 0x20;
+  return cp;
+}
+
+}  // namespace
+
+std::string python_capitalize(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const size_t n = tok::utf8_decode(p + i, s.size() - i, cp);
+    if (!n) {  // not UTF-8: kept as it is
+      out += s[i++];
+      continue;
+    }
+    tok::utf8_append(i == 0 ? to_upper_latin1(cp) : to_lower_latin1(cp), out);
+    i += n;
   }
   return out;
 }

@@ -29,9 +29,9 @@ std::vector<std::string_view> python_split(std::string_view s);
 // len(s): Unicode code points (UTF-8 lead bytes; a stray byte counts as one).
 size_t code_point_count(std::string_view s);
 
-// s.capitalize() for ASCII letters: the first character upper-cased, every other one
-// lower-cased. Non-ASCII letters are left as they are (Python would change their case too).
-std::string python_capitalize_ascii(std::string_view s);
+// s.capitalize() for ASCII and Latin-1 letters: the first character upper-cased, every other
+// one lower-cased. Letters outside Latin-1 keep their case (Python would change it too).
+std::string python_capitalize(std::string_view s);
 
 // s.replace(from, to): every non-overlapping occurrence, left to right, in one pass.
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to);

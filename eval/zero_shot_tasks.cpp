@@ -249,7 +249,7 @@ ZeroShotDoc openbookqa_doc(const Row& raw) {
 }
 
 ZeroShotDoc hellaswag_doc(const Row& row) {
-  const std::string ctx = str_field(row, "ctx_a") + " " + python_capitalize_ascii(str_field(row, "ctx_b"));
+  const std::string ctx = str_field(row, "ctx_a") + " " + python_capitalize(str_field(row, "ctx_b"));
   Strings choices;
   for (const std::string& e : str_list(field(row, "endings"), "endings")) choices.push_back(hellaswag_preprocess(e));
   return multiple_choice(hellaswag_preprocess(str_field(row, "activity_label") + ": " + ctx), choices,

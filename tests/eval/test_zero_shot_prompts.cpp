@@ -220,6 +220,9 @@ TEST(zero_shot_rows, empty_context_is_the_prefix_token) {
 }
 
 TEST(zero_shot_rows, detokenize_and_code_points) {
+  // Python: "hE SAID ÉTÉ".capitalize() == "He said été"; "éCOLE".capitalize() == "École"
+  EXPECT_EQ(python_capitalize("hE SAID \u00c9T\u00c9"), "He said \u00e9t\u00e9");
+  EXPECT_EQ(python_capitalize("\u00e9COLE"), "\u00c9cole");
   EXPECT_EQ(general_detokenize("He said \" hi \" ( ok ) , don 't ."), "He said\"hi\"(ok), don't.");
   EXPECT_EQ(code_point_count("有 白 术"), 5u);
   EXPECT_EQ(std::string(drop_code_points("有白术x", 2)), "术x");
