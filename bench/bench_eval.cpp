@@ -7,15 +7,25 @@
 // Each reports tokens/s (scored tokens, lm-eval's protocol: stride = context) and
 // speedup_vs_batch1 against the Batch1 rate (best of 2) measured in this process.
 //
+// Zero-shot scoring (eval/loglikelihood.h), same model, synthetic requests of two shapes:
+//   HellaSwag  16 documents, a 48-token context, 4 endings of 18-28 tokens
+//   BoolQ      48 documents, a 120-token context, 2 one-token answers
+// ZeroShot*_Naive runs one forward pass per request (score_naive); ZeroShot*_Engine/N the
+// engine with N rows per pass; speedup_vs_naive is the ratio of their requests/s in this run.
+//
 // Data: MERINO_SHARED_DATA_DIR (compile definition, <repo>/../shared/data).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "data/named_tokenizer.h"
 #include "eval/evaluate.h"
+#include "eval/loglikelihood.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 
@@ -77,8 +87,87 @@ void BM_EvalTiny_Batch1(benchmark::State& state) { run(state, 1); }
 void BM_EvalTiny_Auto(benchmark::State& state) { run(state, 0); }
 void BM_EvalTiny_Batch(benchmark::State& state) { run(state, int(state.range(0))); }
 
+struct Requests {
+  std::vector<eval::TokenRequest> requests;
+  std::vector<size_t> group;
+};
+
+Requests shaped(size_t docs, size_t context, size_t choices, size_t min_len, size_t max_len) {
+  std::mt19937 rng(5);
+  auto tok = [&] { return int32_t(rng() % 50000); };
+  Requests r;
+  for (size_t d = 0; d < docs; ++d) {
+    std::vector<int32_t> ctx(context);
+    for (auto& t : ctx) t = tok();
+    for (size_t c = 0; c < choices; ++c) {
+      std::vector<int32_t> cont(min_len + rng() % (max_len - min_len + 1));
+      for (auto& t : cont) t = tok();
+      r.requests.push_back({ctx, cont});
+      r.group.push_back(d);
+    }
+  }
+  return r;
+}
+
+const Requests& hellaswag_shaped() {
+  static const Requests r = shaped(16, 48, 4, 18, 28);
+  return r;
+}
+const Requests& boolq_shaped() {
+  static const Requests r = shaped(48, 120, 2, 1, 1);
+  return r;
+}
+
+double seconds_of(const std::function<void()>& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double naive_rate(const Requests& r) {
+  return double(r.requests.size()) / seconds_of([&] { eval::score_naive(*setup().model, r.requests); });
+}
+
+void zero_shot_naive(benchmark::State& state, const Requests& r) {
+  for (auto _ : state) state.SetIterationTime(seconds_of([&] { eval::score_naive(*setup().model, r.requests); }));
+  state.counters["requests/s"] = benchmark::Counter(double(r.requests.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void zero_shot_engine(benchmark::State& state, const Requests& r, double naive) {
+  const int batch = int(state.range(0));
+  double seconds = 0;
+  eval::LoglikelihoodStats stats;
+  for (auto _ : state) {
+    const double s = seconds_of([&] { eval::score_requests(*setup().model, r.requests, r.group, {batch, nullptr}, &stats); });
+    seconds += s;
+    state.SetIterationTime(s);
+  }
+  const double rate = double(r.requests.size()) * double(state.iterations()) / seconds;
+  state.counters["requests/s"] = rate;
+  state.counters["rows"] = double(stats.rows);
+  state.counters["speedup_vs_naive"] = rate / naive;
+}
+
+double hellaswag_naive() {
+  static const double best = std::max(naive_rate(hellaswag_shaped()), naive_rate(hellaswag_shaped()));
+  return best;
+}
+double boolq_naive() {
+  static const double best = std::max(naive_rate(boolq_shaped()), naive_rate(boolq_shaped()));
+  return best;
+}
+
+void BM_ZeroShotHellaSwag_Naive(benchmark::State& state) { zero_shot_naive(state, hellaswag_shaped()); }
+void BM_ZeroShotHellaSwag_Engine(benchmark::State& state) { zero_shot_engine(state, hellaswag_shaped(), hellaswag_naive()); }
+void BM_ZeroShotBoolQ_Naive(benchmark::State& state) { zero_shot_naive(state, boolq_shaped()); }
+void BM_ZeroShotBoolQ_Engine(benchmark::State& state) { zero_shot_engine(state, boolq_shaped(), boolq_naive()); }
+
 }  // namespace
 
+BENCHMARK(BM_ZeroShotHellaSwag_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotHellaSwag_Engine)->Arg(1)->Arg(16)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotBoolQ_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotBoolQ_Engine)->Arg(1)->Arg(16)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_EvalTiny_Batch1)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_EvalTiny_Auto)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_EvalTiny_Batch)->Arg(4)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);

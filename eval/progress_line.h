@@ -10,6 +10,8 @@ namespace merino::eval {
 
 // The callback to hand to EvalOptions::progress, or an empty function when stderr is not a
 // terminal.
-std::function<void(size_t done, size_t total, uint64_t tokens)> make_progress_line(const std::string& label);
+// unit: what `done` and `total` count ("windows", "requests").
+std::function<void(size_t done, size_t total, uint64_t tokens)> make_progress_line(const std::string& label,
+                                                                            const std::string& unit = "windows");
 
 }  // namespace merino::eval

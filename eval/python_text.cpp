@@ -48,6 +48,53 @@ std::string_view python_strip(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+size_t python_trailing_space_bytes(std::string_view s) {
+  size_t e = s.size();
+  while (e > 0) {
+    const size_t n = space_length_before(s, e);
+    if (!n) break;
+    e -= n;
+  }
+  return s.size() - e;
+}
+
+size_t code_point_count(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+namespace {
+
+// Case mapping for ASCII and Latin-1 letters, the ones HellaSwag's English text holds.
+uint32_t to_upper_latin1(uint32_t cp) {
+  if ((cp >= 'a' && cp <= 'z') || (cp >= 0xE0 && cp <= 0xFE && cp != 0xF7)) return cp - 0x20;
+  return cp;
+}
+uint32_t to_lower_latin1(uint32_t cp) {
+  if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)) return cp + 0x20;
+  return cp;
+}
+
+}  // namespace
+
+std::string python_capitalize(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const size_t n = tok::utf8_decode(p + i, s.size() - i, cp);
+    if (!n) {  // not UTF-8: kept as it is
+      out += s[i++];
+      continue;
+    }
+    tok::utf8_append(i == 0 ? to_upper_latin1(cp) : to_lower_latin1(cp), out);
+    i += n;
+  }
+  return out;
+}
+
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   std::string out;
   out.reserve(s.size());
@@ -82,6 +129,17 @@ void for_each_space_run(std::string_view s, F on_run) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> python_split(std::string_view s) {
+  std::vector<std::string_view> words;
+  size_t word_start = 0;
+  for_each_space_run(s, [&](size_t b, size_t e) {
+    if (b > word_start) words.push_back(s.substr(word_start, b - word_start));
+    word_start = e;
+  });
+  if (word_start < s.size()) words.push_back(s.substr(word_start));
+  return words;
+}
 
 uint64_t count_regex_split_fields(std::string_view s) {
   uint64_t runs = 0;

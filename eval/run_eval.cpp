@@ -1,52 +1,18 @@
 #include "eval/run_eval.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <vector>
 
 #include "data/atomic_file.h"
 #include "data/named_tokenizer.h"
-#include "data/shard.h"
+#include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
 #include "model/config.h"
-#include "model/param_layout.h"
 #include "model/yaml_reader.h"
-#include "train/checkpoint.h"
 #include "train/device_backend.h"
 
 namespace merino::eval {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct LoadedCheckpoint {
-  ModelConfig config;
-  std::vector<float> params;
-  int64_t step = 0;
-  std::string resolved_dir;  // RUN/latest is a symlink; this names the step it pointed at
-};
-
-LoadedCheckpoint load_for_eval(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw DataError(dir + ": no such checkpoint directory");
-  LoadedCheckpoint c;
-  c.config = load_model_config(dir + "/config.yaml");
-  CheckpointData data = load_checkpoint(dir, build_param_layout(c.config), /*with_optimizer=*/false);
-  c.params = std::move(data.params);
-  c.step = data.state.step;
-  c.resolved_dir = fs::canonical(dir, ec).string();
-  return c;
-}
-
-// Fails before the evaluation rather than after it.
-void check_output_directory(const std::string& json_out) {
-  if (json_out.empty()) return;
-  const fs::path parent = fs::path(json_out).parent_path();
-  std::error_code ec;
-  if (!parent.empty() && !fs::is_directory(parent, ec))
-    throw ConfigError("--json " + json_out + ": directory " + parent.string() + " does not exist");
-}
 
 nlohmann::json report(const RunEvalOptions& o, const EvalTask& task, const LoadedCheckpoint& ckpt,
                       const std::string& tokenizer, const EvalResult& r) {

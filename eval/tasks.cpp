@@ -18,17 +18,6 @@ namespace {
 
 constexpr int kTaskVersion = 1;
 
-std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw DataError(path + ": no such file");
-  if (!std::filesystem::is_regular_file(path, ec)) throw DataError(path + ": not a regular file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open: " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw DataError(path + ": read error");
-  return text;
-}
-
 // The file, checked against the published sha256 of the canonical release.
 std::string read_canonical(const std::string& path, const char* expected_sha256, EvalTask& task) {
   std::string text = read_text_file(path);
@@ -85,6 +74,17 @@ EvalTask text_file(const std::string& path) {
 
 }  // namespace
 
+std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw DataError(path + ": no such file");
+  if (!std::filesystem::is_regular_file(path, ec)) throw DataError(path + ": not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open: " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw DataError(path + ": read error");
+  return text;
+}
+
 std::string default_data_dir() {
   if (const char* env = std::getenv("MERINO_DATA"); env && *env) return env;
   return MERINO_DEFAULT_DATA_DIR;
@@ -97,7 +97,7 @@ EvalTask load_task(const std::string& spec, const std::string& data_dir) {
     return wikitext(data_dir, "valid", "4cd0f6876d07a413aa911261ff6d363c72d757d47f0fdd6015702014c89cb9c7");
   if (spec == "ptb") return ptb(data_dir);
   if (spec.rfind("text:", 0) == 0 && spec.size() > 5) return text_file(spec.substr(5));
-  throw ConfigError("--task " + spec + ": unknown task (expected wikitext2, wikitext2-valid, ptb or text:FILE)");
+  throw ConfigError("--task " + spec + ": unknown task (expected wikitext2, wikitext2-valid, ptb, text:FILE or zero-shot tasks, see docs/EVAL.md)");
 }
 
 }  // namespace merino::eval

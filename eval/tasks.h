@@ -33,6 +33,9 @@ struct EvalTask {
 
 std::string default_data_dir();
 
+// The whole file; DataError naming it when it is missing or cannot be read.
+std::string read_text_file(const std::string& path);
+
 // Throws ConfigError for an unknown task name and DataError naming the file when it cannot be
 // read or is not the expected version.
 EvalTask load_task(const std::string& spec, const std::string& data_dir);

@@ -294,6 +294,11 @@ typename Model<T>::A Model<T>::forward(const int32_t* tokens, const int32_t* tar
 }
 
 template <class T>
+const T* Model<T>::logits() const {
+  return sc_ ? sc_->logits : nullptr;
+}
+
+template <class T>
 typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int B,
                                                 int Tn, A grad_scale) {
   std::vector<A> losses;

@@ -1,0 +1,34 @@
+#include "eval/eval_checkpoint.h"
+
+#include <filesystem>
+
+#include "data/shard.h"
+#include "model/param_layout.h"
+#include "model/yaml_reader.h"
+#include "train/checkpoint.h"
+
+namespace merino::eval {
+
+namespace fs = std::filesystem;
+
+LoadedCheckpoint load_for_eval(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw DataError(dir + ": no such checkpoint directory");
+  LoadedCheckpoint c;
+  c.config = load_model_config(dir + "/config.yaml");
+  CheckpointData data = load_checkpoint(dir, build_param_layout(c.config), /*with_optimizer=*/false);
+  c.params = std::move(data.params);
+  c.step = data.state.step;
+  c.resolved_dir = fs::canonical(dir, ec).string();
+  return c;
+}
+
+void check_output_directory(const std::string& json_out) {
+  if (json_out.empty()) return;
+  const fs::path parent = fs::path(json_out).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw ConfigError("--json " + json_out + ": directory " + parent.string() + " does not exist");
+}
+
+}  // namespace merino::eval
