@@ -36,4 +36,19 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
                         float* scratch = nullptr);
 size_t attention_backward_scratch_floats(int B, int Tn, int H);
 
+// Version 2 (attention_v2.cu): the same contract, bf16 on mma.sync / ldmatrix / cp.async with
+// scores kept in registers (FlashAttention-2's design); fp32 calls run v1's fp32 kernels. The
+// backward scratch is the same size.
+template <class T>
+void attention_forward_v2(T* out, float* lse, const T* qkv, int B, int Tn, int H, int KVH, int hd,
+                          cudaStream_t stream = 0);
+template <class T>
+void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
+                           int B, int Tn, int H, int KVH, int hd, cudaStream_t stream = 0,
+                           float* scratch = nullptr);
+
+// Which implementation a caller runs (CudaBackend's `attention` option; the benchmark compares
+// both). v1 stays as the reference variant.
+enum class AttentionKernel { v1, v2 };
+
 }  // namespace merino::cuda
