@@ -51,4 +51,25 @@ void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, c
 // both). v1 stays as the reference variant.
 enum class AttentionKernel { v1, v2 };
 
+template <class T>
+void attention_forward(AttentionKernel kernel, T* out, float* lse, const T* qkv, int B, int Tn,
+                       int H, int KVH, int hd, cudaStream_t stream = 0) {
+  if (kernel == AttentionKernel::v2) {
+    attention_forward_v2(out, lse, qkv, B, Tn, H, KVH, hd, stream);
+  } else {
+    attention_forward(out, lse, qkv, B, Tn, H, KVH, hd, stream);
+  }
+}
+
+template <class T>
+void attention_backward(AttentionKernel kernel, T* dqkv, const T* dout, const T* qkv,
+                        const T* out, const float* lse, int B, int Tn, int H, int KVH, int hd,
+                        cudaStream_t stream = 0, float* scratch = nullptr) {
+  if (kernel == AttentionKernel::v2) {
+    attention_backward_v2(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, stream, scratch);
+  } else {
+    attention_backward(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, stream, scratch);
+  }
+}
+
 }  // namespace merino::cuda
