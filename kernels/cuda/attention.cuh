@@ -21,6 +21,8 @@
 
 #include <cstddef>
 
+#include "kernels/cuda/attention_kernel.h"
+
 namespace merino::cuda {
 
 template <class T>
@@ -47,10 +49,7 @@ void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, c
                            int B, int Tn, int H, int KVH, int hd, cudaStream_t stream = 0,
                            float* scratch = nullptr);
 
-// Which implementation a caller runs (CudaBackend's `attention` option; the benchmark compares
-// both). v1 stays as the reference variant.
-enum class AttentionKernel { v1, v2 };
-
+// The version `kernel` names (attention_kernel.h).
 template <class T>
 void attention_forward(AttentionKernel kernel, T* out, float* lse, const T* qkv, int B, int Tn,
                        int H, int KVH, int hd, cudaStream_t stream = 0) {
