@@ -1,9 +1,10 @@
 // Causal attention benchmarks: merino::cuda::attention_forward / _backward (flash-style, no
 // T x T matrix in memory), both versions (v1: attention.cu, wmma; v2: attention_v2.cu,
 // mma.sync with scores in registers), against an unfused reference attention written here,
-// timed in the same run on the same inputs. cudnn_frontend (for cuDNN's fused SDPA) is not installed on the
-// build machine, so the reference is the textbook three-step attention, with cuBLAS for the
-// products (cublasGemmBatchedEx, one GEMM per (batch, head) in a single call, fp32 compute):
+// timed in the same run on the same inputs. cudnn_frontend (for cuDNN's fused SDPA) is not
+// installed on the build machine, so the reference is the textbook three-step attention, with
+// cuBLAS for the products (cublasGemmBatchedEx, one GEMM per (batch, head) in one call, fp32
+// compute):
 //   forward   S = scale Q K^T stored as fp32 [B, H, T, T]; a causal-softmax kernel writes
 //             P [B, H, T, T] (element type) and lse; O = P V.
 //   backward  dP = dO V^T (fp32, T x T); a kernel writes dS = P (dP - rowsum(P dP));

@@ -127,7 +127,8 @@ __device__ __forceinline__ void load_a(uint32_t (&frag)[K / 16][4], const bf16* 
 
 // The accumulator of a 16 x K product, rounded to bf16, as A fragments for the next product.
 template <int K>
-__device__ __forceinline__ void acc_to_a(uint32_t (&frag)[K / 16][4], const float (&acc)[K / 8][4]) {
+__device__ __forceinline__ void acc_to_a(uint32_t (&frag)[K / 16][4],
+                                         const float (&acc)[K / 8][4]) {
 #pragma unroll
   for (int ks = 0; ks < K / 16; ++ks) {
     frag[ks][0] = pack_bf16(acc[2 * ks][0], acc[2 * ks][1]);
@@ -414,7 +415,8 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
 #pragma unroll
       for (int n = 0; n < kQR / 8; ++n)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) dpt[n][i] = st[n][i] * (dpt[n][i] - ds[8 * n + 2 * t + (i % 2)]);
+        for (int i = 0; i < 4; ++i)
+          dpt[n][i] = st[n][i] * (dpt[n][i] - ds[8 * n + 2 * t + (i % 2)]);
       acc_to_a<kQR>(pf, dpt);
       mma_b_kn<HD, kQR>(dk, pf, qs, kLd, lane);  // dK += dS^T Q (times scale at the end)
     }
@@ -619,7 +621,8 @@ void attention_forward_v2(T* out, float* lse, const T* qkv, int B, int Tn, int H
     check_shape("attention_forward_v2", B, Tn, H, KVH, hd);
     if (B == 0 || Tn == 0) return;
     const Dims d = make_dims(Tn, H, KVH, hd, aligned16(out) && aligned16(qkv));
-    with_head_dim(hd, [&](auto k) { launch_forward<decltype(k)::value>(out, lse, qkv, B, d, stream); });
+    with_head_dim(hd,
+                  [&](auto k) { launch_forward<decltype(k)::value>(out, lse, qkv, B, d, stream); });
   }
 }
 

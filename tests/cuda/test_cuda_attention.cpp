@@ -399,8 +399,8 @@ TEST_P(CudaAttention, RejectsUnsupportedShapes) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(merino::cuda::attention_backward<float>(k, buf.get(), buf.get(), buf.get(), buf.get(),
-                                                       lse.get(), 1, 8, 6, 4, 64),
+  EXPECT_THROW(merino::cuda::attention_backward<float>(k, buf.get(), buf.get(), buf.get(),
+                                                       buf.get(), lse.get(), 1, 8, 6, 4, 64),
                std::invalid_argument);
   EXPECT_THROW(merino::cuda::attention_backward<bf16>(k, h, h, h, h, lse.get(), 1, 8, 6, 4, 64),
                std::invalid_argument);
@@ -427,7 +427,8 @@ TEST_P(CudaAttention, EmptyShapesAreNoOps) {
 TEST_P(CudaAttention, ForwardBackwardChainBf16Large) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 800;
-  for (const Case& c : {Case{1, 1024, 4, 2, 64}, Case{1, 1024, 4, 1, 128}, Case{2, 1024, 3, 3, 48}}) {
+  for (const Case& c :
+       {Case{1, 1024, 4, 2, 64}, Case{1, 1024, 4, 1, 128}, Case{2, 1024, 3, 3, 48}}) {
     SCOPED_TRACE(name(c));
     const Reference ref = reference<bf16>(c, seed++);
     const Tolerance tol = tolerance<bf16>();
