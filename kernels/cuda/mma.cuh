@@ -83,12 +83,15 @@ __device__ __forceinline__ void cp_async_16(void* dst_shared, const void* src_gl
 }
 
 // Closes the group of this thread's cp.async issued since the last commit.
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n"); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 
-// Waits until at most N of this thread's committed groups are still in flight.
+// Waits until at most N of this thread's committed groups are still in flight. The "memory"
+// clobber keeps the compiler from moving shared-memory accesses across it.
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
 #else  // MERINO_CUDA_EMU: the same contracts with shuffles and plain memory accesses
