@@ -1,5 +1,5 @@
 // Causal grouped-query attention on CUDA, FlashAttention-2 style (design notes at the top of
-// attention.cu). Same semantics and argument order as kernels/cpu/attention.h, with device
+// attention.cu, v1, and attention_v2.cu, v2). Same semantics and argument order as kernels/cpu/attention.h, with device
 // pointers and a stream appended:
 //   qkv rows [B, T, (H + 2 KVH) hd] = [q heads | k heads | v heads]; query head h uses kv head
 //   h / (H / KVH); scores scaled by 1/sqrt(hd); causal.
