@@ -1,8 +1,10 @@
 // Causal attention benchmarks: merino::cuda::attention_forward / _backward (flash-style, no
-// T x T matrix in memory) against an unfused reference attention written here, timed in the
-// same run on the same inputs. cudnn_frontend (for cuDNN's fused SDPA) is not installed on the
-// build machine, so the reference is the textbook three-step attention, with cuBLAS for the
-// products (cublasGemmBatchedEx, one GEMM per (batch, head) in a single call, fp32 compute):
+// T x T matrix in memory), both versions (v1: attention.cu, wmma; v2: attention_v2.cu,
+// mma.sync with scores in registers), against an unfused reference attention written here,
+// timed in the same run on the same inputs. cudnn_frontend (for cuDNN's fused SDPA) is not
+// installed on the build machine, so the reference is the textbook three-step attention, with
+// cuBLAS for the products (cublasGemmBatchedEx, one GEMM per (batch, head) in one call, fp32
+// compute):
 //   forward   S = scale Q K^T stored as fp32 [B, H, T, T]; a causal-softmax kernel writes
 //             P [B, H, T, T] (element type) and lse; O = P V.
 //   backward  dP = dO V^T (fp32, T x T); a kernel writes dS = P (dP - rowsum(P dP));
@@ -11,12 +13,15 @@
 //             It reuses the P its forward stored; merino recomputes P from lse.
 // The GEMMs compute the whole T x T square (the masked half is zeros), as unfused attention
 // does. cuDNN's fused SDPA on these shapes: bench/pytorch_attention.py (through PyTorch).
-// Shapes (args: variant 0 = reference, 1 = merino; dtype 0 = fp32, 1 = bf16; shape):
+// Args: variant 0 = reference, 1 = merino v1, 2 = merino v2 (its fp32 is v1's fp32 kernels, so
+// fp32 rows of 1 and 2 time the same code); dtype 0 = fp32, 1 = bf16; shape:
 //   shape 0  GPT-2 124M     B = 8, T = 1024, H = 12, KVH = 12, hd = 64
 //   shape 1  MobileLLM-125M B = 8, T = 1024, H = 9,  KVH = 3,  hd = 64
 //   shape 2  MeRino-64M     B = 8, T = 1024, H = 15, KVH = 15, hd = 48 (blocks 1 and 3 have
 //                           hd 48: an odd number of 16-column fragments)
 //   shape 3  MeRino-64M     B = 8, T = 1024, H = 10, KVH = 10, hd = 96 (block 2)
+//   shape 4  hd 128, GQA 4  B = 4, T = 2048, H = 16, KVH = 4,  hd = 128 (Llama-style heads)
+// (bench/pytorch_attention.py's SHAPES must list the same shapes.)
 // Counters:
 //   TFLOP/s         useful causal FLOPs / time: forward 2 B H hd T (T + 1) (the two products
 //                   over the T (T + 1) / 2 visible pairs), backward 2.5x that (five products;
@@ -67,7 +72,8 @@ struct Shape {
   int B, T, H, KVH, hd;
 };
 constexpr Shape kShapes[] = {
-    {8, 1024, 12, 12, 64}, {8, 1024, 9, 3, 64}, {8, 1024, 15, 15, 48}, {8, 1024, 10, 10, 96}};
+    {8, 1024, 12, 12, 64}, {8, 1024, 9, 3, 64}, {8, 1024, 15, 15, 48}, {8, 1024, 10, 10, 96},
+    {4, 2048, 16, 4, 128}};
 constexpr int kBatch = 5;  // calls per benchmark iteration
 
 // ---------------------------------------------------------------------------------------------
@@ -350,19 +356,20 @@ void attention_bench(benchmark::State& st, bool backward) {
     DeviceArray<float> lse(size_t(s.B) * s.H * s.T),
         scratch(merino::cuda::attention_backward_scratch_floats(s.B, s.T, s.H));
     ReferenceAttention<T> ref(s, ref_dqkv.get(), dout.get(), qkv.get(), ref_out.get());
-    // out and lse for merino's backward; the reference's forward leaves its P behind
-    merino::cuda::attention_forward<T>(out.get(), lse.get(), qkv.get(), s.B, s.T, s.H, s.KVH,
-                                       s.hd);
-    ref.forward();
+    // variant 0 times the reference; the merino kernels still run once, for max_diff_vs_ref
+    const merino::cuda::AttentionKernel kernel =
+        st.range(0) == 1 ? merino::cuda::AttentionKernel::v1 : merino::cuda::AttentionKernel::v2;
     const auto merino_fwd = [&] {
-      merino::cuda::attention_forward<T>(out.get(), lse.get(), qkv.get(), s.B, s.T, s.H, s.KVH,
-                                         s.hd);
+      merino::cuda::attention_forward<T>(kernel, out.get(), lse.get(), qkv.get(), s.B, s.T, s.H,
+                                         s.KVH, s.hd);
     };
     const auto merino_bwd = [&] {
-      merino::cuda::attention_backward<T>(dqkv.get(), dout.get(), qkv.get(), out.get(),
+      merino::cuda::attention_backward<T>(kernel, dqkv.get(), dout.get(), qkv.get(), out.get(),
                                           lse.get(), s.B, s.T, s.H, s.KVH, s.hd, 0,
                                           scratch.get());
     };
+    merino_fwd();   // out and lse for merino's backward
+    ref.forward();  // leaves its P behind for its backward
     if (backward) {
       merino::bench::run_against_reference(st, [&] { ref.backward(); }, merino_bwd,
                                            merino::bench::tflop_per_s(2.5 * forward_flops(s)),
@@ -396,9 +403,9 @@ void BM_AttentionBackward(benchmark::State& st) {
 
 void attention_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"variant", "dtype", "shape"});
-  for (int shape : {0, 1, 2, 3})
+  for (int shape : {0, 1, 2, 3, 4})
     for (int dtype : {0, 1})
-      for (int v : {0, 1}) b->Args({v, dtype, shape});
+      for (int v : {0, 1, 2}) b->Args({v, dtype, shape});
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 

@@ -5,7 +5,9 @@ merino's attention kernels are measured against (cudnn_frontend, which a C++ cuD
 would need, is not installed on the build machines; PyTorch ships it). Prints one line per (backend, shape,
 pass) with time and TFLOP/s counted as bench_cuda_attention counts them: forward
 2 B H hd T (T + 1) useful causal FLOPs, forward + backward 3.5x that. Compare with
-bench_cuda_attention's bf16 rows from the same run of scripts/gpu-check.sh.
+bench_cuda_attention's bf16 rows (variant 2 = merino v2; its forward + backward time is the sum
+of its BM_AttentionForward and BM_AttentionBackward rows) from the same run of
+scripts/gpu-check.sh; v2's goal is forward + backward within 1.2x of CUDNN_ATTENTION.
 
 usage: python3 bench/pytorch_attention.py [--iters 20]
 Not a CI dependency; needs a CUDA device and torch >= 2.3 (torch.nn.attention.sdpa_kernel).
@@ -16,11 +18,12 @@ import sys
 import torch
 import torch.nn.functional as F
 
-SHAPES = [  # name, B, T, H, KVH, hd: bench_cuda_attention's shapes 0-3
+SHAPES = [  # name, B, T, H, KVH, hd: bench_cuda_attention's shapes 0-4
     ("gpt2-124m", 8, 1024, 12, 12, 64),
     ("mobilellm-125m", 8, 1024, 9, 3, 64),
     ("merino-64m hd48", 8, 1024, 15, 15, 48),
     ("merino-64m hd96", 8, 1024, 10, 10, 96),
+    ("hd128 gqa4", 4, 2048, 16, 4, 128),
 ]
 
 

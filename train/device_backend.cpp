@@ -28,7 +28,8 @@ double cuda_mfu_peak_flops(const Backend<T>& b) {
 #endif
 
 template <class T>
-DeviceBackend<T> make_device_backend(const std::string& device, int index) {
+DeviceBackend<T> make_device_backend(const std::string& device, int index,
+                                     const std::string& attention) {
   DeviceBackend<T> d;
   if (device == "cpu") {
     d.backend = std::make_unique<CpuBackend<T>>();
@@ -37,19 +38,23 @@ DeviceBackend<T> make_device_backend(const std::string& device, int index) {
   }
   if (device != "cuda") throw ConfigError("device: '" + device + "' is not one of: cpu, cuda");
 #ifdef MERINO_HAVE_CUDA
-  auto be = std::make_unique<CudaBackend<T>>(index);
+  auto be = std::make_unique<CudaBackend<T>>(
+      index, attention == "v1" ? cuda::AttentionKernel::v1 : cuda::AttentionKernel::v2);
   d.stream = be->stream_handle();
   d.backend = std::move(be);
   d.peak_flops = &cuda_mfu_peak_flops<T>;
   return d;
 #else
   (void)index;
+  (void)attention;
   throw ConfigError("device: cuda, but this merino was built without CUDA (install the CUDA toolkit "
                     "and reconfigure)");
 #endif
 }
 
-template DeviceBackend<float> make_device_backend<float>(const std::string&, int);
-template DeviceBackend<bf16> make_device_backend<bf16>(const std::string&, int);
+template DeviceBackend<float> make_device_backend<float>(const std::string&, int,
+                                                        const std::string&);
+template DeviceBackend<bf16> make_device_backend<bf16>(const std::string&, int,
+                                                       const std::string&);
 
 }  // namespace merino

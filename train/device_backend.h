@@ -18,9 +18,11 @@ struct DeviceBackend {
   double (*peak_flops)(const Backend<T>&) = nullptr;
 };
 
-// "cpu", or "cuda" on GPU `index` (the local rank). Throws ConfigError for "cuda" in a build
-// without CUDA, std::runtime_error when the GPU cannot be used.
+// "cpu", or "cuda" on GPU `index` (the local rank) with the attention kernels `attention`
+// names ("v2" or "v1", `run.attention`). Throws ConfigError for "cuda" in a build without
+// CUDA, std::runtime_error when the GPU cannot be used.
 template <class T>
-DeviceBackend<T> make_device_backend(const std::string& device, int index);
+DeviceBackend<T> make_device_backend(const std::string& device, int index,
+                                     const std::string& attention = "v2");
 
 }  // namespace merino

@@ -76,10 +76,11 @@ TrainConfig load_train_config(const std::string& file, const std::vector<std::st
   c.shuffle = data.get_bool("shuffle", true);
 
   const YamlMap run = root.map("run");
-  run.require_known_keys({"dir", "seed", "device", "precision"});
+  run.require_known_keys({"dir", "seed", "device", "precision", "attention"});
   c.run_dir = run.get_string("dir");
   c.device = run.has("device") ? run.get_choice("device", {"cpu", "cuda"}) : "cpu";
   c.precision = run.has("precision") ? run.get_choice("precision", {"fp32", "bf16"}) : "fp32";
+  c.attention = run.has("attention") ? run.get_choice("attention", {"v2", "v1"}) : "v2";
   c.seed = uint64_t(run.get_int("seed", 0, std::numeric_limits<long long>::max(), 1));
 
   const YamlMap batch = root.map("batch");

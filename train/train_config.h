@@ -36,6 +36,9 @@ struct TrainConfig {
   // "fp32", or "bf16": bf16 parameters and activations over fp32 master weights, gradients and
   // optimizer state (mixed precision; emulated op by op on the CPU)
   std::string precision = "fp32";
+  // CUDA attention kernels: "v2" (default) or "v1" (the reference version; fp32 runs v1's
+  // fp32 kernels under either name)
+  std::string attention = "v2";
   // data parallelism across the ranks of a launch (docs/DISTRIBUTED.md)
   bool zero1 = false;        // shard the AdamW state across ranks (ZeRO stage 1)
   bool overlap = true;       // all-reduce gradient buckets during the backward pass

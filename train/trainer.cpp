@@ -72,7 +72,7 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
 
 template <class T>
 DeviceBackend<T> connect_backend(const TrainConfig& cfg, Communicator& comm) {
-  DeviceBackend<T> d = make_device_backend<T>(cfg.device, comm.local_rank());
+  DeviceBackend<T> d = make_device_backend<T>(cfg.device, comm.local_rank(), cfg.attention);
   comm.set_compute_stream(d.stream);  // NCCL orders its collectives after the backend's work
   return d;
 }

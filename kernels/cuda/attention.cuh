@@ -1,5 +1,5 @@
 // Causal grouped-query attention on CUDA, FlashAttention-2 style (design notes at the top of
-// attention.cu). Same semantics and argument order as kernels/cpu/attention.h, with device
+// attention.cu, v1, and attention_v2.cu, v2). Same semantics and argument order as kernels/cpu/attention.h, with device
 // pointers and a stream appended:
 //   qkv rows [B, T, (H + 2 KVH) hd] = [q heads | k heads | v heads]; query head h uses kv head
 //   h / (H / KVH); scores scaled by 1/sqrt(hd); causal.
@@ -21,6 +21,8 @@
 
 #include <cstddef>
 
+#include "kernels/cuda/attention_kernel.h"
+
 namespace merino::cuda {
 
 template <class T>
@@ -35,5 +37,38 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
                         int B, int Tn, int H, int KVH, int hd, cudaStream_t stream = 0,
                         float* scratch = nullptr);
 size_t attention_backward_scratch_floats(int B, int Tn, int H);
+
+// Version 2 (attention_v2.cu): the same contract, bf16 on mma.sync / ldmatrix / cp.async with
+// scores kept in registers (FlashAttention-2's design); fp32 calls run v1's fp32 kernels. The
+// backward scratch is the same size.
+template <class T>
+void attention_forward_v2(T* out, float* lse, const T* qkv, int B, int Tn, int H, int KVH, int hd,
+                          cudaStream_t stream = 0);
+template <class T>
+void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
+                           int B, int Tn, int H, int KVH, int hd, cudaStream_t stream = 0,
+                           float* scratch = nullptr);
+
+// The version `kernel` names (attention_kernel.h).
+template <class T>
+void attention_forward(AttentionKernel kernel, T* out, float* lse, const T* qkv, int B, int Tn,
+                       int H, int KVH, int hd, cudaStream_t stream = 0) {
+  if (kernel == AttentionKernel::v2) {
+    attention_forward_v2(out, lse, qkv, B, Tn, H, KVH, hd, stream);
+  } else {
+    attention_forward(out, lse, qkv, B, Tn, H, KVH, hd, stream);
+  }
+}
+
+template <class T>
+void attention_backward(AttentionKernel kernel, T* dqkv, const T* dout, const T* qkv,
+                        const T* out, const float* lse, int B, int Tn, int H, int KVH, int hd,
+                        cudaStream_t stream = 0, float* scratch = nullptr) {
+  if (kernel == AttentionKernel::v2) {
+    attention_backward_v2(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, stream, scratch);
+  } else {
+    attention_backward(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, stream, scratch);
+  }
+}
 
 }  // namespace merino::cuda

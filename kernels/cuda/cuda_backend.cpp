@@ -108,7 +108,8 @@ struct CudaBackend<T>::State {
 };
 
 template <class T>
-CudaBackend<T>::CudaBackend(int device) : s_(new State) {
+CudaBackend<T>::CudaBackend(int device, cuda::AttentionKernel attention)
+    : s_(new State), attention_(attention) {
   std::string why;
   if (!cuda::cuda_device_available(&why)) throw std::runtime_error("CUDA backend: " + why);
   int count = 0;
@@ -300,14 +301,14 @@ void CudaBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* 
 template <class T>
 void CudaBackend<T>::attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H,
                                        int KVH, int hd) {
-  cuda::attention_forward(dev(out), lse, dev(qkv), B, Tn, H, KVH, hd, s_->stream);
+  cuda::attention_forward(attention_, dev(out), lse, dev(qkv), B, Tn, H, KVH, hd, s_->stream);
 }
 template <class T>
 void CudaBackend<T>::attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out,
                                         const A* lse, int B, int Tn, int H, int KVH, int hd) {
   float* scratch = s_->scratch_floats(cuda::attention_backward_scratch_floats(B, Tn, H));
-  cuda::attention_backward(dev(dqkv), dev(dout), dev(qkv), dev(out), lse, B, Tn, H, KVH, hd,
-                           s_->stream, scratch);
+  cuda::attention_backward(attention_, dev(dqkv), dev(dout), dev(qkv), dev(out), lse, B, Tn, H,
+                           KVH, hd, s_->stream, scratch);
 }
 template <class T>
 void CudaBackend<T>::rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {

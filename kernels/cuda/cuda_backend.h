@@ -22,6 +22,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/bf16.h"
+#include "kernels/cuda/attention_kernel.h"
 
 namespace merino {
 
@@ -31,7 +32,8 @@ class CudaBackend final : public Backend<T> {
   using A = acc_t<T>;
 
   // Uses `device` (e.g. the local rank). Throws std::runtime_error when it cannot be used.
-  explicit CudaBackend(int device = 0);
+  // `attention` picks the attention kernels (`run.attention`; fp32 runs v1's either way).
+  explicit CudaBackend(int device = 0, cuda::AttentionKernel attention = cuda::AttentionKernel::v2);
   ~CudaBackend() override;
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
@@ -109,6 +111,7 @@ class CudaBackend final : public Backend<T> {
  private:
   struct State;  // stream, cuBLASLt, workspaces; keeps CUDA headers out of this header
   std::unique_ptr<State> s_;
+  cuda::AttentionKernel attention_;
 };
 
 extern template class CudaBackend<float>;

@@ -1,10 +1,12 @@
 // CUDA causal attention (kernels/cuda/attention.cuh) against its CPU twin
 // (merino::cpu::attention_*, kernels/cpu/attention.h) on seeded random inputs: T = 1, odd T
-// (not multiples of the 64- or 32-row tiles), 64 (exactly one tile), 600 (many tiles, causal
-// skipping); every supported head_dim (32, 48, 64, 80, 96, 112, 128), each with H / KVH = 1, 3
-// and 5 (112: 3); fp32 and bf16, forward and backward, pointers aligned and not (the
-// element-by-element load path), bitwise determinism of backward, and the refusal of the other
-// head sizes.
+// (not multiples of the 128-, 64- or 32-row tiles), 64 (exactly one tile), 600 (many tiles,
+// causal skipping); every supported head_dim (32, 48, 64, 80, 96, 112, 128), each with
+// H / KVH = 1, 3 and 5 (112: 3); fp32 and bf16, forward and backward, pointers aligned and not
+// (the element-by-element load path), bitwise determinism of backward, and the refusal of the
+// other head sizes. Every test runs for both kernel versions (suffix /v1, /v2: attention.cu and
+// attention_v2.cu; v2's fp32 is v1's fp32). Tests named *Large* (T = 1024) are the ones a quick
+// subset, such as the CPU emulation's, can leave out.
 // Output buffers start as NaN, so an element the kernels fail to write fails the comparison.
 // Every test first checks for a device and reports SKIPPED (never passes) when there is none.
 //
@@ -42,6 +44,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/attention.h"
@@ -49,6 +52,8 @@
 #include "kernels/cuda/cuda_check.cuh"
 
 namespace {
+
+using merino::cuda::AttentionKernel;
 
 #define REQUIRE_CUDA_DEVICE()                                   \
   do {                                                          \
@@ -223,85 +228,89 @@ Reference reference(const Case& c, uint32_t seed) {
 }
 
 template <class E>
-void check_forward(const Case& c, uint32_t seed, size_t offset = 0) {
+void check_forward(AttentionKernel kernel, const Case& c, uint32_t seed, size_t offset = 0) {
   const Reference ref = reference<E>(c, seed);
   const Tolerance tol = tolerance<E>();
   DeviceBuffer<E> d_qkv(convert<E>(ref.qkv), offset), d_out(ref.out.size(), offset);
   DeviceBuffer<float> d_lse(ref.lse.size());
-  merino::cuda::attention_forward<E>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H, c.KVH,
-                                     c.hd);
+  merino::cuda::attention_forward<E>(kernel, d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H,
+                                     c.KVH, c.hd);
   // ref.out is already rounded to E, like the GPU's stored out
   expect_close("out", widen(d_out.download()), ref.out, tol.out_atol, tol.out_rtol);
   expect_close("lse", d_lse.download(), ref.lse, tol.lse_atol, tol.lse_rtol);
 }
 
 template <class E>
-void check_backward(const Case& c, uint32_t seed, bool own_scratch, size_t offset = 0) {
+void check_backward(AttentionKernel kernel, const Case& c, uint32_t seed, bool own_scratch,
+                    size_t offset = 0) {
   const Reference ref = reference<E>(c, seed);
   const Tolerance tol = tolerance<E>();
   DeviceBuffer<E> d_qkv(convert<E>(ref.qkv), offset), d_dout(convert<E>(ref.dout), offset),
       d_out(convert<E>(ref.out), offset), d_dqkv(ref.dqkv.size(), offset);
   DeviceBuffer<float> d_lse(ref.lse),
       d_scratch(merino::cuda::attention_backward_scratch_floats(c.B, c.T, c.H));
-  merino::cuda::attention_backward<E>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
+  merino::cuda::attention_backward<E>(kernel, d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
                                       d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd, 0,
                                       own_scratch ? d_scratch.get() : nullptr);
   expect_close("dqkv", widen(d_dqkv.download()), ref.dqkv, tol.grad_atol, tol.grad_rtol);
 }
 
-TEST(CudaAttention, ForwardFp32MatchesCpu) {
+// The kernel version under test.
+class CudaAttention : public ::testing::TestWithParam<AttentionKernel> {};
+
+TEST_P(CudaAttention, ForwardFp32MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 100;
   for (const Case& c : kCases) {
     SCOPED_TRACE(name(c));
-    check_forward<float>(c, seed++);
+    check_forward<float>(GetParam(), c, seed++);
   }
 }
 
-TEST(CudaAttention, BackwardFp32MatchesCpu) {
+TEST_P(CudaAttention, BackwardFp32MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 200;
   for (const Case& c : kCases) {
     SCOPED_TRACE(name(c));
-    check_backward<float>(c, seed, seed % 2 == 0);  // both scratch paths
+    check_backward<float>(GetParam(), c, seed, seed % 2 == 0);  // both scratch paths
     ++seed;
   }
 }
 
-TEST(CudaAttention, ForwardBf16MatchesCpu) {
+TEST_P(CudaAttention, ForwardBf16MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 300;
   for (const Case& c : kCases) {
     SCOPED_TRACE(name(c));
-    check_forward<bf16>(c, seed++);
+    check_forward<bf16>(GetParam(), c, seed++);
   }
 }
 
-TEST(CudaAttention, BackwardBf16MatchesCpu) {
+TEST_P(CudaAttention, BackwardBf16MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 400;
   for (const Case& c : kCases) {
     SCOPED_TRACE(name(c));
-    check_backward<bf16>(c, seed, seed % 2 == 1);
+    check_backward<bf16>(GetParam(), c, seed, seed % 2 == 1);
     ++seed;
   }
 }
 
 // Pointers one element past a 16-byte boundary: the element-by-element load path.
-TEST(CudaAttention, UnalignedPointers) {
+TEST_P(CudaAttention, UnalignedPointers) {
   REQUIRE_CUDA_DEVICE();
   for (const Case& c : {Case{2, 77, 6, 2, 64}, Case{1, 45, 5, 1, 128}, Case{1, 59, 6, 2, 48},
                         Case{2, 33, 5, 1, 80}}) {
     SCOPED_TRACE(name(c));
     {
       SCOPED_TRACE("fp32");
-      check_forward<float>(c, 500, 1);
-      check_backward<float>(c, 501, false, 1);
+      check_forward<float>(GetParam(), c, 500, 1);
+      check_backward<float>(GetParam(), c, 501, false, 1);
     }
     {
       SCOPED_TRACE("bf16");
-      check_forward<bf16>(c, 502, 1);
-      check_backward<bf16>(c, 503, true, 1);
+      check_forward<bf16>(GetParam(), c, 502, 1);
+      check_backward<bf16>(GetParam(), c, 503, true, 1);
     }
   }
 }
@@ -309,7 +318,7 @@ TEST(CudaAttention, UnalignedPointers) {
 // No atomics: two backward calls from the same inputs agree bit for bit (GQA: the k/v
 // gradients of 3 query heads are summed in a fixed order).
 template <class E>
-void check_deterministic(const Case& c) {
+void check_deterministic(AttentionKernel kernel, const Case& c) {
   const Reference ref = reference<E>(c, 600);
   DeviceBuffer<E> d_qkv(convert<E>(ref.qkv)), d_dout(convert<E>(ref.dout)),
       d_out(convert<E>(ref.out));
@@ -317,8 +326,8 @@ void check_deterministic(const Case& c) {
   std::vector<E> results[2];
   for (auto& r : results) {
     DeviceBuffer<E> d_dqkv(ref.dqkv.size());
-    merino::cuda::attention_backward<E>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
-                                        d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+    merino::cuda::attention_backward<E>(kernel, d_dqkv.get(), d_dout.get(), d_qkv.get(),
+                                        d_out.get(), d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
     r = d_dqkv.download();
   }
   ASSERT_EQ(results[0].size(), results[1].size());
@@ -326,23 +335,23 @@ void check_deterministic(const Case& c) {
       << "dqkv differs between two identical runs";
 }
 
-TEST(CudaAttention, BackwardIsDeterministic) {
+TEST_P(CudaAttention, BackwardIsDeterministic) {
   REQUIRE_CUDA_DEVICE();
   for (const Case& c : {Case{2, 300, 6, 2, 64}, Case{1, 201, 9, 3, 48}}) {
     SCOPED_TRACE(name(c));
     {
       SCOPED_TRACE("fp32");
-      check_deterministic<float>(c);
+      check_deterministic<float>(GetParam(), c);
     }
     {
       SCOPED_TRACE("bf16");
-      check_deterministic<bf16>(c);
+      check_deterministic<bf16>(GetParam(), c);
     }
   }
 }
 
 // Forward then backward entirely on the GPU (backward consumes the GPU's own out and lse).
-TEST(CudaAttention, ForwardBackwardChainMatchesCpu) {
+TEST_P(CudaAttention, ForwardBackwardChainMatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 700;
   for (const Case& c : {Case{2, 150, 9, 3, 64}, Case{1, 151, 10, 10, 96}}) {
@@ -351,10 +360,10 @@ TEST(CudaAttention, ForwardBackwardChainMatchesCpu) {
     const Tolerance tol = tolerance<float>();
     DeviceBuffer<float> d_qkv(ref.qkv), d_dout(ref.dout), d_out(ref.out.size()),
         d_lse(ref.lse.size()), d_dqkv(ref.dqkv.size());
-    merino::cuda::attention_forward<float>(d_out.get(), d_lse.get(), d_qkv.get(), c.B, c.T, c.H,
-                                           c.KVH, c.hd);
-    merino::cuda::attention_backward<float>(d_dqkv.get(), d_dout.get(), d_qkv.get(), d_out.get(),
-                                            d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+    merino::cuda::attention_forward<float>(GetParam(), d_out.get(), d_lse.get(), d_qkv.get(), c.B,
+                                           c.T, c.H, c.KVH, c.hd);
+    merino::cuda::attention_backward<float>(GetParam(), d_dqkv.get(), d_dout.get(), d_qkv.get(),
+                                            d_out.get(), d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
     expect_close("out", d_out.download(), ref.out, tol.out_atol, tol.out_rtol);
     expect_close("dqkv", d_dqkv.download(), ref.dqkv, tol.grad_atol, tol.grad_rtol);
   }
@@ -363,25 +372,26 @@ TEST(CudaAttention, ForwardBackwardChainMatchesCpu) {
 // Head sizes other than the multiples of 16 from 32 to 128 (among them 40 and 72, multiples of 8
 // an older search space produced) and inconsistent head counts are refused before anything
 // launches, in both precisions and both directions; the message names the supported set.
-TEST(CudaAttention, RejectsUnsupportedShapes) {
+TEST_P(CudaAttention, RejectsUnsupportedShapes) {
   REQUIRE_CUDA_DEVICE();
+  const AttentionKernel k = GetParam();
   DeviceBuffer<float> buf(1 << 16);
   DeviceBuffer<float> lse(1 << 10);
   float* f = buf.get();
   bf16* h = reinterpret_cast<bf16*>(buf.get());
   for (int hd : {0, 8, 16, 24, 40, 56, 72, 100, 120, 136, 144, 256}) {
     SCOPED_TRACE("hd=" + std::to_string(hd));
-    EXPECT_THROW(merino::cuda::attention_forward<float>(f, lse.get(), f, 1, 8, 2, 1, hd),
+    EXPECT_THROW(merino::cuda::attention_forward<float>(k, f, lse.get(), f, 1, 8, 2, 1, hd),
                  std::invalid_argument);
-    EXPECT_THROW(merino::cuda::attention_forward<bf16>(h, lse.get(), h, 1, 8, 2, 1, hd),
+    EXPECT_THROW(merino::cuda::attention_forward<bf16>(k, h, lse.get(), h, 1, 8, 2, 1, hd),
                  std::invalid_argument);
-    EXPECT_THROW(merino::cuda::attention_backward<float>(f, f, f, f, lse.get(), 1, 8, 2, 1, hd),
+    EXPECT_THROW(merino::cuda::attention_backward<float>(k, f, f, f, f, lse.get(), 1, 8, 2, 1, hd),
                  std::invalid_argument);
-    EXPECT_THROW(merino::cuda::attention_backward<bf16>(h, h, h, h, lse.get(), 1, 8, 2, 1, hd),
+    EXPECT_THROW(merino::cuda::attention_backward<bf16>(k, h, h, h, h, lse.get(), 1, 8, 2, 1, hd),
                  std::invalid_argument);
   }
   try {
-    merino::cuda::attention_forward<float>(f, lse.get(), f, 1, 8, 2, 1, 40);
+    merino::cuda::attention_forward<float>(k, f, lse.get(), f, 1, 8, 2, 1, 40);
     ADD_FAILURE() << "head_dim 40 was accepted";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("head_dim 40 is not supported (32, 48, 64, 80, 96, 112 "
@@ -389,9 +399,56 @@ TEST(CudaAttention, RejectsUnsupportedShapes) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(merino::cuda::attention_backward<float>(buf.get(), buf.get(), buf.get(), buf.get(),
-                                                       lse.get(), 1, 8, 6, 4, 64),
+  EXPECT_THROW(merino::cuda::attention_backward<float>(k, buf.get(), buf.get(), buf.get(),
+                                                       buf.get(), lse.get(), 1, 8, 6, 4, 64),
+               std::invalid_argument);
+  EXPECT_THROW(merino::cuda::attention_backward<bf16>(k, h, h, h, h, lse.get(), 1, 8, 6, 4, 64),
                std::invalid_argument);
 }
+
+// T = 0 or B = 0 launch nothing and write nothing.
+TEST_P(CudaAttention, EmptyShapesAreNoOps) {
+  REQUIRE_CUDA_DEVICE();
+  const Case c{1, 3, 2, 1, 64};
+  DeviceBuffer<bf16> qkv(3 * 4 * 64), out(2 * 3 * 64), dqkv(3 * 4 * 64);
+  DeviceBuffer<float> lse(2 * 3);
+  for (const auto& [B, T] : {std::pair{0, c.T}, std::pair{c.B, 0}}) {
+    merino::cuda::attention_forward<bf16>(GetParam(), out.get(), lse.get(), qkv.get(), B, T, c.H,
+                                          c.KVH, c.hd);
+    merino::cuda::attention_backward<bf16>(GetParam(), dqkv.get(), out.get(), qkv.get(),
+                                           out.get(), lse.get(), B, T, c.H, c.KVH, c.hd);
+  }
+  for (const bf16 x : out.download()) ASSERT_TRUE(std::isnan(to_float(x)));
+  for (const bf16 x : dqkv.download()) ASSERT_TRUE(std::isnan(to_float(x)));
+}
+
+// T = 1024, bf16, the whole chain on the GPU (backward consumes the GPU's own out and lse):
+// 8 query tiles of v2's forward, 16 of its backward, GQA 2 and 4, hd 64 and 128.
+TEST_P(CudaAttention, ForwardBackwardChainBf16Large) {
+  REQUIRE_CUDA_DEVICE();
+  uint32_t seed = 800;
+  for (const Case& c :
+       {Case{1, 1024, 4, 2, 64}, Case{1, 1024, 4, 1, 128}, Case{2, 1024, 3, 3, 48}}) {
+    SCOPED_TRACE(name(c));
+    const Reference ref = reference<bf16>(c, seed++);
+    const Tolerance tol = tolerance<bf16>();
+    DeviceBuffer<bf16> d_qkv(convert<bf16>(ref.qkv)), d_dout(convert<bf16>(ref.dout)),
+        d_out(ref.out.size()), d_dqkv(ref.dqkv.size());
+    DeviceBuffer<float> d_lse(ref.lse.size());
+    merino::cuda::attention_forward<bf16>(GetParam(), d_out.get(), d_lse.get(), d_qkv.get(), c.B,
+                                          c.T, c.H, c.KVH, c.hd);
+    merino::cuda::attention_backward<bf16>(GetParam(), d_dqkv.get(), d_dout.get(), d_qkv.get(),
+                                           d_out.get(), d_lse.get(), c.B, c.T, c.H, c.KVH, c.hd);
+    expect_close("out", widen(d_out.download()), ref.out, tol.out_atol, tol.out_rtol);
+    expect_close("lse", d_lse.download(), ref.lse, tol.lse_atol, tol.lse_rtol);
+    expect_close("dqkv", widen(d_dqkv.download()), ref.dqkv, tol.grad_atol, tol.grad_rtol);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, CudaAttention,
+                         ::testing::Values(AttentionKernel::v1, AttentionKernel::v2),
+                         [](const ::testing::TestParamInfo<AttentionKernel>& info) {
+                           return std::string(info.param == AttentionKernel::v1 ? "v1" : "v2");
+                         });
 
 }  // namespace

@@ -81,4 +81,13 @@ TEST(train_config, BadValuesAndKeysGiveOneLine) {
             std::string::npos);
   EXPECT_NE(error_of(std::string(kConfig) + "optimiser: {}\n").find("optimiser: unknown key"), std::string::npos);
   EXPECT_NE(error_of(kConfig, {"optimizer.lr=.nan"}).find("not a finite number"), std::string::npos);
+  EXPECT_NE(error_of(kConfig, {"run.attention=v3"}).find("run.attention: 'v3' is not one of: v2, v1"),
+            std::string::npos);
+}
+
+// The CUDA attention kernels: v2 unless the run names v1.
+TEST(train_config, AttentionKernelDefaultsToV2) {
+  InSourceDir here;
+  EXPECT_EQ(load_train_config(write(kConfig), {}).attention, "v2");
+  EXPECT_EQ(load_train_config(write(kConfig), {"run.attention=v1"}).attention, "v1");
 }
