@@ -7,7 +7,8 @@
 // Each reports tokens/s (scored tokens, lm-eval's protocol: stride = context) and
 // speedup_vs_batch1 against the Batch1 rate (best of 2) measured in this process.
 //
-// Data: MERINO_SHARED_DATA_DIR (compile definition, <repo>/../shared/data).
+// Data: WikiText-2 test (`merino fetch wikitext2`) and the committed GPT-2 tokenizer, found
+// through the data lookup (data/data_paths.h).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -36,8 +37,8 @@ struct Setup {
         load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/tiny.yaml"), backend);
     model->init_weights(1);
     tokenizer = std::make_unique<Tokenizer>(
-        load_named_tokenizer("gpt2", std::string(MERINO_SHARED_DATA_DIR) + "/tokenizers").tokenizer);
-    task = eval::load_task("wikitext2", MERINO_SHARED_DATA_DIR);
+        load_named_tokenizer("gpt2").tokenizer);
+    task = eval::load_task("wikitext2");
     task.documents.resize(kDocuments);
   }
 };

@@ -12,8 +12,6 @@ namespace merino::cli {
 Action add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Perplexity of a checkpoint on WikiText-2, PTB or a text file (lm-eval protocol)");
   auto o = std::make_shared<eval::RunEvalOptions>();
-  o->tokenizer_dir = default_tokenizer_dir();
-  o->data_dir = eval::default_data_dir();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint directory, e.g. runs/NAME/latest")->required();
   cmd->add_option("--task", o->task, "wikitext2 (test), wikitext2-valid, ptb (test) or text:FILE")->required();
   cmd->add_option("--json", o->json_out, "Write the metrics and counts as JSON here");
@@ -24,12 +22,9 @@ Action add_eval_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->capture_default_str();
-  cmd->add_option("--tokenizer-dir", o->tokenizer_dir,
-                  "Where gpt2/ and neox-20b/ live (default: $MERINO_TOKENIZERS, else the build's shared/data/tokenizers)")
-      ->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir,
-                  "Where wikitext-2-raw/ and ptb/ live (default: $MERINO_DATA, else the build's shared/data)")
-      ->capture_default_str();
+                  "Data root searched first for wikitext-2-raw/, ptb/ and tokenizers/ (then $MERINO_DATA, "
+                  "datasets/, the fetch cache: docs/DATA.md)");
   cmd->add_option("--device", o->device, "cpu, or cuda (GPU 0)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
