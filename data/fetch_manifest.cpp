@@ -25,7 +25,7 @@ std::string text_field(const json& object, const char* key, const std::string& w
 }
 
 bool is_sha256_hex(const std::string& s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); });
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) && !std::isupper(c); });
 }
 
 // A path inside a data root: relative, no "..", so a manifest cannot write outside the cache.
