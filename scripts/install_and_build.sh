@@ -31,7 +31,7 @@ fi
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export CUDACXX=/usr/local/cuda/bin/nvcc
 fi
-if command -v nvcc >/dev/null || [ -n "${CUDACXX:-}" ]; then
+if [ "${MERINO_CUDA:-}" != OFF ] && { command -v nvcc >/dev/null || [ -n "${CUDACXX:-}" ]; }; then
   echo "merino: nvcc found, the CUDA sources are compiled (sm_80, sm_90)"
 fi
 
