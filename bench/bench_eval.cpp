@@ -13,7 +13,8 @@
 // ZeroShot*_Naive runs one forward pass per request (score_naive); ZeroShot*_Engine/N the
 // engine with N rows per pass; speedup_vs_naive is the ratio of their requests/s in this run.
 //
-// Data: MERINO_SHARED_DATA_DIR (compile definition, <repo>/../shared/data).
+// Data: WikiText-2 test (`merino fetch wikitext2`) and the committed GPT-2 tokenizer, found
+// through the data lookup (data/data_paths.h).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -46,8 +47,8 @@ struct Setup {
         load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/tiny.yaml"), backend);
     model->init_weights(1);
     tokenizer = std::make_unique<Tokenizer>(
-        load_named_tokenizer("gpt2", std::string(MERINO_SHARED_DATA_DIR) + "/tokenizers").tokenizer);
-    task = eval::load_task("wikitext2", MERINO_SHARED_DATA_DIR);
+        load_named_tokenizer("gpt2").tokenizer);
+    task = eval::load_task("wikitext2");
     task.documents.resize(kDocuments);
   }
 };

@@ -7,14 +7,15 @@
 // rate over the naive rate measured (best of 3) in this same process, so Naive itself shows <= 1. Before timing, the naive and merino
 // ids for the whole file are compared; a mismatch aborts the benchmark.
 //
-// Data: MERINO_SHARED_DATA_DIR (compile definition, <repo>/../shared/data), overridable by the
-// environment variable of the same name.
+// Data: the committed GPT-2 tokenizer and WikiText-2 test (`merino fetch wikitext2`), both found
+// through the data lookup (data/data_paths.h).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -24,15 +25,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/data_paths.h"
 #include "data/pretokenizer.h"
 #include "data/tokenizer.h"
 
 namespace {
-
-std::string shared_dir() {
-  const char* env = std::getenv("MERINO_SHARED_DATA_DIR");
-  return env ? env : MERINO_SHARED_DATA_DIR;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -138,10 +135,11 @@ Setup& setup() {
   static Setup* const s = [] {  // built once, on first use; lives until exit
     auto* x = new Setup;
     try {
-      const std::string g = shared_dir() + "/tokenizers/gpt2/";
+      const std::string g =
+          std::filesystem::path(merino::require_data_file("tokenizers/gpt2/encoder.json")).parent_path().string() + "/";
       x->tok = std::make_unique<merino::Tokenizer>(merino::Tokenizer::load_gpt2(g + "encoder.json", g + "vocab.bpe"));
       x->naive = std::make_unique<NaiveBpe>(g + "encoder.json", g + "vocab.bpe");
-      x->text = slurp(shared_dir() + "/wikitext-2-raw/wiki.test.raw");
+      x->text = slurp(merino::require_data_file("wikitext-2-raw/wiki.test.raw"));
       for (size_t pos = 0; pos < x->text.size();) {
         const size_t end = std::min(x->text.find('\n', pos), x->text.size() - 1) + 1;
         x->lines.emplace_back(x->text.data() + pos, end - pos);

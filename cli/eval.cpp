@@ -17,8 +17,6 @@ Action add_eval_command(CLI::App& app) {
       "eval", "Perplexity on WikiText-2, PTB or a text file, or zero-shot accuracy on lm-eval's tasks (lm-eval protocol)");
   auto o = std::make_shared<eval::RunEvalOptions>();
   auto limit = std::make_shared<double>(0);
-  o->tokenizer_dir = default_tokenizer_dir();
-  o->data_dir = eval::default_data_dir();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint directory, e.g. runs/NAME/latest")->required();
   cmd->add_option("--task", o->task,
                   "wikitext2 (test), wikitext2-valid, ptb (test), text:FILE, or zero-shot tasks T[,T...]: merino, "
@@ -37,13 +35,9 @@ Action add_eval_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->capture_default_str();
-  cmd->add_option("--tokenizer-dir", o->tokenizer_dir,
-                  "Where gpt2/ and neox-20b/ live (default: $MERINO_TOKENIZERS, else the build's shared/data/tokenizers)")
-      ->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir,
-                  "Where wikitext-2-raw/, ptb/ and zero-shot/<task>/ live (default: $MERINO_DATA, else the build's "
-                  "shared/data)")
-      ->capture_default_str();
+                  "Data root searched first for wikitext-2-raw/, ptb/, tokenizers/ and zero-shot/<task>/ (then "
+                  "$MERINO_DATA, datasets/, the fetch cache: docs/DATA.md)");
   cmd->add_option("--device", o->device, "cpu, or cuda (GPU 0)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
@@ -59,7 +53,6 @@ Action add_eval_command(CLI::App& app) {
     z.tasks = eval::split_task_spec(o->task);
     z.json_out = o->json_out;
     z.tokenizer = o->tokenizer;
-    z.tokenizer_dir = o->tokenizer_dir;
     z.data_dir = o->data_dir;
     z.batch = o->batch;
     z.limit = *limit;

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add(merino::cli::add_train_command);
   add(merino::cli::add_search_command);
   add(merino::cli::add_eval_command);
+  add(merino::cli::add_fetch_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

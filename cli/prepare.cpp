@@ -41,8 +41,8 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-int run_prepare(PrepareOptions options, const std::string& tokenizer, const std::string& tokenizer_dir) {
-  const NamedTokenizer named = load_named_tokenizer(tokenizer, tokenizer_dir);
+int run_prepare(PrepareOptions options, const std::string& tokenizer, const std::string& data_dir) {
+  const NamedTokenizer named = load_named_tokenizer(tokenizer, data_dir);
   options.tokenizer_name = named.name;
   ProgressLine line;
   std::function<void(const PrepareProgress&)> progress;
@@ -77,7 +77,7 @@ Action add_prepare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("prepare", "Tokenize Pile JSON lines or text files into training shards");
   auto options = std::make_shared<PrepareOptions>();
   auto tokenizer = std::make_shared<std::string>();
-  auto tokenizer_dir = std::make_shared<std::string>(default_tokenizer_dir());
+  auto data_dir = std::make_shared<std::string>();
   cmd->add_option("--input", options->inputs,
                   "Input file, repeatable, read in order: .jsonl/.json (+.zst) Pile lines, or .txt/.raw/.tokens "
                   "(+.zst) text, one document per file")
@@ -85,9 +85,9 @@ Action add_prepare_command(CLI::App& app) {
   cmd->add_option("--out", options->out_dir, "Output directory: train_*.bin, val_*.bin, manifest.json")->required();
   cmd->add_option("--tokenizer", *tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->required();
-  cmd->add_option("--tokenizer-dir", *tokenizer_dir,
-                  "Where gpt2/ and neox-20b/ live (default: $MERINO_TOKENIZERS, else the build's shared/data/tokenizers)")
-      ->capture_default_str();
+  cmd->add_option("--data-dir", *data_dir,
+                  "Data root searched first for tokenizers/gpt2/ and tokenizers/neox-20b/ (then $MERINO_DATA, "
+                  "datasets/, the fetch cache: docs/DATA.md)");
   cmd->add_option("--shard-tokens", options->shard_tokens, "Tokens per shard (the last one is shorter)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t(1), uint64_t(2147483647)));
@@ -100,7 +100,7 @@ Action add_prepare_command(CLI::App& app) {
   cmd->add_option("--threads", options->threads, "Tokenizer threads (0: one per hardware thread)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  return [options, tokenizer, tokenizer_dir] { return run_prepare(*options, *tokenizer, *tokenizer_dir); };
+  return [options, tokenizer, data_dir] { return run_prepare(*options, *tokenizer, *data_dir); };
 }
 
 }  // namespace merino::cli

@@ -1,9 +1,9 @@
 #include "data/named_tokenizer.h"
 
-#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 
+#include "data/data_paths.h"
 #include "data/shard.h"
 
 namespace merino {
@@ -25,9 +25,10 @@ NamedTokenizer load_hf(const std::string& name, const fs::path& file) {
   return NamedTokenizer{Tokenizer::load_hf_json(file.string()), name, {file.string()}};
 }
 
-NamedTokenizer load(const std::string& spec, const std::string& dir) {
-  if (spec == "gpt2") return load_gpt2_dir(spec, fs::path(dir) / "gpt2");
-  if (spec == "neox") return load_hf(spec, fs::path(dir) / "neox-20b" / "tokenizer.json");
+NamedTokenizer load(const std::string& spec, const std::string& data_dir) {
+  if (spec == "gpt2")
+    return load_gpt2_dir(spec, fs::path(require_data_file("tokenizers/gpt2/encoder.json", data_dir)).parent_path());
+  if (spec == "neox") return load_hf(spec, require_data_file("tokenizers/neox-20b/tokenizer.json", data_dir));
   const fs::path path(spec);
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -41,14 +42,9 @@ NamedTokenizer load(const std::string& spec, const std::string& dir) {
 
 }  // namespace
 
-std::string default_tokenizer_dir() {
-  if (const char* env = std::getenv("MERINO_TOKENIZERS"); env && *env) return env;
-  return MERINO_DEFAULT_TOKENIZER_DIR;
-}
-
-NamedTokenizer load_named_tokenizer(const std::string& spec, const std::string& dir) {
+NamedTokenizer load_named_tokenizer(const std::string& spec, const std::string& data_dir) {
   try {
-    return load(spec, dir);
+    return load(spec, data_dir);
   } catch (const DataError&) {
     throw;
   } catch (const std::runtime_error& e) {

@@ -1,7 +1,7 @@
-// Tokenizers by name, as `merino prepare --tokenizer` takes them: "gpt2" (encoder.json +
-// vocab.bpe under DIR/gpt2), "neox" (DIR/neox-20b/tokenizer.json), or a path: a directory
-// holding either of those layouts, or an HF tokenizer.json file. DIR is --tokenizer-dir, else
-// $MERINO_TOKENIZERS, else the build's default <source>/../shared/data/tokenizers.
+// Tokenizers by name, as `merino prepare --tokenizer` takes them: "gpt2" (tokenizers/gpt2/
+// encoder.json + vocab.bpe) and "neox" (tokenizers/neox-20b/tokenizer.json), found through the
+// data lookup (data_paths.h: --data-dir, $MERINO_DATA, datasets/, the fetch cache, the shared
+// data), or a path: a directory holding either of those layouts, or an HF tokenizer.json file.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,9 +16,8 @@ struct NamedTokenizer {
   std::vector<std::string> files;  // what was loaded
 };
 
-std::string default_tokenizer_dir();
-
-// Throws DataError naming the file when the tokenizer cannot be found or loaded.
-NamedTokenizer load_named_tokenizer(const std::string& spec, const std::string& dir);
+// Throws DataError naming the file when the tokenizer cannot be found or loaded; a missing
+// named one says which `merino fetch` gets it. `data_dir` is the command's --data-dir, or "".
+NamedTokenizer load_named_tokenizer(const std::string& spec, const std::string& data_dir = "");
 
 }  // namespace merino

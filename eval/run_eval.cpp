@@ -62,10 +62,9 @@ void print_summary(const nlohmann::json& j, const EvalResult& r) {
 nlohmann::json run_eval(const RunEvalOptions& o) {
   // cheap checks first, so a typo fails before a large checkpoint is read
   check_output_directory(o.json_out);
-  const EvalTask task = load_task(o.task, o.data_dir.empty() ? default_data_dir() : o.data_dir);
+  const EvalTask task = load_task(o.task, o.data_dir);
   const LoadedCheckpoint ckpt = load_for_eval(o.checkpoint);
-  const NamedTokenizer tok =
-      load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
+  const NamedTokenizer tok = load_named_tokenizer(o.tokenizer, o.data_dir);
 
   const DeviceBackend<float> device = make_device_backend<float>(o.device, 0);
   // all the memory of the run at once (the model at its context length, the batch the scorer

@@ -12,8 +12,7 @@ struct RunEvalOptions {
   std::string task;        // wikitext2, wikitext2-valid, ptb or text:FILE
   std::string json_out;    // empty: no JSON file
   std::string tokenizer = "gpt2";
-  std::string tokenizer_dir;  // see data/named_tokenizer.h
-  std::string data_dir;       // see tasks.h
+  std::string data_dir;        // --data-dir: first data root of the lookup (data/data_paths.h), or ""
   int stride = 0, batch = 0;  // 0: defaults (evaluate.h)
   bool progress = true;       // the progress line, when stderr is a terminal
   std::string device = "cpu";  // cpu or cuda (GPU 0)

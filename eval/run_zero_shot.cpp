@@ -81,11 +81,12 @@ bool is_zero_shot_spec(const std::string& spec) {
 
 nlohmann::json run_zero_shot(const RunZeroShotOptions& o) {
   check_output_directory(o.json_out);
-  const std::string data_dir = o.data_dir.empty() ? default_data_dir() : o.data_dir;
+  const std::string& data_dir = o.data_dir;
   const TaskPlan plan = plan_tasks(o.tasks, data_dir);
   if (plan.run.empty())
-    throw DataError(data_dir + ": no zero-shot data for any of the tasks asked for (looked in " +
-                    zero_shot_task_dir(data_dir, plan.missing.at(0)) + " and the like; docs/EVAL.md lists the files)");
+    throw DataError(zero_shot_task_dir(data_dir, plan.missing.at(0)) +
+                    ": no zero-shot data for any of the tasks asked for (looked in every data root, docs/DATA.md; "
+                    "run `merino fetch zero-shot`, docs/EVAL.md lists the files)");
   for (const std::string& name : plan.missing) {
     const ZeroShotTaskInfo& info = zero_shot_task_info(name);
     std::fprintf(stderr, "merino: %s skipped: no data in %s (expected one of %s; get %s)\n", name.c_str(),
@@ -102,8 +103,7 @@ nlohmann::json run_zero_shot(const RunZeroShotOptions& o) {
   }
 
   const LoadedCheckpoint ckpt = load_for_eval(o.checkpoint);
-  const NamedTokenizer tok =
-      load_named_tokenizer(o.tokenizer, o.tokenizer_dir.empty() ? default_tokenizer_dir() : o.tokenizer_dir);
+  const NamedTokenizer tok = load_named_tokenizer(o.tokenizer, o.data_dir);
   const int L = ckpt.config.context_length;
   const int batch = o.batch > 0 ? o.batch : auto_batch(L);
   const DeviceBackend<float> device = make_device_backend<float>(o.device, 0);

@@ -13,7 +13,7 @@ struct RunZeroShotOptions {
   std::vector<std::string> tasks;  // task names, "merino" for MeRino's set
   std::string json_out;
   std::string tokenizer = "gpt2";
-  std::string tokenizer_dir, data_dir;
+  std::string data_dir;  // --data-dir: the first data root (data/data_paths.h), or ""
   int batch = 0;      // 0: auto_batch(context length)
   double limit = 0;   // see ZeroShotOptions
   bool progress = true;

@@ -1,12 +1,12 @@
 #include "eval/tasks.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "data/data_paths.h"
 #include "data/sha256.h"
 #include "data/shard.h"
 #include "eval/python_text.h"
@@ -25,7 +25,7 @@ std::string read_canonical(const std::string& path, const char* expected_sha256,
   task.sha256 = sha256_hex(text);
   if (task.sha256 != expected_sha256)
     throw DataError(path + ": sha256 " + task.sha256 + " is not the canonical file's " +
-                    expected_sha256 + " (see shared/data/SOURCES.md)");
+                    expected_sha256 + " (see docs/DATA.md)");
   return text;
 }
 
@@ -36,7 +36,8 @@ EvalTask wikitext(const std::string& data_dir, const std::string& split, const c
   task.reference = "lm-evaluation-harness task `wikitext` v2.0 (wikitext-2-raw-v1, " + split +
                    " split): word_perplexity, byte_perplexity, bits_per_byte";
   task.word_count = "len(re.split(r'\\s+', article)) on the original article";
-  const std::string raw = read_canonical(data_dir + "/wikitext-2-raw/wiki." + split + ".raw", sha256, task);
+  const std::string raw =
+      read_canonical(require_data_file("wikitext-2-raw/wiki." + split + ".raw", data_dir), sha256, task);
   for (std::string& page : split_wikitext_documents(raw))
     task.documents.push_back({wikitext_detokenize(page), count_regex_split_fields(page), page.size()});
   return task;
@@ -48,7 +49,7 @@ EvalTask ptb(const std::string& data_dir) {
   task.version = kTaskVersion;
   task.reference = "Penn Treebank (Mikolov) test: word perplexity over its 82,430 words and <eos> markers";
   task.word_count = "whitespace words + one <eos> per line";
-  std::string text = read_canonical(data_dir + "/ptb/ptb.test.txt",
+  std::string text = read_canonical(require_data_file("ptb/ptb.test.txt", data_dir),
                                     "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0", task);
   uint64_t lines = 0;
   for (char c : text) lines += c == '\n';
@@ -83,11 +84,6 @@ std::string read_text_file(const std::string& path) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw DataError(path + ": read error");
   return text;
-}
-
-std::string default_data_dir() {
-  if (const char* env = std::getenv("MERINO_DATA"); env && *env) return env;
-  return MERINO_DEFAULT_DATA_DIR;
 }
 
 EvalTask load_task(const std::string& spec, const std::string& data_dir) {

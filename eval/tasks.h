@@ -7,9 +7,9 @@
 //                               word-level PTB perplexities are quoted over.
 //   text:FILE                   the file as one document, scored as it is; words and bytes as
 //                               lm-eval counts them for its raw-text tasks (paloma, pile).
-// Built-in tasks read DATA_DIR (--data-dir, else $MERINO_DATA, else the build's
-// <source>/../shared/data) and check the file's sha256, since numbers from any other version of
-// the file would not be comparable with published ones.
+// Built-in tasks find their file through the data lookup (data/data_paths.h: --data-dir first)
+// and check its sha256, since numbers from any other version of the file would not be
+// comparable with published ones.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -31,13 +31,12 @@ struct EvalTask {
   std::vector<TaskDocument> documents;
 };
 
-std::string default_data_dir();
-
 // The whole file; DataError naming it when it is missing or cannot be read.
 std::string read_text_file(const std::string& path);
 
-// Throws ConfigError for an unknown task name and DataError naming the file when it cannot be
-// read or is not the expected version.
-EvalTask load_task(const std::string& spec, const std::string& data_dir);
+// Throws ConfigError for an unknown task name and DataError naming the file when it is missing
+// (with the `merino fetch` that gets it), unreadable or not the expected version. `data_dir` is
+// the command's --data-dir, or "".
+EvalTask load_task(const std::string& spec, const std::string& data_dir = "");
 
 }  // namespace merino::eval

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "data/data_paths.h"
 #include "data/sha256.h"
 #include "data/shard.h"
 #include "eval/python_text.h"
@@ -462,9 +463,14 @@ bool is_zero_shot_task(const std::string& name) {
 const ZeroShotTaskInfo& zero_shot_task_info(const std::string& name) { return definition(name).info; }
 
 std::string zero_shot_task_dir(const std::string& data_dir, const std::string& task) {
-  std::error_code ec;
-  const bool nested = fs::is_directory(data_dir + "/zero-shot", ec);
-  return data_dir + (nested ? "/zero-shot/" : "/") + directory_name(task);
+  std::vector<std::string> dirs;
+  for (const DataRoot& root : data_roots(data_dir)) {
+    dirs.push_back(root.dir + "/zero-shot/" + directory_name(task));
+    if (root.origin == "--data-dir") dirs.push_back(root.dir + "/" + directory_name(task));
+  }
+  for (const std::string& dir : dirs)
+    if (!existing(dir, definition(task).file_names).empty()) return dir;
+  return dirs.empty() ? "zero-shot/" + directory_name(task) : dirs.front();
 }
 
 bool zero_shot_data_present(const std::string& name, const std::string& data_dir) {

@@ -57,8 +57,9 @@ const std::vector<std::string>& merino_task_names();
 bool is_zero_shot_task(const std::string& name);
 const ZeroShotTaskInfo& zero_shot_task_info(const std::string& name);
 
-// Where a task's files are looked for: DATA_DIR/zero-shot/TASK when DATA_DIR/zero-shot exists,
-// else DATA_DIR/TASK (DATA_DIR being shared/data, or the zero-shot folder itself). TASK is the
+// Where a task's files are: ROOT/zero-shot/TASK in the first data root (data/data_paths.h, with
+// data_dir as --data-dir) that holds one of them; a --data-dir may also be the zero-shot folder
+// itself (ROOT/TASK). Without any, the first root's ROOT/zero-shot/TASK, for messages. TASK is the
 // task's name, except sglue_rte's folder rte. The one place the lookup is decided.
 std::string zero_shot_task_dir(const std::string& data_dir, const std::string& task);
 

@@ -27,7 +27,7 @@ settings (environment):
   NAS_CANDIDATES=8       candidates to train
   NAS_STEPS=300          optimizer steps each (batch 8 x 128 tokens)
   NAS_SEED=1             seed of the candidate draw (training uses run.seed 1)
-  PTB_DIR=../shared/data/ptb          ptb.train.txt and ptb.valid.txt
+  PTB_DIR=datasets/ptb                ptb.train.txt and ptb.valid.txt (committed)
   OMP_NUM_THREADS=1                   threads per training run
   NAS_KEEP_CHECKPOINTS=0              1: keep each run's final checkpoint
 EOF
@@ -45,7 +45,7 @@ max_flops=${NAS_MAX_FLOPS:-24000000}
 n_candidates=${NAS_CANDIDATES:-8}
 steps=${NAS_STEPS:-300}
 seed=${NAS_SEED:-1}
-ptb=${PTB_DIR:-../shared/data/ptb}
+ptb=${PTB_DIR:-datasets/ptb}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 keep=${NAS_KEEP_CHECKPOINTS:-0}
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs what merino compiles and links against (Debian 12's headers and static libraries, plus
-# Google Benchmark's one shared library), and the shared data the GPU tests read (the GPT-2
+# Google Benchmark's one shared library), and the data files the GPU tests read (the GPT-2
 # tokenizer and PTB's train and valid text, checked against SHA256SUMS), into gpu-deps/ (about
 # 26 MB), so that a GPU machine that has only the CUDA toolkit, CMake and ninja -- none of our
-# Debian packages and no ../shared/data -- can build and test merino:
+# Debian packages -- can build and test merino:
 #
 #   here:   scripts/pack-gpu-deps.sh                  # writes gpu-deps/ (git-ignored)
 #   there:  cmake --preset gpu-bundle && cmake --build --preset gpu-bundle
@@ -14,11 +14,11 @@
 # directory. It has to be OpenBLAS: the GPU tests' CPU twins train configs/tiny.yaml for 100 steps,
 # and the reference BLAS multiplies 28 times slower. MPI and ICU are left out (one GPU; NFC
 # tokenizers are not needed to test kernels). Usage: [SHARED=DIR] scripts/pack-gpu-deps.sh [OUT_DIR]
-# (SHARED: the shared data folder, default ../shared/data beside the checkout)
+# (SHARED: a data root holding those files and their SHA256SUMS, default the committed datasets/)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/gpu-deps}
-shared=${SHARED:-$root/../shared/data}
+shared=${SHARED:-$root/datasets}
 data_files=(tokenizers/gpt2/encoder.json tokenizers/gpt2/vocab.bpe ptb/ptb.train.txt ptb/ptb.valid.txt)
 inc=/usr/include
 lib=/usr/lib/x86_64-linux-gnu

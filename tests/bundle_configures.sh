@@ -20,7 +20,7 @@ system=$(grep -oE '/usr/lib/x86_64-linux-gnu/(openblas[^/]*/)?lib(yaml-cpp|zstd|
 if [ -n "$system" ]; then echo "linked from the system instead of the bundle: $system"; exit 1; fi
 "$work/build/merino" info "$root/configs/gpt2-124m.yaml" | grep -E "parameters: +124,439,808"
 OMP_NUM_THREADS=1 "$work/build/tests/kernels/test_cpu_kernels" --gtest_filter='*atmul*' | tail -n 1
-# the bundled shared data: PTB through the GPT-2 tokenizer the build finds there by default
-env -u MERINO_TOKENIZERS "$work/build/merino" prepare --input "$work/deps/shared/ptb/ptb.valid.txt" \
+# the bundled shared data: its PTB through its GPT-2 tokenizer (--data-dir: the first data root)
+"$work/build/merino" prepare --input "$work/deps/shared/ptb/ptb.valid.txt" --data-dir "$work/deps/shared" \
   --out "$work/ptb" --tokenizer gpt2 --val-tokens 10000 | grep -E "val: 1 shards, 10,000 tokens"
 echo "ok: gpu bundle builds"

@@ -1,6 +1,6 @@
 // Helpers for the shard, loader and prepare tests: scratch directories, whole-file reads and
-// writes, zstd compression for synthetic Pile files, and the GPT-2 tokenizer (tests that need it
-// skip when the shared tokenizer files are absent).
+// writes, zstd compression for synthetic Pile files, and the committed GPT-2 tokenizer and PTB
+// (datasets/).
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -70,14 +70,11 @@ inline std::vector<int32_t> read_all(const ShardReader& r) {
   return t;
 }
 
-inline std::string shared_data_dir() {
-  if (const char* env = std::getenv("MERINO_SHARED_DATA_DIR")) return env;
-  return MERINO_SHARED_DATA_DIR;
-}
+inline std::string datasets_dir() { return MERINO_SOURCE_DIR "/datasets"; }
 
 inline const Tokenizer* gpt2() {
   static const std::unique_ptr<Tokenizer> tok = []() -> std::unique_ptr<Tokenizer> {
-    const std::string dir = shared_data_dir() + "/tokenizers/gpt2";
+    const std::string dir = datasets_dir() + "/tokenizers/gpt2";
     if (!std::filesystem::exists(dir + "/encoder.json")) return nullptr;
     return std::make_unique<Tokenizer>(Tokenizer::load_gpt2(dir + "/encoder.json", dir + "/vocab.bpe"));
   }();
@@ -86,6 +83,6 @@ inline const Tokenizer* gpt2() {
 
 #define MERINO_GPT2_OR_SKIP(var)                \
   const ::merino::Tokenizer* var = ::merino::test::gpt2(); \
-  if (!var) GTEST_SKIP() << "GPT-2 tokenizer files not found under " << ::merino::test::shared_data_dir()
+  if (!var) GTEST_SKIP() << "GPT-2 tokenizer files not found under " << ::merino::test::datasets_dir()
 
 }  // namespace merino::test

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "data/data_paths.h"
 #include "data/manifest.h"
 #include "data/prepare.h"
 #include "data/sha256.h"
@@ -161,8 +162,7 @@ TEST(prepare, SameBytesOnAnyThreadCount) {
 TEST(prepare, TextFileIsOneDocumentWithTheWholeFilesTokens) {
   MERINO_GPT2_OR_SKIP(tok);
   ScratchDir dir;
-  std::string path = test::shared_data_dir() + "/ptb/ptb.valid.txt";
-  if (!fs::exists(path)) path = dir.write("book.txt", jsonl(make_docs(50)));
+  const std::string path = test::datasets_dir() + "/ptb/ptb.valid.txt";
   PrepareOptions o = opts({path}, dir.path("out"), 100000, 0);
   o.text_piece_bytes = 4096;
   prepare_shards(o, *tok);
@@ -194,10 +194,10 @@ TEST(prepare_text_cut, CutsNeverChangeTokens) {
     EXPECT_EQ(joined, whole) << "after " << cuts << " cuts";
     return cuts;
   };
-  for (const char* file : {"/ptb/ptb.valid.txt", "/wikitext-2-raw/wiki.valid.raw", "/wikitext-2/wiki.valid.tokens"}) {
-    const std::string path = test::shared_data_dir() + file;
-    if (fs::exists(path)) {
-      EXPECT_GT(check(test::read_file(path), 1), 1000u) << file;
+  // PTB is committed; the WikiText-2 files count where fetched (or in the shared data)
+  for (const char* file : {"ptb/ptb.valid.txt", "wikitext-2-raw/wiki.valid.raw", "wikitext-2/wiki.valid.tokens"}) {
+    if (const std::optional<std::string> path = find_data_file(file)) {
+      EXPECT_GT(check(test::read_file(*path), 1), 1000u) << file;
     }
   }
   static const char* const parts[] = {" ", "  ", "\n", "\n\n", " \n", "\t", "\r\n", "a", "bc", "Z", "7", "'s", "'", ".",

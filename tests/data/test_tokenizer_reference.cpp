@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -176,8 +177,9 @@ class TextbookBpe {
 
 TEST(TokenizerReference, WikiTextSliceEqualsTextbookBpe) {
   MERINO_GPT2_OR_SKIP(tok);
-  std::ifstream f(shared_data_dir() + "/wikitext-2-raw/wiki.test.raw", std::ios::binary);
-  if (!f) GTEST_SKIP() << "wiki.test.raw not found under " << shared_data_dir();
+  const std::optional<std::string> wiki = find_data_file("wikitext-2-raw/wiki.test.raw");
+  if (!wiki) GTEST_SKIP() << "SKIPPED: run `merino fetch wikitext2`";
+  std::ifstream f(*wiki, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   text.resize(std::min<size_t>(text.size(), 150000));
   text.resize(tok::utf8_valid_prefix(text));  // do not cut a character in half

@@ -1,5 +1,6 @@
-// Shared helpers for the tokenizer tests: where the shared tokenizer files are, loading each
-// tokenizer once per test binary (loading takes ~0.1 s), and scratch files for error tests.
+// Shared helpers for the tokenizer tests: where the tokenizer files are (GPT-2's committed in
+// datasets/, NeoX's fetched: docs/DATA.md), loading each tokenizer once per test binary (loading
+// takes ~0.1 s), and scratch files for error tests.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,19 +15,14 @@
 #include <vector>
 
 #include "data/byte_level.h"
+#include "data/data_paths.h"
 #include "data/nfc.h"
 #include "data/tokenizer.h"
 
 namespace merino::test {
 
-// MERINO_SHARED_DATA_DIR comes from tests/data/CMakeLists.txt (<repo>/../shared/data); the
-// environment variable of the same name overrides it.
-inline std::string shared_data_dir() {
-  if (const char* env = std::getenv("MERINO_SHARED_DATA_DIR")) return env;
-  return MERINO_SHARED_DATA_DIR;
-}
-inline std::string gpt2_dir() { return shared_data_dir() + "/tokenizers/gpt2"; }
-inline std::string neox_json() { return shared_data_dir() + "/tokenizers/neox-20b/tokenizer.json"; }
+inline std::string gpt2_dir() { return MERINO_SOURCE_DIR "/datasets/tokenizers/gpt2"; }
+inline std::string neox_json() { return find_data_file("tokenizers/neox-20b/tokenizer.json").value_or(""); }
 
 inline const Tokenizer* gpt2_tokenizer() {
   static const std::unique_ptr<Tokenizer> tok = []() -> std::unique_ptr<Tokenizer> {
@@ -38,7 +34,7 @@ inline const Tokenizer* gpt2_tokenizer() {
 
 inline const Tokenizer* neox_tokenizer() {
   static const std::unique_ptr<Tokenizer> tok = []() -> std::unique_ptr<Tokenizer> {
-    if (!std::filesystem::exists(neox_json()) || !tok::nfc_available()) return nullptr;
+    if (neox_json().empty() || !tok::nfc_available()) return nullptr;
     return std::make_unique<Tokenizer>(Tokenizer::load_hf_json(neox_json()));
   }();
   return tok.get();
@@ -48,12 +44,12 @@ inline const Tokenizer* neox_tokenizer() {
 #define MERINO_GPT2_OR_SKIP(var)                                                              \
   const ::merino::Tokenizer* var = ::merino::test::gpt2_tokenizer();                          \
   if (!var) GTEST_SKIP() << "GPT-2 tokenizer files not found under " << ::merino::test::gpt2_dir() \
-                         << " (set MERINO_SHARED_DATA_DIR to the shared/data directory)"
+                         << " (they are committed: git checkout -- datasets)"
 
 #define MERINO_NEOX_OR_SKIP(var)                                                                  \
   const ::merino::Tokenizer* var = ::merino::test::neox_tokenizer();                              \
   if (!var) GTEST_SKIP() << (::merino::tok::nfc_available()                                       \
-                                 ? "NeoX tokenizer.json not found: " + ::merino::test::neox_json() \
+                                 ? std::string("SKIPPED: run `merino fetch neox`")                 \
                                  : std::string("merino_data was built without ICU, so no NFC for NeoX"))
 
 // A tiny but complete byte-level vocabulary: the 256 single-byte tokens (id = byte value),

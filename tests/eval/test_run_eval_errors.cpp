@@ -26,7 +26,6 @@ struct eval_run_errors : ::testing::Test {
   void SetUp() override {
     test::write_file(dir.path + "/doc.txt", " some text \n");
     o.task = "text:" + dir.path + "/doc.txt";
-    o.tokenizer_dir = test::kTokenizerDir;
     o.progress = false;
   }
 };

@@ -1,5 +1,5 @@
-// The built-in tasks on the shared data files: the document split, detokenized targets and the
-// word / byte totals must be lm-eval's. Expected values: LM_EVAL_PROTOCOL.md (shared/data), and
+// The built-in tasks on the data files (WikiText-2 fetched, PTB committed): the document split, detokenized targets and the
+// word / byte totals must be lm-eval's. Expected values: LM_EVAL_PROTOCOL.md (the shared data), and
 // the sha256 of the targets joined with "\0" as lm-eval's own loader (datasets/wikitext/
 // wikitext.py) and wikitext_detokenizer produce them, run with Python 3 on the same files.
 #include <gtest/gtest.h>
@@ -36,7 +36,8 @@ Totals totals(const EvalTask& task) {
 }
 
 TEST(eval_tasks, wikitext2_test_is_lm_eval_wikitext) {
-  const EvalTask task = load_task("wikitext2", test::kSharedData);
+  MERINO_WIKITEXT2_OR_SKIP();
+  const EvalTask task = load_task("wikitext2");
   EXPECT_EQ(task.name, "wikitext2");
   ASSERT_EQ(task.documents.size(), 62u);
   const Totals t = totals(task);
@@ -52,7 +53,8 @@ TEST(eval_tasks, wikitext2_test_is_lm_eval_wikitext) {
 }
 
 TEST(eval_tasks, wikitext2_valid_is_lm_eval_wikitext) {
-  const EvalTask task = load_task("wikitext2-valid", test::kSharedData);
+  MERINO_WIKITEXT2_OR_SKIP();
+  const EvalTask task = load_task("wikitext2-valid");
   ASSERT_EQ(task.documents.size(), 60u);
   const Totals t = totals(task);
   EXPECT_EQ(t.words, 214006u);
@@ -62,7 +64,7 @@ TEST(eval_tasks, wikitext2_valid_is_lm_eval_wikitext) {
 }
 
 TEST(eval_tasks, ptb_is_the_test_file_with_word_level_units) {
-  const EvalTask task = load_task("ptb", test::kSharedData);
+  const EvalTask task = load_task("ptb");
   ASSERT_EQ(task.documents.size(), 1u);
   EXPECT_EQ(task.documents[0].words, 82430u);  // 78,669 words + 3,761 <eos>
   EXPECT_EQ(task.documents[0].bytes, 449945u);
@@ -73,7 +75,7 @@ TEST(eval_tasks, text_file_counts_like_lm_eval_raw_text_tasks) {
   test::TempDir dir;
   const std::string file = dir.path + "/t.txt";
   test::write_file(file, " two  words\n");
-  const EvalTask task = load_task("text:" + file, test::kSharedData);
+  const EvalTask task = load_task("text:" + file);
   ASSERT_EQ(task.documents.size(), 1u);
   EXPECT_EQ(task.documents[0].text, " two  words\n");
   EXPECT_EQ(task.documents[0].words, 4u);  // "", "two", "words", ""
@@ -82,19 +84,13 @@ TEST(eval_tasks, text_file_counts_like_lm_eval_raw_text_tasks) {
 }
 
 TEST(eval_errors, unknown_task_and_missing_files) {
-  EXPECT_THROW(load_task("wikitext3", test::kSharedData), ConfigError);
-  EXPECT_THROW(load_task("text:", test::kSharedData), ConfigError);
+  EXPECT_THROW(load_task("wikitext3"), ConfigError);
+  EXPECT_THROW(load_task("text:"), ConfigError);
   try {
-    load_task("text:/no/such/file.txt", test::kSharedData);
+    load_task("text:/no/such/file.txt");
     FAIL();
   } catch (const DataError& e) {
     EXPECT_STREQ(e.what(), "/no/such/file.txt: no such file");
-  }
-  try {
-    load_task("wikitext2", "/no/such/dir");
-    FAIL();
-  } catch (const DataError& e) {
-    EXPECT_STREQ(e.what(), "/no/such/dir/wikitext-2-raw/wiki.test.raw: no such file");
   }
 }
 
@@ -108,14 +104,6 @@ TEST(eval_errors, another_version_of_a_builtin_file_is_refused) {
   } catch (const DataError& e) {
     EXPECT_NE(std::string(e.what()).find("is not the canonical file's"), std::string::npos) << e.what();
   }
-}
-
-TEST(eval_tasks, data_dir_defaults_to_env_then_build_path) {
-  ::unsetenv("MERINO_DATA");
-  EXPECT_EQ(std::filesystem::weakly_canonical(default_data_dir()), std::filesystem::weakly_canonical(test::kSharedData));
-  ::setenv("MERINO_DATA", "/elsewhere", 1);
-  EXPECT_EQ(default_data_dir(), "/elsewhere");
-  ::unsetenv("MERINO_DATA");
 }
 
 }  // namespace

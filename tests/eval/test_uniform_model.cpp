@@ -40,15 +40,16 @@ void expect_rel(double actual, double expected, const char* what) {
 }
 
 TEST(eval_uniform, closed_form_metrics_for_every_stride_and_batch) {
+  MERINO_WIKITEXT2_OR_SKIP();
   test::TempDir dir;
   const ModelConfig cfg = test::config_from_yaml(test::model_yaml(kVocab, 16), dir.path);
   CpuBackend<float> backend;
   Model<float> model(cfg, backend);
   model.set_params(std::vector<float>(model.num_params(), 0.f));
-  const Tokenizer tok = load_named_tokenizer("gpt2", test::kTokenizerDir).tokenizer;
+  const Tokenizer tok = load_named_tokenizer("gpt2").tokenizer;
 
   // three short WikiText-2 test articles (the 106-, 1,282- and 2,301-byte targets)
-  const EvalTask full = load_task("wikitext2", test::kSharedData);
+  const EvalTask full = load_task("wikitext2");
   EvalTask task = full;
   task.documents = {full.documents[28], full.documents[29], full.documents[14]};
   Expected e{0, 0, 0};
@@ -84,7 +85,6 @@ TEST(eval_uniform, run_eval_from_checkpoint_writes_closed_form_json_deterministi
   RunEvalOptions o;
   o.checkpoint = dir.path + "/run/latest";
   o.task = "text:" + dir.path + "/doc.txt";
-  o.tokenizer_dir = test::kTokenizerDir;
   o.json_out = dir.path + "/a.json";
   o.batch = 2;
   o.progress = false;
@@ -92,7 +92,7 @@ TEST(eval_uniform, run_eval_from_checkpoint_writes_closed_form_json_deterministi
   o.json_out = dir.path + "/b.json";
   run_eval(o);
 
-  const Tokenizer tok = load_named_tokenizer("gpt2", test::kTokenizerDir).tokenizer;
+  const Tokenizer tok = load_named_tokenizer("gpt2").tokenizer;
   const Expected e{double(tok.encode(text, true).size()), double(regex_split_fields_ascii(text)), double(text.size())};
   EXPECT_EQ(j["task"], "text");
   EXPECT_EQ(j["task_version"], 1);

@@ -77,7 +77,7 @@ TEST_F(zero_shot_data_errors, wrong_number_of_rows) {
 // The real CB file with one label changed, and the same split exported as a JSON array of HF
 // rows (integer labels): the first is refused, the second accepted.
 TEST_F(zero_shot_data_errors, other_versions_refused_exports_accepted) {
-  if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData;
+  if (!test::zero_shot_data_here()) GTEST_SKIP() << "no zero-shot data: run `merino fetch zero-shot`";
   const std::vector<Row> rows = read_json_rows(test::kZeroShotData + "/cb/val.jsonl");
   std::string changed;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -100,7 +100,7 @@ TEST_F(zero_shot_data_errors, other_versions_refused_exports_accepted) {
   test::write_file(cb_dir + "/validation.json", hf.dump(2));
   const ZeroShotTask t = load_zero_shot_task("cb", dir.path);
   EXPECT_TRUE(t.verified);
-  EXPECT_EQ(t.content_sha256, load_zero_shot_task("cb", test::kSharedData).content_sha256);
+  EXPECT_EQ(t.content_sha256, load_zero_shot_task("cb", test::kZeroShotRoot).content_sha256);
 }
 
 }  // namespace

@@ -34,13 +34,13 @@ std::vector<nlohmann::json> worked_examples() {
 
 struct zero_shot_prompts : ::testing::Test {
   void SetUp() override {
-    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << " (MERINO_SHARED_DATA)";
+    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
   }
   // tasks loaded once per test binary: they are read whole
   static const ZeroShotTask& task(const std::string& name) {
     static std::map<std::string, ZeroShotTask> cache;
     auto it = cache.find(name);
-    if (it == cache.end()) it = cache.emplace(name, load_zero_shot_task(name, test::kSharedData)).first;
+    if (it == cache.end()) it = cache.emplace(name, load_zero_shot_task(name, test::kZeroShotRoot)).first;
     return it->second;
   }
 };
@@ -150,8 +150,7 @@ TEST(zero_shot_rows, hellaswag) {
     EXPECT_EQ(d.continuation(3), " starts pulling up roofing on a roof.");
     EXPECT_EQ(d.gold, 3);
   }
-  if (!std::filesystem::exists(test::kTokenizerDir)) GTEST_SKIP() << "no GPT-2 tokenizer";
-  const TokenRequest r = tokenize_request(test::gpt2(), make_zero_shot_doc("hellaswag", row).context(0),
+    const TokenRequest r = tokenize_request(test::gpt2(), make_zero_shot_doc("hellaswag", row).context(0),
                                           " is using wrap to wrap a pair of skis.", 50256);
   EXPECT_EQ(r.context, (Ids{15450, 1659, 427, 17697, 9934, 25, 317, 582, 318, 5586, 319, 257, 9753, 13, 679}));
   EXPECT_EQ(r.continuation, (Ids{318, 1262, 14441, 284, 14441, 257, 5166, 286, 1341, 271, 13}));
@@ -170,8 +169,7 @@ TEST(zero_shot_rows, hellaswag_tags_and_trailing_space) {
   EXPECT_EQ(d.choices[0], " Scrub it  well.");
   EXPECT_EQ(d.choices[1], "Dry it off [with\n a towel].");
   EXPECT_EQ(hellaswag_preprocess(" leading and [x] trailing  "), "leading and trailing");
-  if (!std::filesystem::exists(test::kTokenizerDir)) GTEST_SKIP() << "no GPT-2 tokenizer";
-  const TokenRequest a = tokenize_request(test::gpt2(), d.context(0), d.continuation(0), 50256);
+    const TokenRequest a = tokenize_request(test::gpt2(), d.context(0), d.continuation(0), 50256);
   EXPECT_EQ(a.context.size(), 19u);
   EXPECT_EQ(Ids(a.context.end() - 4, a.context.end()), (Ids{779, 5814, 1660, 13}));
   EXPECT_EQ(a.continuation, (Ids{220, 220, 1446, 25089, 340, 220, 880, 13}));  // "   Scrub it  well."
@@ -201,8 +199,7 @@ TEST(zero_shot_rows, sciq_keeps_an_empty_support_newline) {
       "sciq", {{"question", "Q?"}, {"distractor1", "a"}, {"distractor2", "b"}, {"distractor3", "c"},
                {"correct_answer", "d"}, {"support", " \n Support text. "}});
   EXPECT_EQ(s.context(0), "Support text. \nQuestion: Q?\nAnswer:");
-  if (!std::filesystem::exists(test::kTokenizerDir)) GTEST_SKIP() << "no GPT-2 tokenizer";
-  const TokenRequest r = tokenize_request(test::gpt2(), d.context(0), d.continuation(3), 50256);
+    const TokenRequest r = tokenize_request(test::gpt2(), d.context(0), d.continuation(3), 50256);
   EXPECT_EQ(r.context, (Ids{198, 24361, 25, 1867, 318, 262, 4326, 286, 2700, 30, 198, 33706, 25}));
   EXPECT_EQ(r.continuation, (Ids{649, 1122}));
 }

@@ -15,10 +15,9 @@ struct zero_shot_run : ::testing::Test {
   test::TempDir dir;
   RunZeroShotOptions o;
   void SetUp() override {
-    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << " (MERINO_SHARED_DATA)";
+    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
     o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(50257, 16), 7);
-    o.tokenizer_dir = test::kTokenizerDir;
-    o.data_dir = test::kSharedData;
+    o.data_dir = test::kZeroShotRoot;
     o.progress = false;
     o.json_out = dir.path + "/zs.json";
     o.limit = 3;
@@ -57,8 +56,8 @@ TEST_F(zero_shot_run, merino_set_skips_tasks_without_data) {
   // (shared/data lacks hellaswag and winogrande)
   EXPECT_EQ(j["results"].size() + j["missing"].size(), 12u);
   for (const std::string& name : merino_task_names())
-    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kSharedData)) << name;
-  for (const auto& name : j["missing"]) EXPECT_FALSE(zero_shot_data_present(name, test::kSharedData)) << name;
+    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kZeroShotRoot)) << name;
+  for (const auto& name : j["missing"]) EXPECT_FALSE(zero_shot_data_present(name, test::kZeroShotRoot)) << name;
   EXPECT_FALSE(j["results"].contains("piqa"));  // not in MeRino's table
 }
 

@@ -142,7 +142,7 @@ struct Gpt2SizedModel {
 };
 
 void require_data() {
-  if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << " (MERINO_SHARED_DATA unset or absent)";
+  if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
 }
 
 // All parameters zero: every token has log-probability -ln V, so a choice's ll is -n_tokens ln V;
@@ -170,7 +170,7 @@ TEST(zero_shot_scoring, uniform_model_closed_form) {
     const int gold = ex["gold"];
     const int pred = int(std::min_element(tokens.begin(), tokens.end()) - tokens.begin());
     const int pred_norm = int(std::min_element(norm.begin(), norm.end()) - norm.begin());
-    const ZeroShotResult r = evaluate_zero_shot(m.model, test::gpt2(), load_zero_shot_task(name, test::kSharedData),
+    const ZeroShotResult r = evaluate_zero_shot(m.model, test::gpt2(), load_zero_shot_task(name, test::kZeroShotRoot),
                                                 {4, 1, nullptr});
     ASSERT_EQ(r.n, 1u);
     EXPECT_EQ(r.metrics.at(0).second.value, pred == gold ? 1.0 : 0.0) << name;
@@ -181,7 +181,7 @@ TEST(zero_shot_scoring, uniform_model_closed_form) {
   }
   EXPECT_EQ(checked, 5u);
   // one-token choices tie, so the first wins: BoolQ answers "no" on the first 300 documents
-  const ZeroShotTask boolq = load_zero_shot_task("boolq", test::kSharedData);
+  const ZeroShotTask boolq = load_zero_shot_task("boolq", test::kZeroShotRoot);
   double no = 0;
   for (size_t d = 0; d < 300; ++d) no += boolq.docs[d].gold == 0;
   const ZeroShotResult r = evaluate_zero_shot(m.model, test::gpt2(), boolq, {16, 300, nullptr});
@@ -262,7 +262,7 @@ TEST(zero_shot_scoring, one_answer_model_gives_the_majority_class_rates) {
     m.params[m.layout.wte + size_t(ids[0]) * 4] = 1.f;
     m.params[m.layout.lnf_b] = 5.f;
     m.load();
-    const ZeroShotResult r = evaluate_zero_shot(m.model, test::gpt2(), load_zero_shot_task(name, test::kSharedData),
+    const ZeroShotResult r = evaluate_zero_shot(m.model, test::gpt2(), load_zero_shot_task(name, test::kZeroShotRoot),
                                                 {64, 0, nullptr});
     EXPECT_DOUBLE_EQ(r.metrics.at(0).second.value, exact) << name;
     EXPECT_NEAR(r.metrics.at(0).second.value, published, 5e-4) << name;

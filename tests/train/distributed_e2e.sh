@@ -14,7 +14,7 @@
 #   stop         SIGUSR1 to mpirun: every rank stops after the same step, rank 0 checkpoints
 #                it, the job exits 0
 set -euo pipefail
-merino=$1 shared=$2 mode=$3 mpirun=${4:-}
+merino=$1 datasets=$2 mode=$3 mpirun=${4:-}
 precision=fp32
 if [ "$mode" = zero_bf16 ]; then mode=zero precision=bf16; fi
 if [ -z "$mpirun" ] || ! command -v "$mpirun" >/dev/null; then

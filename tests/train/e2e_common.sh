@@ -1,10 +1,10 @@
 # Sourced by the trainer's end-to-end test scripts: prepares a small PTB slice, writes the tiny
-# training config both use, and defines wait_for. Expects $merino, $shared and $work, and
+# training config both use, and defines wait_for. Expects $merino, $datasets and $work, and
 # GRAD_ACCUM, MAX_STEPS, CKPT_EVERY (the scripts' own settings).
 for f in ptb/ptb.train.txt ptb/ptb.valid.txt tokenizers/gpt2/encoder.json; do
-  [ -f "$shared/$f" ] || { echo "$shared/$f: missing (configure MERINO_SHARED_DATA to the shared data folder)"; exit 1; }
+  [ -f "$datasets/$f" ] || { echo "$datasets/$f: missing (it is committed: git checkout -- datasets)"; exit 1; }
 done
-head -c 60000 "$shared/ptb/ptb.valid.txt" > "$work/text.txt"
+head -c 60000 "$datasets/ptb/ptb.valid.txt" > "$work/text.txt"
 "$merino" prepare --input "$work/text.txt" --out "$work/data" --tokenizer gpt2 --val-tokens 3000 >/dev/null
 cat > "$work/cfg.yaml" <<YAML
 model:

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end trainer checks on a tiny model, run by CTest:
-#   train_e2e.sh MERINO SHARED_DATA resume   2N steps straight == N steps, kill -9, resume, rest:
+#   train_e2e.sh MERINO DATASETS resume   2N steps straight == N steps, kill -9, resume, rest:
 #                                            per-step losses and final weights bit-identical
-#   train_e2e.sh MERINO SHARED_DATA sigterm  SIGTERM -> checkpoint of the last step, exit 0
-#   train_e2e.sh MERINO SHARED_DATA fresh    a fresh run refuses a run.dir holding checkpoints
-#   train_e2e.sh MERINO SHARED_DATA resume_bf16  `resume` in mixed precision (run.precision=bf16)
-#   train_e2e.sh MERINO SHARED_DATA bf16_tracks_fp32  README's PTB run shortened to 100 steps,
+#   train_e2e.sh MERINO DATASETS sigterm  SIGTERM -> checkpoint of the last step, exit 0
+#   train_e2e.sh MERINO DATASETS fresh    a fresh run refuses a run.dir holding checkpoints
+#   train_e2e.sh MERINO DATASETS resume_bf16  `resume` in mixed precision (run.precision=bf16)
+#   train_e2e.sh MERINO DATASETS bf16_tracks_fp32  README's PTB run shortened to 100 steps,
 #                                            in fp32 and in bf16: fp32 reaches validation loss
 #                                            < 6.0, and every logged bf16 loss is within 2%
-#   train_e2e.sh MERINO SHARED_DATA cuda_bf16_tracks_cpu  the same on the GPU: CUDA bf16 vs CPU
+#   train_e2e.sh MERINO DATASETS cuda_bf16_tracks_cpu  the same on the GPU: CUDA bf16 vs CPU
 #                                            fp32 within 2%, and two CUDA runs with identical
 #                                            losses (exit 77, skipped, without a usable GPU)
 set -euo pipefail
-merino=$1 shared=$2 mode=$3
+merino=$1 datasets=$2 mode=$3
 precision=fp32
 if [ "$mode" = resume_bf16 ]; then mode=resume precision=bf16; fi
 work=$(mktemp -d)
@@ -75,7 +75,7 @@ fresh)
   ;;
 bf16_tracks_fp32 | cuda_bf16_tracks_cpu)
   repo=$(cd "$(dirname "$0")/../.." && pwd)
-  "$merino" prepare --input "$shared/ptb/ptb.valid.txt" --input "$shared/ptb/ptb.train.txt" \
+  "$merino" prepare --input "$datasets/ptb/ptb.valid.txt" --input "$datasets/ptb/ptb.train.txt" \
     --val-tokens 92831 --out "$work/ptb" --tokenizer gpt2 >/dev/null
   run() {  # NAME DEVICE PRECISION
     "$merino" train "$repo/configs/tiny.yaml" --set data.dir="$work/ptb" --set run.dir="$work/$1" \
