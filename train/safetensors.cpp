@@ -1,6 +1,7 @@
 #include "train/safetensors.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -90,7 +91,12 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
       fail("tensor '" + name + "' data_offsets is not [begin, end]");
     const size_t begin = offs[0].get<size_t>(), end = offs[1].get<size_t>();
     if (begin > end || end > data_size) fail("tensor '" + name + "' data lies outside the file (truncated?)");
-    if (end - begin != numel(t.shape) * sizeof(float))
+    // checked, as a crafted shape's product can wrap around to the byte range's size
+    size_t elements = 1;
+    for (int64_t d : t.shape)
+      if (__builtin_mul_overflow(elements, size_t(d), &elements) || elements > SIZE_MAX / sizeof(float))
+        fail("tensor '" + name + "' shape " + shape.dump() + ": the element count overflows");
+    if (end - begin != elements * sizeof(float))
       fail("tensor '" + name + "' byte range does not match its shape");
     ranges.emplace_back(begin, end);
     t.data.resize(numel(t.shape));
