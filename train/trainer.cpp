@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -473,16 +474,36 @@ int Trainer<T>::run(const std::string& resume) {
   return 0;
 }
 
+// An allocation beyond the reserved plan failed (host buffers, library workspaces, a
+// checkpoint's copies): the message gives the plan and the limit it ran into.
+template <class T>
+std::string beyond_plan_message(const TrainConfig& cfg, const Communicator& comm) {
+  const bool zero1 = cfg.zero1 && comm.world() > 1;
+  const MemoryPlan plan = training_memory_plan<T>(
+      cfg.model, cfg.micro_batch, cfg.seq_len,
+      optimizer_numel(build_param_layout(cfg.model).total, zero1, comm), zero1);
+  std::string limit = "memory is exhausted";
+  rlimit as{};
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+    limit = "the address-space limit (ulimit -v) is " + mebibytes(size_t(as.rlim_cur));
+  return "cannot allocate memory beyond the " + mebibytes(plan.total()) + " planned for training (plan: " +
+         plan.describe() + "); " + limit;
+}
+
 template <class T>
 int train_in(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
-  Trainer<T> trainer(cfg, comm);
   try {
-    return trainer.run(resume);
-  } catch (...) {
-    // while the trainer still holds its buffers: a bucket all-reduce this rank queued before the
-    // error would otherwise keep the device busy, and the unwinding waiting on it, for ever
-    comm.stop_collectives();
-    throw;
+    Trainer<T> trainer(cfg, comm);
+    try {
+      return trainer.run(resume);
+    } catch (...) {
+      // while the trainer still holds its buffers: a bucket all-reduce this rank queued before the
+      // error would otherwise keep the device busy, and the unwinding waiting on it, for ever
+      comm.stop_collectives();
+      throw;
+    }
+  } catch (const std::bad_alloc&) {
+    throw EnvironmentError(beyond_plan_message<T>(cfg, comm));
   }
 }
 
