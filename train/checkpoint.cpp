@@ -225,11 +225,17 @@ std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layou
     write_file_atomically(tmp + "/" + file, bytes);
     state["files"][file] = {{"bytes", bytes.size()}, {"sha256", sha256_hex(bytes)}};
   };
-  write_part("model.safetensors", encode_safetensors(views(layout, data.params, ""), meta));
-  write_part("optimizer.safetensors", encode_safetensors(moments, {}));
-  write_part("config.yaml", data.config_yaml);
-  write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
-  fsync_dir(tmp);
+  try {
+    write_part("model.safetensors", encode_safetensors(views(layout, data.params, ""), meta));
+    write_part("optimizer.safetensors", encode_safetensors(moments, {}));
+    write_part("config.yaml", data.config_yaml);
+    write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
+    fsync_dir(tmp);
+  } catch (...) {
+    std::error_code ignored;  // a full disk: free what this attempt took, keep the first error
+    fs::remove_all(tmp, ignored);
+    throw;
+  }
 
   // An existing step_N (a resume from an earlier checkpoint, or a corrupt one that was skipped)
   // is replaced, never kept: it is moved aside, the new one renamed in, and only then deleted.
