@@ -15,6 +15,7 @@
 #   not_a_file     a directory as config / state.json: one line naming it; --resume auto skips
 #   bad_state      state.json step -5 / 1.5: refused naming the field
 #   memory         micro_batch 65536 under ulimit -v: one line with the sizes, exit 1
+#   small_address_space  ulimit -v 600000: a run or one line with the sizes
 set -euo pipefail
 merino=$1 shared=$2 mode=$3
 work=$(mktemp -d)
@@ -144,6 +145,19 @@ PY
 memory)
   expect 1 "cannot allocate [0-9.]+ [MG]iB on cpu for training \(plan: parameters [0-9.]+ MiB.*activations [0-9.]+ [MG]iB" -- \
     bash -c "ulimit -v 2000000; exec \"$merino\" train \"$work/cfg.yaml\" --set run.dir=\"$work/m\" --set batch.micro_batch=65536"
+  ;;
+small_address_space)
+  # the issue's `ulimit -v 600000` on the CPU: a run, or one line with the sizes; never a hang
+  # or a loader error
+  set +e
+  err=$(ulimit -v 600000; timeout 120 "$merino" train "$work/cfg.yaml" --set run.dir="$work/u" 2>&1 >/dev/null)
+  code=$?
+  set -e
+  echo "exit $code: $err"
+  if [ "$code" -ne 0 ]; then
+    [ "$code" -eq 1 ] && [ "$(grep -c . <<<"$err")" -eq 1 ] && grep -Eq "cannot allocate .*MiB" <<<"$err" ||
+      fail "neither a run nor one line with sizes"
+  fi
   ;;
 *) fail "unknown mode $mode" ;;
 esac
