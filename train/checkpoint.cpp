@@ -44,7 +44,8 @@ void fsync_dir(const std::string& path) {
 // the stream library with no name, and a FIFO would block the open for ever (hence O_NONBLOCK).
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw DataError(path + ": cannot open file: " + std::strerror(errno));
+  if (fd < 0)
+    throw DataError(path + ": cannot open file" + (errno == ENOENT ? "" : std::string(": ") + std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
