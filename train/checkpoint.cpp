@@ -221,15 +221,32 @@ std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layou
                           {"tokens_seen", data.state.tokens_seen},
                           {"elapsed_seconds", data.state.elapsed_seconds},
                           {"loader", data.state.loader}};
-  // one file's bytes at a time, so writing needs one copy of the largest part beyond the weights
-  const auto write_part = [&](const std::string& file, const std::string& bytes) {
-    write_file_atomically(tmp + "/" + file, bytes);
-    state["files"][file] = {{"bytes", bytes.size()}, {"sha256", sha256_hex(bytes)}};
+  // the tensors stream from `data` to the file through the hash: writing takes no copy of them
+  const auto write_tensors = [&](const std::string& file, const std::vector<TensorView>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+    AtomicFile out(tmp + "/" + file);
+    Sha256 hash;
+    size_t bytes = 0;
+    const auto put = [&](const void* p, size_t n) {
+      out.write(p, n);
+      hash.update(p, n);
+      bytes += n;
+    };
+    const std::string header = encode_safetensors_header(tensors, metadata);
+    put(header.data(), header.size());
+    for (const TensorView& t : tensors) {
+      size_t numel = 1;
+      for (int64_t d : t.shape) numel *= size_t(d);
+      put(t.data, numel * sizeof(float));
+    }
+    out.commit();
+    state["files"][file] = {{"bytes", bytes}, {"sha256", hash.hex_digest()}};
   };
   try {
-    write_part("model.safetensors", encode_safetensors(views(layout, data.params, ""), meta));
-    write_part("optimizer.safetensors", encode_safetensors(moments, {}));
-    write_part("config.yaml", data.config_yaml);
+    write_tensors("model.safetensors", views(layout, data.params, ""), meta);
+    write_tensors("optimizer.safetensors", moments, {});
+    write_file_atomically(tmp + "/config.yaml", data.config_yaml);
+    state["files"]["config.yaml"] = {{"bytes", data.config_yaml.size()}, {"sha256", sha256_hex(data.config_yaml)}};
     write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
     fsync_dir(tmp);
   } catch (...) {

@@ -22,6 +22,17 @@ size_t numel(const std::vector<int64_t>& shape) {
 
 std::string encode_safetensors(const std::vector<TensorView>& tensors,
                                const std::map<std::string, std::string>& metadata) {
+  std::string out = encode_safetensors_header(tensors, metadata);
+  size_t data_bytes = 0;
+  for (const TensorView& t : tensors) data_bytes += numel(t.shape) * sizeof(float);
+  out.reserve(out.size() + data_bytes);
+  for (const TensorView& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.data), numel(t.shape) * sizeof(float));
+  return out;
+}
+
+std::string encode_safetensors_header(const std::vector<TensorView>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
@@ -36,9 +47,6 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[size_t(i)] = char((n >> (8 * i)) & 0xff);
   out += json;
-  out.reserve(out.size() + offset);
-  for (const TensorView& t : tensors)
-    out.append(reinterpret_cast<const char*>(t.data), numel(t.shape) * sizeof(float));
   return out;
 }
 
