@@ -1,8 +1,11 @@
-// The single `merino` binary. Exit codes: 0 success, 1 runtime failure, 2 bad input
-// (command line, config file or data file), each reported as one line on stderr.
+// The single `merino` binary. Exit codes: 0 success, 1 the environment failed (disk full,
+// permission, out of memory) or a runtime failure, 2 bad input (command line, config file, data
+// file, checkpoint, a run.dir in use), each reported as one line on stderr.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <map>
+#include <new>
 
 #include "cli/commands.h"
 #include "data/shard.h"
@@ -42,8 +45,19 @@ int main(int argc, char** argv) {
   return 0;
 }
 
+// The one place an exception becomes a message and an exit code (docs/CLI.md, "Exit codes"):
+// 2 for input the user can fix (ConfigError, DataError, a busy run.dir), 1 for the environment
+// (EnvironmentError, a file system refusal, memory exhausted) and anything unexpected.
 int merino::cli::report_error(const std::exception& e, const std::string& prefix) {
-  std::fprintf(stderr, "merino: error: %s%s\n", prefix.c_str(), e.what());
+  std::string message = e.what();
+  if (const auto* fs_error = dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+    // "filesystem error: cannot create directories: Read-only file system [runs/x]" -> path first
+    message = fs_error->path1().string() + ": " + fs_error->code().message();
+  } else if (dynamic_cast<const std::bad_alloc*>(&e)) {
+    message = "cannot allocate memory (an allocation outside the run's memory plan failed; "
+              "reduce the batch or the model, or raise the memory limit)";
+  }
+  std::fprintf(stderr, "merino: error: %s%s\n", prefix.c_str(), message.c_str());
   const bool bad_input = dynamic_cast<const ConfigError*>(&e) || dynamic_cast<const DataError*>(&e);
   return bad_input ? 2 : 1;
 }

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "data/shard.h"
+#include "data/environment_error.h"
 
 namespace merino {
 namespace {
@@ -20,12 +20,12 @@ std::string errno_text() { return std::strerror(errno); }
 
 void fsync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) throw DataError(dir + ": cannot open directory to sync: " + errno_text());
+  if (fd < 0) throw EnvironmentError(dir + ": cannot open directory to sync: " + errno_text());
   const int rc = ::fsync(fd);
   const int saved = errno;
   ::close(fd);
   // Some file systems cannot sync directories (EINVAL); the rename has still happened.
-  if (rc != 0 && saved != EINVAL) throw DataError(dir + ": fsync: " + std::strerror(saved));
+  if (rc != 0 && saved != EINVAL) throw EnvironmentError(dir + ": fsync: " + std::strerror(saved));
 }
 
 }  // namespace
@@ -36,7 +36,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   name.insert(name.end(), suffix.begin(), suffix.end());
   name.push_back('\0');
   fd_ = ::mkstemp(name.data());
-  if (fd_ < 0) throw DataError(path_ + ": cannot create a temporary file beside it: " + errno_text());
+  if (fd_ < 0) throw EnvironmentError(path_ + ": cannot create a temporary file beside it: " + errno_text());
   temp_path_ = name.data();
   // mkstemp creates 0600; shards and manifests are meant to be shared like ordinary files.
   ::fchmod(fd_, 0644);
@@ -55,7 +55,7 @@ void AtomicFile::write(const void* data, size_t n) {
     const ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw DataError(path_ + ": write failed: " + errno_text());
+      throw EnvironmentError(path_ + ": write failed: " + errno_text());
     }
     p += w;
     n -= size_t(w);
@@ -63,17 +63,17 @@ void AtomicFile::write(const void* data, size_t n) {
 }
 
 void AtomicFile::commit() {
-  if (::fsync(fd_) != 0) throw DataError(path_ + ": fsync failed: " + errno_text());
+  if (::fsync(fd_) != 0) throw EnvironmentError(path_ + ": fsync failed: " + errno_text());
   if (::close(fd_) != 0) {
     fd_ = -1;
     ::unlink(temp_path_.c_str());
-    throw DataError(path_ + ": close failed: " + errno_text());
+    throw EnvironmentError(path_ + ": close failed: " + errno_text());
   }
   fd_ = -1;
   if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
     const std::string why = errno_text();
     ::unlink(temp_path_.c_str());
-    throw DataError(path_ + ": cannot rename the finished temporary file into place: " + why);
+    throw EnvironmentError(path_ + ": cannot rename the finished temporary file into place: " + why);
   }
   const std::string dir = std::filesystem::path(path_).parent_path().string();
   fsync_directory(dir.empty() ? "." : dir);

@@ -10,7 +10,7 @@ namespace merino {
 
 class AtomicFile {
  public:
-  explicit AtomicFile(std::string path);  // throws DataError naming the path
+  explicit AtomicFile(std::string path);  // throws EnvironmentError naming the path
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

@@ -141,6 +141,16 @@ DataLoader::DataLoader(std::vector<std::string> shard_paths, const LoaderOptions
     if (reader.size() < T + 1)
       throw DataError(path + ": " + std::to_string(reader.size()) + " tokens, too short for one sequence of " +
                       std::to_string(T + 1) + " tokens");
+    if (options.vocab_size > 0) {
+      const size_t bad = reader.find_token_at_least(uint64_t(options.vocab_size));
+      if (bad < reader.size()) {
+        int32_t token = 0;
+        reader.read(bad, 1, &token);
+        throw DataError(path + ": token " + std::to_string(uint32_t(token)) + " at token offset " + std::to_string(bad) +
+                        " (byte " + std::to_string(ShardReader::byte_offset(reader.version(), bad)) +
+                        ") is outside the model's vocabulary (vocab_size " + std::to_string(options.vocab_size) + ")");
+      }
+    }
     m.sequences.push_back((reader.size() - 1) / T);
     m.total += m.sequences.back();
     m.shards.push_back(std::move(reader));

@@ -35,6 +35,9 @@ struct LoaderOptions {
   // on. `merino prepare` puts train_*.bin and val_*.bin in one directory, so an empty split
   // there is refused rather than training on validation data.
   std::string split;
+  // > 0: every token of every shard must be below it, checked when the shard opens, so a shard
+  // made with another tokenizer is refused by name and offset before the first step
+  int64_t vocab_size = 0;
 };
 
 struct LoaderState {

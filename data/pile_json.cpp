@@ -9,8 +9,9 @@ namespace {
 // nlohmann's message starts "[json.exception.parse_error.101] parse error at line 1, "; the line
 // is always 1 here and the caller names the file's line, so only the rest is kept.
 std::string parse_problem(const std::string& what) {
-  const size_t at = what.find("column");
-  return "malformed JSON (" + (at == std::string::npos ? what : what.substr(at)) + ")";
+  size_t at = what.find("column");
+  if (at == std::string::npos) at = what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2;
+  return "malformed JSON (" + what.substr(at) + ")";
 }
 
 }  // namespace
@@ -20,7 +21,7 @@ PileLine parse_pile_line(const std::string& line, const std::vector<std::string>
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range: `1e999999`
     out.problem = parse_problem(e.what());
     return out;
   }

@@ -75,7 +75,7 @@ std::string write_shard(const std::string& path, const std::vector<int32_t>& tok
 }
 
 ShardReader::ShardReader(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw DataError(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -165,6 +165,15 @@ void ShardReader::read(size_t begin, size_t n, int32_t* out) const {
       throw DataError(path_ + ": token " + std::to_string(v) + " at " + std::to_string(begin + i) + " does not fit int32");
     out[i] = int32_t(v);
   }
+}
+
+size_t ShardReader::find_token_at_least(uint64_t limit) const {
+  const unsigned char* p = map_ + kHeaderBytes;
+  const int width = version_ == 1 ? 2 : 4;
+  if (version_ == 1 && limit > 0xFFFF) return count_;
+  for (size_t i = 0; i < count_; ++i)
+    if (get_le(p + size_t(width) * i, width) >= limit) return i;
+  return count_;
 }
 
 }  // namespace merino

@@ -2,7 +2,8 @@
 // [1] version, [2] token count — then the tokens. Version 1 stores uint16 tokens (vocabularies
 // up to 65536, GPT-2); version 2, our extension, stores uint32 tokens for larger vocabularies.
 // Readers mmap the file and validate it before any token is read: a wrong magic or version, or
-// a file size that disagrees with the header, is one error naming the shard.
+// a file size that disagrees with the header, is one error naming the shard, and so is anything
+// but a regular file (opened non-blocking, so a FIFO cannot hang the open).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,10 @@ class ShardReader {
   size_t size() const { return count_; }  // tokens
   // tokens [begin, begin + n) as int32; throws DataError when out of range
   void read(size_t begin, size_t n, int32_t* out) const;
+  // index of the first token >= limit, or size() when there is none
+  size_t find_token_at_least(uint64_t limit) const;
+  // where token `index` starts in the file
+  static size_t byte_offset(int version, size_t index) { return kShardHeaderInts * 4 + index * (version == 1 ? 2 : 4); }
 
  private:
   void close();

@@ -1,7 +1,14 @@
 #include "model/yaml_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace merino {
@@ -124,7 +131,39 @@ std::string YamlMap::get_choice(const char* key, std::initializer_list<const cha
   fail(key, "'" + v + "' is not one of: " + join_choices(choices));
 }
 
+namespace {
+
+// yaml-cpp keeps every entry of a mapping and lookups return the first: a repeated key would
+// silently lose its second value (which no range check then sees), so it is an error.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& file, const std::string& path) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      reject_duplicate_keys(node[i], file, path + "[" + std::to_string(i) + "]");
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    const auto [it, fresh] = seen.emplace(key, kv.first.Mark());
+    if (!fresh)
+      throw ConfigError(file + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + key_path +
+                        ": duplicate key (first given on line " + std::to_string(it->second.line + 1) + ")");
+    reject_duplicate_keys(kv.second, file, key_path);
+  }
+}
+
+}  // namespace
+
 YamlMap load_yaml_file(const std::string& file) {
+  // a regular file only: a directory fails inside the stream with no name, a FIFO blocks
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw ConfigError(file + ": cannot open file: " + std::strerror(errno));
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) throw ConfigError(file + ": not a regular file");
   std::ifstream in(file);
   if (!in) throw ConfigError(file + ": cannot open file");
   YAML::Node root;
@@ -134,6 +173,7 @@ YamlMap load_yaml_file(const std::string& file) {
     throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   if (!root.IsMap()) throw ConfigError(file + ": top level must be a mapping of sections");
+  reject_duplicate_keys(root, file, "");
   return YamlMap(root, file, "");
 }
 

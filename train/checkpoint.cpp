@@ -1,10 +1,12 @@
 #include "train/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include <map>
 
 #include "data/atomic_file.h"
+#include "data/environment_error.h"
 #include "data/sha256.h"
 #include "train/safetensors.h"
 
@@ -30,21 +33,38 @@ std::string step_name(int64_t step) {
   return buf;
 }
 
-[[noreturn]] void io_error(const std::string& path, const char* what) {
-  throw DataError(path + ": " + what + ": " + std::strerror(errno));
-}
-
 void fsync_dir(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) io_error(path, "cannot open directory");
+  if (fd < 0) throw_environment_error(path, "cannot open directory");
   ::fsync(fd);
   ::close(fd);
 }
 
+// A checkpoint part must be a regular file: a directory under its name would fail deep inside
+// the stream library with no name, and a FIFO would block the open for ever (hence O_NONBLOCK).
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path + ": cannot open file");
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw DataError(path + ": cannot open file" + (errno == ENOENT ? "" : std::string(": ") + std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw DataError(path + ": not a regular file");
+  }
+  std::string bytes(size_t(st.st_size), '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : 0;
+      ::close(fd);
+      throw DataError(path + ": read failed" + (err ? std::string(": ") + std::strerror(err) : ": file shrank"));
+    }
+    done += size_t(n);
+  }
+  ::close(fd);
+  return bytes;
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -90,65 +110,180 @@ void reject_extra_tensors(const std::string& path, const SafetensorsFile& file,
   }
 }
 
-std::vector<std::string> step_dirs_newest_first(const std::string& run_dir) {
-  std::vector<std::string> names;
+struct StepDir {
+  int64_t step;
+  std::string name;
+};
+
+// RUN/step_<digits> directories, newest step first (by number: the zero padding runs out at
+// 10^8 steps)
+std::vector<StepDir> step_dirs_newest_first(const std::string& run_dir) {
+  std::vector<StepDir> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && name.rfind(kStepPrefix, 0) == 0) names.push_back(name);
+    const std::string digits = name.substr(std::min(name.size(), std::strlen(kStepPrefix)));
+    if (name.rfind(kStepPrefix, 0) != 0 || digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::error_code type_ec;
+    if (entry.is_directory(type_ec)) out.push_back({std::stoll(digits), name});
   }
-  std::sort(names.rbegin(), names.rend());  // zero-padded: name order is step order
-  return names;
+  std::sort(out.begin(), out.end(), [](const StepDir& a, const StepDir& b) { return a.step > b.step; });
+  return out;
+}
+
+// Names of the scratch entries one writer makes in RUN, each ending in "-<pid>": a checkpoint
+// being written, the previous copy of a step being replaced, the next `latest` link.
+constexpr const char* kTempPrefix = ".tmp-";
+constexpr const char* kAsidePrefix = ".old-";
+constexpr const char* kLinkPrefix = ".latest-";
+
+std::string own(const std::string& run_dir, const char* prefix, const std::string& name) {
+  return run_dir + "/" + prefix + name + (name.empty() ? "" : "-") + std::to_string(::getpid());
+}
+
+void rename_or_throw(const std::string& from, const std::string& to, const char* what) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) throw_environment_error(to, what);
+}
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) throw EnvironmentError(path + ": cannot remove: " + ec.message());
+}
+
+// "NAME: tensor 'T' holds K non-finite values" for the first tensor of `values` that does
+std::optional<std::string> first_non_finite(const ParamLayout& layout, const std::vector<float>& values,
+                                            const std::string& prefix) {
+  for (const ParamEntry& e : layout.entries) {
+    size_t bad = 0;
+    for (size_t i = e.offset; i < e.offset + e.numel && i < values.size(); ++i) bad += !std::isfinite(values[i]);
+    if (bad > 0) return "tensor '" + prefix + e.name + "' holds " + std::to_string(bad) + " non-finite values";
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
+std::optional<std::string> non_finite_values(const ParamLayout& layout, const CheckpointData& data) {
+  if (auto bad = first_non_finite(layout, data.params, "")) return bad;
+  if (auto bad = first_non_finite(layout, data.exp_avg, "exp_avg.")) return bad;
+  return first_non_finite(layout, data.exp_avg_sq, "exp_avg_sq.");
+}
+
+bool holds_checkpoints(const std::string& run_dir) {
+  std::error_code ec;
+  return fs::is_symlink(run_dir + "/latest", ec) || !step_dirs_newest_first(run_dir).empty();
+}
+
+void recover_run_dir(const std::string& run_dir) {
+  std::error_code ec;
+  std::vector<fs::path> scratch;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) scratch.push_back(entry.path());
+  for (const fs::path& path : scratch) {
+    const std::string name = path.filename().string();
+    if (name.rfind(kAsidePrefix, 0) == 0) {
+      // killed between moving step_N aside and renaming its replacement in: put it back
+      const std::string step = name.substr(std::strlen(kAsidePrefix), name.rfind('-') - std::strlen(kAsidePrefix));
+      const std::string target = run_dir + "/" + step;
+      std::error_code exists_ec;
+      if (!step.empty() && !fs::exists(fs::symlink_status(target, exists_ec))) {
+        rename_or_throw(path.string(), target, "cannot restore a checkpoint moved aside by a killed run");
+        continue;
+      }
+      remove_tree(path.string());
+    } else if (name.rfind(kTempPrefix, 0) == 0 || name.rfind(kLinkPrefix, 0) == 0) {
+      remove_tree(path.string());
+    }
+  }
+}
+
 std::string save_checkpoint(const std::string& run_dir, const ParamLayout& layout,
                             const CheckpointData& data, int keep_last) {
-  fs::create_directories(run_dir);
+  if (auto bad = non_finite_values(layout, data))
+    throw std::logic_error("save_checkpoint: step " + std::to_string(data.state.step) + ": " + *bad);
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) throw EnvironmentError(run_dir + ": cannot create the run directory: " + ec.message());
   const std::string name = step_name(data.state.step);
   const std::string final_dir = run_dir + "/" + name;
-  if (fs::exists(final_dir)) return final_dir;  // this step is already saved
-  const std::string tmp = run_dir + "/.tmp-" + name + "-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directory(tmp);
+  const std::string tmp = own(run_dir, kTempPrefix, name);
+  remove_tree(tmp);
+  if (!fs::create_directory(tmp, ec) || ec) throw EnvironmentError(tmp + ": cannot create directory: " + ec.message());
 
   const std::map<std::string, std::string> meta = {{"format", "pt"}, {"merino.layout", "out_in"}};
   std::vector<TensorView> moments = views(layout, data.exp_avg, "exp_avg.");
   for (TensorView& v : views(layout, data.exp_avg_sq, "exp_avg_sq.")) moments.push_back(std::move(v));
-  const std::pair<std::string, std::string> files[] = {
-      {"model.safetensors", encode_safetensors(views(layout, data.params, ""), meta)},
-      {"optimizer.safetensors", encode_safetensors(moments, {})},
-      {"config.yaml", data.config_yaml},
-  };
   nlohmann::json state = {{"format", kFormat},
                           {"version", kVersion},
                           {"step", data.state.step},
                           {"tokens_seen", data.state.tokens_seen},
                           {"elapsed_seconds", data.state.elapsed_seconds},
                           {"loader", data.state.loader}};
-  for (const auto& [file, bytes] : files) {
-    write_file_atomically(tmp + "/" + file, bytes);
-    state["files"][file] = {{"bytes", bytes.size()}, {"sha256", sha256_hex(bytes)}};
+  // the tensors stream from `data` to the file through the hash: writing takes no copy of them
+  const auto write_tensors = [&](const std::string& file, const std::vector<TensorView>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+    AtomicFile out(tmp + "/" + file);
+    Sha256 hash;
+    size_t bytes = 0;
+    const auto put = [&](const void* p, size_t n) {
+      out.write(p, n);
+      hash.update(p, n);
+      bytes += n;
+    };
+    const std::string header = encode_safetensors_header(tensors, metadata);
+    put(header.data(), header.size());
+    for (const TensorView& t : tensors) {
+      size_t numel = 1;
+      for (int64_t d : t.shape) numel *= size_t(d);
+      put(t.data, numel * sizeof(float));
+    }
+    out.commit();
+    state["files"][file] = {{"bytes", bytes}, {"sha256", hash.hex_digest()}};
+  };
+  try {
+    write_tensors("model.safetensors", views(layout, data.params, ""), meta);
+    write_tensors("optimizer.safetensors", moments, {});
+    write_file_atomically(tmp + "/config.yaml", data.config_yaml);
+    state["files"]["config.yaml"] = {{"bytes", data.config_yaml.size()}, {"sha256", sha256_hex(data.config_yaml)}};
+    write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
+    fsync_dir(tmp);
+  } catch (...) {
+    std::error_code ignored;  // a full disk: free what this attempt took, keep the first error
+    fs::remove_all(tmp, ignored);
+    throw;
   }
-  write_file_atomically(tmp + "/state.json", state.dump(2) + "\n");
-  fsync_dir(tmp);
-  if (std::rename(tmp.c_str(), final_dir.c_str()) != 0) io_error(final_dir, "cannot rename into place");
+
+  // An existing step_N (a resume from an earlier checkpoint, or a corrupt one that was skipped)
+  // is replaced, never kept: it is moved aside, the new one renamed in, and only then deleted.
+  // A kill in between leaves it under kAsidePrefix, where recover_run_dir puts it back.
+  const std::string aside = own(run_dir, kAsidePrefix, name);
+  const bool replacing = fs::exists(fs::symlink_status(final_dir, ec));
+  if (replacing) {
+    remove_tree(aside);
+    rename_or_throw(final_dir, aside, "cannot move the previous checkpoint of this step aside");
+  }
+  rename_or_throw(tmp, final_dir, "cannot rename the new checkpoint into place");
   fsync_dir(run_dir);
 
-  const std::string link_tmp = run_dir + "/.latest-" + std::to_string(::getpid());
+  const std::string link_tmp = own(run_dir, kLinkPrefix, "");
   ::unlink(link_tmp.c_str());
-  if (::symlink(name.c_str(), link_tmp.c_str()) != 0) io_error(link_tmp, "cannot create symlink");
-  if (std::rename(link_tmp.c_str(), (run_dir + "/latest").c_str()) != 0)
-    io_error(run_dir + "/latest", "cannot update symlink");
+  if (::symlink(name.c_str(), link_tmp.c_str()) != 0) throw_environment_error(link_tmp, "cannot create symlink");
+  rename_or_throw(link_tmp, run_dir + "/latest", "cannot update symlink");
   fsync_dir(run_dir);
+  if (replacing) remove_tree(aside);
 
-  // older checkpoints go only now that the new one is complete
-  const std::vector<std::string> steps = step_dirs_newest_first(run_dir);
-  for (size_t i = size_t(std::max(keep_last, 1)); i < steps.size(); ++i)
-    fs::remove_all(run_dir + "/" + steps[i]);
-  for (const auto& entry : fs::directory_iterator(run_dir))
-    if (entry.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(entry.path());
+  // Pruning, now that the new checkpoint is complete and `latest` names it. Checkpoints of
+  // later steps belong to the timeline this run left when it resumed from an earlier one (the
+  // same cut metrics.jsonl makes): kept, `--resume auto` would return to them. Of the rest, the
+  // newest `keep_last` by step stay, the one just written always among them.
+  int kept = 0;
+  for (const StepDir& d : step_dirs_newest_first(run_dir)) {
+    const bool keep = d.step == data.state.step || (d.step < data.state.step && kept < std::max(keep_last, 1));
+    if (d.step <= data.state.step && keep) ++kept;
+    if (!keep) remove_tree(run_dir + "/" + d.name);
+  }
   return final_dir;
 }
 
@@ -181,10 +316,24 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
       verified[file] = std::move(bytes);
     }
     out.config_yaml = std::move(verified["config.yaml"]);
-    out.state.step = state.at("step").get<int64_t>();
-    out.state.tokens_seen = state.at("tokens_seen").get<uint64_t>();
-    out.state.elapsed_seconds = state.at("elapsed_seconds").get<double>();
-    out.state.loader = state.at("loader").get<LoaderState>();
+    // nlohmann would read -5 as a huge unsigned and 1.5 as 1: each field's kind is checked
+    const auto counter = [&](const char* key) {
+      const nlohmann::json& v = state.at(key);
+      if (!v.is_number_unsigned() || v.get<uint64_t>() > uint64_t(INT64_MAX))
+        throw DataError(state_path + ": `" + key + "` is " + v.dump() + ", not a non-negative integer");
+      return v.get<uint64_t>();
+    };
+    out.state.step = int64_t(counter("step"));
+    out.state.tokens_seen = counter("tokens_seen");
+    const nlohmann::json& elapsed = state.at("elapsed_seconds");
+    if (!elapsed.is_number() || !(elapsed.get<double>() >= 0))
+      throw DataError(state_path + ": `elapsed_seconds` is " + elapsed.dump() + ", not a non-negative number");
+    out.state.elapsed_seconds = elapsed.get<double>();
+    try {
+      out.state.loader = state.at("loader").get<LoaderState>();
+    } catch (const DataError& e) {
+      throw DataError(state_path + ": " + e.what());
+    }
   } catch (const nlohmann::json::exception& e) {
     throw DataError(state_path + ": missing or malformed field: " + e.what());
   }
@@ -192,19 +341,23 @@ CheckpointData load_checkpoint(const std::string& dir, const ParamLayout& layout
   const SafetensorsFile model = parse_safetensors(verified["model.safetensors"], model_path);
   reject_extra_tensors(model_path, model, layout, {""});
   gather(model_path, model, layout, "", out.params);
+  // a diverged run's weights are no place to resume from (the trainer never writes them)
+  if (auto bad = first_non_finite(layout, out.params, "")) throw DataError(model_path + ": " + *bad);
   if (!with_optimizer) return out;
   const std::string opt_path = dir + "/optimizer.safetensors";
   const SafetensorsFile opt = parse_safetensors(verified["optimizer.safetensors"], opt_path);
   reject_extra_tensors(opt_path, opt, layout, {"exp_avg.", "exp_avg_sq."});
   gather(opt_path, opt, layout, "exp_avg.", out.exp_avg);
   gather(opt_path, opt, layout, "exp_avg_sq.", out.exp_avg_sq);
+  if (auto bad = first_non_finite(layout, out.exp_avg, "exp_avg.")) throw DataError(opt_path + ": " + *bad);
+  if (auto bad = first_non_finite(layout, out.exp_avg_sq, "exp_avg_sq.")) throw DataError(opt_path + ": " + *bad);
   return out;
 }
 
 std::optional<FoundCheckpoint> load_latest_checkpoint(const std::string& run_dir,
                                                       const ParamLayout& layout) {
-  for (const std::string& name : step_dirs_newest_first(run_dir)) {
-    const std::string dir = run_dir + "/" + name;
+  for (const StepDir& step : step_dirs_newest_first(run_dir)) {
+    const std::string dir = run_dir + "/" + step.name;
     try {
       return FoundCheckpoint{dir, load_checkpoint(dir, layout)};
     } catch (const CheckpointMismatch&) {

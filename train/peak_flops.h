@@ -6,6 +6,9 @@
 // clock the driver reports, the boost clock (1980 MHz on an H100 SXM: 1070 TFLOP/s), which
 // NVIDIA's tensor-core figures do not use (1830 MHz there), so its MFU is lower than published
 // ones for the same speed. Callers print the datasheet MFU and keep the clock-based one beside it.
+// On the CPU, its first GEMM checks that OpenBLAS's per-thread buffers fit the address space
+// (EnvironmentError with the sizes otherwise) instead of letting OpenBLAS retry the allocation
+// for ever.
 #pragma once
 #include <string>
 

@@ -1,6 +1,7 @@
 #include "train/safetensors.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -21,6 +22,17 @@ size_t numel(const std::vector<int64_t>& shape) {
 
 std::string encode_safetensors(const std::vector<TensorView>& tensors,
                                const std::map<std::string, std::string>& metadata) {
+  std::string out = encode_safetensors_header(tensors, metadata);
+  size_t data_bytes = 0;
+  for (const TensorView& t : tensors) data_bytes += numel(t.shape) * sizeof(float);
+  out.reserve(out.size() + data_bytes);
+  for (const TensorView& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.data), numel(t.shape) * sizeof(float));
+  return out;
+}
+
+std::string encode_safetensors_header(const std::vector<TensorView>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
@@ -35,9 +47,6 @@ std::string encode_safetensors(const std::vector<TensorView>& tensors,
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[size_t(i)] = char((n >> (8 * i)) & 0xff);
   out += json;
-  out.reserve(out.size() + offset);
-  for (const TensorView& t : tensors)
-    out.append(reinterpret_cast<const char*>(t.data), numel(t.shape) * sizeof(float));
   return out;
 }
 
@@ -90,7 +99,12 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
       fail("tensor '" + name + "' data_offsets is not [begin, end]");
     const size_t begin = offs[0].get<size_t>(), end = offs[1].get<size_t>();
     if (begin > end || end > data_size) fail("tensor '" + name + "' data lies outside the file (truncated?)");
-    if (end - begin != numel(t.shape) * sizeof(float))
+    // checked, as a crafted shape's product can wrap around to the byte range's size
+    size_t elements = 1;
+    for (int64_t d : t.shape)
+      if (__builtin_mul_overflow(elements, size_t(d), &elements) || elements > SIZE_MAX / sizeof(float))
+        fail("tensor '" + name + "' shape " + shape.dump() + ": the element count overflows");
+    if (end - begin != elements * sizeof(float))
       fail("tensor '" + name + "' byte range does not match its shape");
     ranges.emplace_back(begin, end);
     t.data.resize(numel(t.shape));

@@ -20,6 +20,10 @@ struct TensorView {
 // Serialises to bytes (the caller writes them atomically with its other files).
 std::string encode_safetensors(const std::vector<TensorView>& tensors,
                                const std::map<std::string, std::string>& metadata);
+// The bytes before the tensor data: encode_safetensors is this followed by each tensor's floats
+// in order, so a writer can stream the data without a copy of it.
+std::string encode_safetensors_header(const std::vector<TensorView>& tensors,
+                                      const std::map<std::string, std::string>& metadata);
 
 struct SafetensorsFile {
   struct Tensor {

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "data/environment_error.h"
 #include "data/loader.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
@@ -18,6 +20,7 @@
 #include "train/grad_sync.h"
 #include "model/text_format.h"
 #include "train/metrics.h"
+#include "train/run_dir_lock.h"
 #include "train/stop_signal.h"
 
 namespace merino {
@@ -62,7 +65,13 @@ std::vector<std::string> shards(const std::string& dir, const std::string& split
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(split + "_", 0) == 0 && entry.path().extension() == ".bin") out.push_back(entry.path().string());
+    if (name.rfind(split + "_", 0) == 0 && entry.path().extension() == ".bin") {
+      // a directory or FIFO under a shard's name is refused here by name (the reader would block
+      // on a FIFO's open, or fail without naming it)
+      std::error_code type_ec;
+      if (!entry.is_regular_file(type_ec)) throw DataError(entry.path().string() + ": not a regular file");
+      out.push_back(entry.path().string());
+    }
   }
   if (ec) throw DataError(dir + ": cannot read data directory: " + ec.message());
   std::sort(out.begin(), out.end());
@@ -89,7 +98,13 @@ MemoryPlan reserve_memory(Backend<T>& be, const TrainConfig& cfg, bool zero1, co
   MemoryPlan plan = training_memory_plan<T>(
       cfg.model, cfg.micro_batch, cfg.seq_len,
       optimizer_numel(build_param_layout(cfg.model).total, zero1, comm), zero1);
-  be.reserve(plan);
+  try {
+    be.reserve(plan);
+  } catch (const std::bad_alloc&) {
+    throw EnvironmentError("cannot allocate " + mebibytes(plan.total()) + " on " + be.name() +
+                           " for training (plan: " + plan.describe() +
+                           "); reduce batch.micro_batch, batch.seq_len or the model");
+  }
   return plan;
 }
 
@@ -111,7 +126,7 @@ class Trainer {
         plan_(reserve_memory(be_, cfg, zero1_, comm)),
         model_(cfg.model, be_),
         train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
-        val_shards_(shards(cfg.data_dir, "val")),
+        val_(shards(cfg.data_dir, "val"), loader_options(cfg, false, comm)),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
         counts_(zero1_ ? shard_counts(model_.num_params(), world_)
                           : std::vector<size_t>(1, model_.num_params())),
@@ -139,6 +154,7 @@ class Trainer {
     o.shuffle = shuffle;
     o.rank = comm.rank();
     o.world = comm.world();
+    o.vocab_size = cfg.model.vocab_size;  // a token outside it is found before step 1
     return o;
   }
   void start(const std::string& resume);
@@ -151,7 +167,10 @@ class Trainer {
   // the AdamW scalars of update number `step` (1-based), before clipping and weight decay
   AdamWStep adamw_step(int64_t step) const;
   double validation_loss();
-  void checkpoint();
+  // false (after printing why) when the step's loss or gradient norm is not finite
+  bool step_is_finite(int64_t step, double loss) const;
+  // writes a checkpoint; false (after printing why) when the weights or moments are not finite
+  bool checkpoint();
 
   TrainConfig cfg_;
   Communicator& comm_;
@@ -163,7 +182,7 @@ class Trainer {
   MemoryPlan plan_;  // reserved before model_ and the optimizer state allocate from it
   Model<T> model_;
   DataLoader train_;
-  std::vector<std::string> val_shards_;  // listed once, so a missing val split fails at start
+  DataLoader val_;  // opened (and its tokens checked) at start, rewound for each validation
   std::vector<DecayRange> ranges_;
   // the parameter range whose AdamW state this rank keeps: all of it, or its ZeRO-1 shard
   std::vector<size_t> counts_;
@@ -195,7 +214,7 @@ void Trainer<T>::start(const std::string& resume) {
     if (!lead_ && !dir.empty()) found = FoundCheckpoint{dir, load_checkpoint(dir, model_.layout())};
   } else if (!resume.empty()) {
     found = FoundCheckpoint{resume, load_checkpoint(resume, model_.layout())};
-  } else if (fs::exists(cfg_.run_dir + "/latest")) {
+  } else if (holds_checkpoints(cfg_.run_dir)) {
     throw ConfigError(cfg_.run_dir + ": already holds checkpoints; pass --resume auto to continue "
                       "that run, or choose another run.dir");
   }
@@ -210,7 +229,11 @@ void Trainer<T>::start(const std::string& resume) {
   model_.set_params(d.params, adamw_step(d.state.step));
   be_.upload(m_, d.exp_avg.data() + opt_lo_, opt_n_);
   be_.upload(v_, d.exp_avg_sq.data() + opt_lo_, opt_n_);
-  train_.restore(d.state.loader);
+  try {
+    train_.restore(d.state.loader);
+  } catch (const DataError& e) {
+    throw DataError(found->dir + "/state.json: " + e.what() + " (was the data directory changed?)");
+  }
   state_ = d.state;
   last_checkpoint_ = found->dir;
   if (lead_) std::printf("resumed from %s at step %lld\n", found->dir.c_str(), static_cast<long long>(state_.step));
@@ -294,8 +317,10 @@ double Trainer<T>::train_step(int64_t step) {
   comm_.all_reduce_sum(agg, 3);
   loss = agg[0] / world_;
   stop_ = agg[1] > 0;
-  if (!std::isfinite(loss)) return loss;  // the caller stops before touching the weights
   grad_norm_ = std::sqrt(agg[2]);
+  // the caller stops before touching the weights: a finite loss can come with an overflowed
+  // gradient, and AdamW would carry it into every weight
+  if (!std::isfinite(loss) || !std::isfinite(grad_norm_)) return loss;
 
   AdamWStep s = adamw_step(step + 1);
   s.grad_scale = cfg_.grad_clip > 0 && grad_norm_ > cfg_.grad_clip ? cfg_.grad_clip / grad_norm_ : 1.0;
@@ -317,10 +342,10 @@ double Trainer<T>::train_step(int64_t step) {
 
 template <class T>
 double Trainer<T>::validation_loss() {
-  DataLoader val(val_shards_, loader_options(cfg_, false, comm_));
+  val_.restore(LoaderState{});
   double sum = 0;
   for (int b = 0; b < cfg_.val_batches; ++b) {
-    val.next(inputs_.data(), targets_.data());
+    val_.next(inputs_.data(), targets_.data());
     sum += model_.forward(inputs_.data(), targets_.data(), cfg_.micro_batch, cfg_.seq_len);
   }
   comm_.all_reduce_sum(&sum, 1);
@@ -328,7 +353,19 @@ double Trainer<T>::validation_loss() {
 }
 
 template <class T>
-void Trainer<T>::checkpoint() {
+bool Trainer<T>::step_is_finite(int64_t step, double loss) const {
+  if (std::isfinite(loss) && std::isfinite(grad_norm_)) return true;
+  const auto kind = [](double x) { return std::isnan(x) ? "nan" : "inf"; };
+  if (lead_)
+    std::fprintf(stderr, "merino: error: step %lld: %s is %s; stopped without updating the weights; "
+                 "last good checkpoint: %s\n", static_cast<long long>(step + 1),
+                 std::isfinite(loss) ? "gradient norm" : "loss", std::isfinite(loss) ? kind(grad_norm_) : kind(loss),
+                 last_checkpoint_.c_str());
+  return false;
+}
+
+template <class T>
+bool Trainer<T>::checkpoint() {
   // the whole AdamW state is written by rank 0, so a run resumes on any number of ranks
   CheckpointData d;
   if (lead_) {
@@ -342,12 +379,20 @@ void Trainer<T>::checkpoint() {
     be_.download(d.exp_avg.data(), m_, d.exp_avg.size());
     be_.download(d.exp_avg_sq.data(), v_, d.exp_avg_sq.size());
   }
-  if (!lead_) return;
+  if (!lead_) return true;
   d.state = state_;
   d.state.loader = train_.state();
   d.params = model_.get_params();
   d.config_yaml = cfg_.resolved_yaml;
+  // finite gradients can still overflow a weight (a huge learning rate or weight decay)
+  if (auto bad = non_finite_values(model_.layout(), d)) {
+    std::fprintf(stderr, "merino: error: step %lld: %s; stopped without writing a checkpoint; "
+                 "last good checkpoint: %s\n", static_cast<long long>(state_.step), bad->c_str(),
+                 last_checkpoint_.c_str());
+    return false;
+  }
   last_checkpoint_ = save_checkpoint(cfg_.run_dir, model_.layout(), d, cfg_.keep_last);
+  return true;
 }
 
 template <class T>
@@ -378,13 +423,7 @@ int Trainer<T>::run(const std::string& resume) {
     const int64_t step = state_.step;
     const auto t0 = Clock::now();
     const double loss = train_step(step);
-    if (!std::isfinite(loss)) {
-      if (lead_)
-        std::fprintf(stderr, "merino: error: step %lld: loss is %s; stopped without updating the weights; "
-                     "last good checkpoint: %s\n", static_cast<long long>(step + 1),
-                     std::isnan(loss) ? "nan" : "inf", last_checkpoint_.c_str());
-      return 1;
-    }
+    if (!step_is_finite(step, loss)) return 1;
     const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
     state_.step = step + 1;
     state_.tokens_seen += uint64_t(step_tokens);
@@ -404,6 +443,12 @@ int Trainer<T>::run(const std::string& resume) {
                   duration(eta).c_str(), tty ? "   " : "\n");
       std::fflush(stdout);
     }
+    // the checkpoint comes before the validation, so a failing validation cannot lose the step
+    const bool periodic = cfg_.checkpoint_every > 0 && state_.step % cfg_.checkpoint_every == 0;
+    if (periodic || last || stop_) {
+      const bool written = checkpoint();  // rank 0's verdict ends every rank alike
+      if (comm_.broadcast(written ? "1" : "0") != "1") return 1;
+    }
     if ((cfg_.val_every > 0 && state_.step % cfg_.val_every == 0) || last) {
       const double val = validation_loss();
       if (lead_) {
@@ -412,8 +457,6 @@ int Trainer<T>::run(const std::string& resume) {
                     static_cast<long long>(state_.step), val);
       }
     }
-    const bool periodic = cfg_.checkpoint_every > 0 && state_.step % cfg_.checkpoint_every == 0;
-    if (periodic || last || stop_) checkpoint();
     if (stop_) {
       if (lead_) {
         const std::string why = stop_signal_number() ? "signal " + std::to_string(stop_signal_number())
@@ -431,22 +474,48 @@ int Trainer<T>::run(const std::string& resume) {
   return 0;
 }
 
+// An allocation beyond the reserved plan failed (host buffers, library workspaces, a
+// checkpoint's copies): the message gives the plan and the limit it ran into.
+template <class T>
+std::string beyond_plan_message(const TrainConfig& cfg, const Communicator& comm) {
+  const bool zero1 = cfg.zero1 && comm.world() > 1;
+  const MemoryPlan plan = training_memory_plan<T>(
+      cfg.model, cfg.micro_batch, cfg.seq_len,
+      optimizer_numel(build_param_layout(cfg.model).total, zero1, comm), zero1);
+  std::string limit = "memory is exhausted";
+  rlimit as{};
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+    limit = "the address-space limit (ulimit -v) is " + mebibytes(size_t(as.rlim_cur));
+  return "cannot allocate memory beyond the " + mebibytes(plan.total()) + " planned for training (plan: " +
+         plan.describe() + "); " + limit;
+}
+
 template <class T>
 int train_in(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
-  Trainer<T> trainer(cfg, comm);
   try {
-    return trainer.run(resume);
-  } catch (...) {
-    // while the trainer still holds its buffers: a bucket all-reduce this rank queued before the
-    // error would otherwise keep the device busy, and the unwinding waiting on it, for ever
-    comm.stop_collectives();
-    throw;
+    Trainer<T> trainer(cfg, comm);
+    try {
+      return trainer.run(resume);
+    } catch (...) {
+      // while the trainer still holds its buffers: a bucket all-reduce this rank queued before the
+      // error would otherwise keep the device busy, and the unwinding waiting on it, for ever
+      comm.stop_collectives();
+      throw;
+    }
+  } catch (const std::bad_alloc&) {
+    throw EnvironmentError(beyond_plan_message<T>(cfg, comm));
   }
 }
 
 }  // namespace
 
 int run_training(const TrainConfig& cfg, const std::string& resume, Communicator& comm) {
+  // rank 0 reads and writes run.dir: it holds the lock, taken before anything is read there
+  std::optional<RunDirLock> lock;
+  if (comm.rank() == 0) {
+    lock.emplace(cfg.run_dir);
+    recover_run_dir(cfg.run_dir);
+  }
   if (comm.rank() == 0)
     std::printf("--- resolved config ---\n%s\n-----------------------\n", cfg.resolved_yaml.c_str());
   if (cfg.precision == "bf16") return train_in<bf16>(cfg, resume, comm);

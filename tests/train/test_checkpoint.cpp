@@ -198,6 +198,9 @@ TEST(checkpoint, SafetensorsReaderRejectsBadHeaders) {
                 .find("outside the file"), std::string::npos);
   EXPECT_NE(error_for(with_header(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8))
                 .find("does not match its shape"), std::string::npos);
+  // 2^62 floats are 2^64 bytes, which wraps to the empty byte range given
+  EXPECT_NE(error_for(with_header(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0))
+                .find("tensor 'a' shape [4611686018427387904]: the element count overflows"), std::string::npos);
   EXPECT_NE(error_for(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12))
                 .find("overlap"), std::string::npos);
