@@ -33,6 +33,14 @@ void write_tokenizer(const TokenizerExport* t, const std::string& out_dir) {
     write_file_atomically(out_dir + "/tokenizer_config.json", t->tokenizer_config.dump(2) + "\n");
 }
 
+// an existing directory may hold someone's files: refuse it rather than mix or overwrite
+void create_fresh(const std::string& out_dir) {
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !(fs::is_directory(out_dir, ec) && fs::is_empty(out_dir, ec)))
+    throw DataError(out_dir + ": already exists and is not an empty directory (export writes a new one)");
+  fs::create_directories(out_dir);
+}
+
 std::string shape_string(const std::vector<int64_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
@@ -48,7 +56,7 @@ void write_hf_directory(const ModelConfig& cfg, const std::vector<float>& params
   const std::vector<HfTensor> tensors = hf_tensors_from_params(cfg, params);
   std::vector<TensorView> views;
   for (const HfTensor& t : tensors) views.push_back({t.name, t.shape, t.data.data()});
-  fs::create_directories(out_dir);
+  create_fresh(out_dir);
   write_file_atomically(out_dir + "/model.safetensors", encode_safetensors(views, {{"format", "pt"}}));
   write_file_atomically(out_dir + "/config.json", config.dump(2) + "\n");
   json generation = json::object();
@@ -61,7 +69,7 @@ void write_hf_directory(const ModelConfig& cfg, const std::vector<float>& params
 void write_merino_directory(const ModelConfig& cfg, const std::string& config_yaml,
                             const std::string& model_safetensors_bytes,
                             const TokenizerExport* tokenizer, const std::string& out_dir) {
-  fs::create_directories(out_dir);
+  create_fresh(out_dir);
   write_file_atomically(out_dir + "/model.safetensors", model_safetensors_bytes);
   write_file_atomically(out_dir + "/config.yaml", config_yaml);
   std::string doc =
