@@ -22,7 +22,7 @@ Action add_eval_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 30));
   cmd->add_option("--batch", o->batch, "Windows per forward pass (default: 2048 / context length, at least 1)")
       ->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
+  cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, llama2, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->capture_default_str();
   cmd->add_option("--tokenizer-dir", o->tokenizer_dir,
                   "Where gpt2/ and neox-20b/ live (default: $MERINO_TOKENIZERS, else the build's shared/data/tokenizers)")

@@ -28,6 +28,7 @@ NamedTokenizer load_hf(const std::string& name, const fs::path& file) {
 NamedTokenizer load(const std::string& spec, const std::string& dir) {
   if (spec == "gpt2") return load_gpt2_dir(spec, fs::path(dir) / "gpt2");
   if (spec == "neox") return load_hf(spec, fs::path(dir) / "neox-20b" / "tokenizer.json");
+  if (spec == "llama2") return load_hf(spec, fs::path(dir) / "llama2" / "tokenizer.json");
   const fs::path path(spec);
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -36,7 +37,7 @@ NamedTokenizer load(const std::string& spec, const std::string& dir) {
     throw DataError(spec + ": directory holds neither encoder.json + vocab.bpe nor tokenizer.json");
   }
   if (file_exists(path)) return load_hf(spec, path);
-  throw DataError(spec + ": no such tokenizer (expected gpt2, neox, a directory or a tokenizer.json)");
+  throw DataError(spec + ": no such tokenizer (expected gpt2, neox, llama2, a directory or a tokenizer.json)");
 }
 
 }  // namespace

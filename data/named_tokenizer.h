@@ -1,5 +1,6 @@
 // Tokenizers by name, as `merino prepare --tokenizer` takes them: "gpt2" (encoder.json +
-// vocab.bpe under DIR/gpt2), "neox" (DIR/neox-20b/tokenizer.json), or a path: a directory
+// vocab.bpe under DIR/gpt2), "neox" (DIR/neox-20b/tokenizer.json), "llama2"
+// (DIR/llama2/tokenizer.json, byte-fallback BPE), or a path: a directory
 // holding either of those layouts, or an HF tokenizer.json file. DIR is --tokenizer-dir, else
 // $MERINO_TOKENIZERS, else the build's default <source>/../shared/data/tokenizers.
 #pragma once
