@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # `merino export --format hf` then `merino import` gives a checkpoint that `merino eval` scores
 # exactly as the original: same tensors, same config, same numbers to the last digit.
-# Usage: export_import_eval.sh MERINO SHARED_DATA
+# gpt2: a GPT-2-style model on GPT-2 shards; llama2: a MobileLLM-LS-shaped one (RoPE, GQA,
+# SwiGLU, repeat: 2, exported as 4 stored layers) on shards of the LLaMA-2 tokenizer.
+# Usage: export_import_eval.sh MERINO SHARED_DATA gpt2|llama2
 set -euo pipefail
-merino="$1"; shared="$2"
+merino="$1"; shared="$2"; family="$3"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 head -c 30000 "$shared/ptb/ptb.valid.txt" >"$work/text.txt"
-"$merino" prepare --input "$work/text.txt" --val-tokens 1000 --out "$work/data" --tokenizer gpt2 \
+"$merino" prepare --input "$work/text.txt" --val-tokens 1000 --out "$work/data" --tokenizer "$family" \
   --tokenizer-dir "$shared/tokenizers" >/dev/null
+if [[ $family == gpt2 ]]; then
+  model='{vocab_size: 50257, context_length: 32, norm: layernorm, activation: gelu, position: learned,
+          bias: true, tie_embeddings: true, layers: 2, d_model: 16, n_heads: 2, ffn_dim: 32}'
+  tokenizer_files="vocab.json merges.txt tokenizer_config.json"
+else
+  model='{vocab_size: 32000, context_length: 32, norm: rmsnorm, activation: swiglu, position: rope,
+          bias: false, tie_embeddings: true, layers: 2, repeat: 2, d_model: 16, n_heads: 4,
+          n_kv_heads: 2, ffn_dim: 24}'
+  tokenizer_files="tokenizer.json tokenizer_config.json"
+fi
 cat >"$work/run.yaml" <<YAML
-model: {vocab_size: 50257, context_length: 32, norm: layernorm, activation: gelu, position: learned,
-        bias: true, tie_embeddings: true, layers: 2, d_model: 16, n_heads: 2, ffn_dim: 32}
+model: $model
 data: {dir: $work/data}
 run: {dir: $work/run, seed: 3}
 batch: {micro_batch: 2, seq_len: 32, grad_accum: 1}
@@ -21,12 +32,12 @@ checkpoint: {every: 2, keep_last: 1}
 YAML
 "$merino" train "$work/run.yaml" >/dev/null
 "$merino" export "$work/run/latest" --format hf --out "$work/hf" >/dev/null
-for f in config.json model.safetensors generation_config.json vocab.json merges.txt tokenizer_config.json; do
+for f in config.json model.safetensors generation_config.json $tokenizer_files; do
   [[ -s $work/hf/$f ]] || { echo "export wrote no $f"; exit 1; }
 done
 "$merino" import "$work/hf" --out "$work/ck" >/dev/null
 evaluate() {
-  "$merino" eval --checkpoint "$1" --task "text:$work/text.txt" --tokenizer-dir "$shared/tokenizers" \
+  "$merino" eval --checkpoint "$1" --task "text:$work/text.txt" --tokenizer "$family" --tokenizer-dir "$shared/tokenizers" \
     --json "$2" >/dev/null
   # the scores and counts (the checkpoint's path, name and step differ by design)
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
