@@ -42,7 +42,7 @@ SafetensorsFile read_weights(const fs::path& dir, std::string& described_as) {
   const fs::path single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
   if (present(single)) {
     described_as = single.string();
-    return read_safetensors(single.string());
+    return read_safetensors(single.string(), /*widen_half=*/true);
   }
   if (present(index)) {
     described_as = index.string();
@@ -53,7 +53,7 @@ SafetensorsFile read_weights(const fs::path& dir, std::string& described_as) {
     for (const auto& [name, file] : j["weight_map"].items()) shards.insert(file.get<std::string>());
     SafetensorsFile merged;
     for (const std::string& shard : shards) {
-      SafetensorsFile part = read_safetensors((dir / shard).string());
+      SafetensorsFile part = read_safetensors((dir / shard).string(), /*widen_half=*/true);
       for (auto& [name, t] : part.tensors)
         if (!merged.tensors.emplace(name, std::move(t)).second)
           throw DataError((dir / shard).string() + ": tensor '" + name + "' is also in another shard");

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +217,33 @@ TEST(Refusals, MisshapenTensorIsNamed) {
   fs::copy_file(kFixtures + "gpt2/model.safetensors", dir.path + "/model.safetensors");
   const std::string e = error_of<DataError>([&] { read_hf_directory(dir.path); });
   EXPECT_NE(e.find("transformer.h.0.mlp.c_fc.weight' has shape [16, 40]"), std::string::npos) << e;
+}
+
+// Published models ship in F16/BF16: import widens them exactly (IEEE 754 binary16 and
+// bfloat16 definitions, written out here as sign, exponent and mantissa)
+TEST(HalfPrecision, ImportWidensF16AndBf16Exactly) {
+  const uint16_t f16[] = {0x3C00, 0xC100, 0x7BFF, 0x0001, 0x03FF, 0x7C00, 0x8000};
+  const float f16_want[] = {1.0f, -2.5f, 65504.0f, std::ldexp(1.0f, -24), std::ldexp(1023.0f, -24),
+                            std::numeric_limits<float>::infinity(), -0.0f};
+  const uint16_t bf16[] = {0x3F80, 0xC020, 0x7F7F, 0x0001, 0xFF80};
+  const float bf16_want[] = {1.0f, -2.5f, std::ldexp(255.0f, 120), std::ldexp(1.0f, -133),
+                             -std::numeric_limits<float>::infinity()};
+  std::string data;
+  for (uint16_t h : f16) data += {char(h & 0xff), char(h >> 8)};
+  for (uint16_t h : bf16) data += {char(h & 0xff), char(h >> 8)};
+  const std::string header = R"({"a":{"dtype":"F16","shape":[7],"data_offsets":[0,14]},)"
+                             R"("b":{"dtype":"BF16","shape":[5],"data_offsets":[14,24]}})";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((header.size() >> (8 * i)) & 0xff);
+  bytes += header + data;
+  const SafetensorsFile file = parse_safetensors(bytes, "half.safetensors", /*widen_half=*/true);
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(file.tensors.at("a").data[i], f16_want[i]) << i;
+    EXPECT_EQ(std::signbit(file.tensors.at("a").data[i]), std::signbit(f16_want[i])) << i;
+  }
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(file.tensors.at("b").data[i], bf16_want[i]) << i;
+  // checkpoints stay F32-only
+  EXPECT_NE(error_of<DataError>([&] { parse_safetensors(bytes, "half.safetensors"); }).find("dtype"), std::string::npos);
 }
 
 }  // namespace
