@@ -35,6 +35,11 @@ YAML
 for f in config.json model.safetensors generation_config.json $tokenizer_files; do
   [[ -s $work/hf/$f ]] || { echo "export wrote no $f"; exit 1; }
 done
+# the merino format: the checkpoint's own bytes, explained
+"$merino" export "$work/run/latest" --format merino --out "$work/own" >/dev/null
+cmp "$work/run/latest/model.safetensors" "$work/own/model.safetensors"
+cmp "$work/run/latest/config.yaml" "$work/own/config.yaml"
+grep -q '^| model.embed_tokens.weight \|^| wte.weight ' "$work/own/FORMAT.md"
 "$merino" import "$work/hf" --out "$work/ck" >/dev/null
 evaluate() {
   "$merino" eval --checkpoint "$1" --task "text:$work/text.txt" --tokenizer "$family" --tokenizer-dir "$shared/tokenizers" \
