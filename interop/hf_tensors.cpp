@@ -49,13 +49,9 @@ const std::map<std::string, std::string> kOptLayer = {
     {"mlp.c_fc.weight", "fc1.weight"}, {"mlp.c_fc.bias", "fc1.bias"},
     {"mlp.c_proj.weight", "fc2.weight"}, {"mlp.c_proj.bias", "fc2.bias"}};
 
+// merino names learned-position models (GPT-2 and OPT alike) with GPT-2's names
 std::string layer_prefix(HfFamily f, int i) {
-  switch (f) {
-    case HfFamily::GPT2: return "h." + std::to_string(i) + ".";
-    case HfFamily::OPT: return "h." + std::to_string(i) + ".";  // merino names OPT as GPT-2
-    case HfFamily::Llama: break;
-  }
-  return "model.layers." + std::to_string(i) + ".";
+  return (f == HfFamily::Llama ? "model.layers." : "h.") + std::to_string(i) + ".";
 }
 
 std::string hf_layer_prefix(HfFamily f, int j) {
