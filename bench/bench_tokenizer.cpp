@@ -198,6 +198,31 @@ void BM_Encode(benchmark::State& state) {
   state.counters["tokens"] = static_cast<double>(tokens);
 }
 
+// The LLaMA-2 tokenizer.json (byte-fallback BPE: one BPE word per document, character base
+// symbols) on the same lines, on one thread: its MB_per_s beside BM_EncodeBatch/1's is the
+// comparison with GPT-2's path.
+void BM_EncodeLlama2(benchmark::State& state) {
+  Setup& s = setup();
+  if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
+  static const std::unique_ptr<merino::Tokenizer> llama2 = [] {
+    try {
+      return std::make_unique<merino::Tokenizer>(
+          merino::Tokenizer::load_hf_json(shared_dir() + "/tokenizers/llama2/tokenizer.json"));
+    } catch (const std::exception&) {
+      return std::unique_ptr<merino::Tokenizer>();
+    }
+  }();
+  if (!llama2) return state.SkipWithError("llama2/tokenizer.json not found or not loadable");
+  size_t tokens = 0;
+  timed(state, s, [&] {
+    const auto ids = llama2->encode_batch(s.lines, 1);
+    tokens = 0;
+    for (const auto& line : ids) tokens += line.size();
+    benchmark::DoNotOptimize(ids.data());
+  });
+  state.counters["tokens"] = static_cast<double>(tokens);
+}
+
 void BM_EncodeBatch(benchmark::State& state) {
   Setup& s = setup();
   if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
@@ -215,6 +240,7 @@ void thread_counts(benchmark::internal::Benchmark* b) {
 // would overstate its speed.
 BENCHMARK(BM_Naive)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Encode)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EncodeLlama2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EncodeBatch)->Apply(thread_counts)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -33,7 +33,7 @@ Action add_eval_command(CLI::App& app) {
   cmd->add_option("--limit", *limit,
                   "Zero-shot: score only the first N documents of each task (0 < N < 1: that fraction); for testing only")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
+  cmd->add_option("--tokenizer", o->tokenizer, "gpt2, neox, llama2, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->capture_default_str();
   cmd->add_option("--data-dir", o->data_dir,
                   "Data root searched first for wikitext-2-raw/, ptb/, tokenizers/ and zero-shot/<task>/ (then "

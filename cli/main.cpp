@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   add(merino::cli::add_search_command);
   add(merino::cli::add_eval_command);
   add(merino::cli::add_fetch_command);
+  add(merino::cli::add_export_command);
+  add(merino::cli::add_import_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

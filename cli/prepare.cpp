@@ -83,7 +83,7 @@ Action add_prepare_command(CLI::App& app) {
                   "(+.zst) text, one document per file")
       ->required();
   cmd->add_option("--out", options->out_dir, "Output directory: train_*.bin, val_*.bin, manifest.json")->required();
-  cmd->add_option("--tokenizer", *tokenizer, "gpt2, neox, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
+  cmd->add_option("--tokenizer", *tokenizer, "gpt2, neox, llama2, a directory with encoder.json + vocab.bpe, or a tokenizer.json")
       ->required();
   cmd->add_option("--data-dir", *data_dir,
                   "Data root searched first for tokenizers/gpt2/ and tokenizers/neox-20b/ (then $MERINO_DATA, "

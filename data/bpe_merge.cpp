@@ -49,22 +49,12 @@ struct Later {
   }
 };
 
-}  // namespace
-
-void bpe_merge(std::string_view piece, const int32_t (&byte_token)[256], const MergeTable& merges,
-               BpeScratch& s, std::vector<int32_t>& out) {
-  if (piece.size() > static_cast<size_t>(INT32_MAX)) throw std::length_error("merino tokenizer: piece over 2 GiB");
-  const int32_t n = static_cast<int32_t>(piece.size());
-  if (n == 1) {
-    out.push_back(byte_token[static_cast<unsigned char>(piece[0])]);
-    return;
-  }
-  s.id.resize(n);
+// merges the n symbols already in s.id
+void merge_symbols(int32_t n, const MergeTable& merges, BpeScratch& s, std::vector<int32_t>& out) {
   s.next.resize(n);
   s.prev.resize(n);
   s.heap.clear();
   for (int32_t i = 0; i < n; ++i) {
-    s.id[i] = byte_token[static_cast<unsigned char>(piece[i])];
     s.next[i] = i + 1 < n ? i + 1 : -1;
     s.prev[i] = i - 1;
   }
@@ -94,6 +84,26 @@ void bpe_merge(std::string_view piece, const int32_t (&byte_token)[256], const M
     if (s.next[c.pos] >= 0) queue(c.pos, true);
   }
   for (int32_t i = 0; i >= 0; i = s.next[i]) out.push_back(s.id[i]);
+}
+
+}  // namespace
+
+void bpe_merge(std::string_view piece, const int32_t (&byte_token)[256], const MergeTable& merges,
+               BpeScratch& s, std::vector<int32_t>& out) {
+  if (piece.size() > static_cast<size_t>(INT32_MAX)) throw std::length_error("merino tokenizer: piece over 2 GiB");
+  const int32_t n = static_cast<int32_t>(piece.size());
+  if (n == 1) {
+    out.push_back(byte_token[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
+  s.id.resize(n);
+  for (int32_t i = 0; i < n; ++i) s.id[i] = byte_token[static_cast<unsigned char>(piece[i])];
+  merge_symbols(n, merges, s, out);
+}
+
+void bpe_merge_symbols(BpeScratch& s, const MergeTable& merges, std::vector<int32_t>& out) {
+  if (s.id.size() > static_cast<size_t>(INT32_MAX)) throw std::length_error("merino tokenizer: piece over 2G symbols");
+  if (!s.id.empty()) merge_symbols(static_cast<int32_t>(s.id.size()), merges, s, out);
 }
 
 }  // namespace merino::tok

@@ -71,4 +71,8 @@ struct BpeScratch {
 void bpe_merge(std::string_view piece, const int32_t (&byte_token)[256], const MergeTable& merges,
                BpeScratch& scratch, std::vector<int32_t>& out);
 
+// The same merge over the symbols the caller put in scratch.id (characters, or byte-fallback
+// tokens, for vocabularies whose base symbols are characters: LLaMA-2 / SentencePiece style).
+void bpe_merge_symbols(BpeScratch& scratch, const MergeTable& merges, std::vector<int32_t>& out);
+
 }  // namespace merino::tok

@@ -29,6 +29,7 @@ NamedTokenizer load(const std::string& spec, const std::string& data_dir) {
   if (spec == "gpt2")
     return load_gpt2_dir(spec, fs::path(require_data_file("tokenizers/gpt2/encoder.json", data_dir)).parent_path());
   if (spec == "neox") return load_hf(spec, require_data_file("tokenizers/neox-20b/tokenizer.json", data_dir));
+  if (spec == "llama2") return load_hf(spec, require_data_file("tokenizers/llama2/tokenizer.json", data_dir));
   const fs::path path(spec);
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -37,7 +38,7 @@ NamedTokenizer load(const std::string& spec, const std::string& data_dir) {
     throw DataError(spec + ": directory holds neither encoder.json + vocab.bpe nor tokenizer.json");
   }
   if (file_exists(path)) return load_hf(spec, path);
-  throw DataError(spec + ": no such tokenizer (expected gpt2, neox, a directory or a tokenizer.json)");
+  throw DataError(spec + ": no such tokenizer (expected gpt2, neox, llama2, a directory or a tokenizer.json)");
 }
 
 }  // namespace

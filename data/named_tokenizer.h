@@ -1,5 +1,6 @@
 // Tokenizers by name, as `merino prepare --tokenizer` takes them: "gpt2" (tokenizers/gpt2/
-// encoder.json + vocab.bpe) and "neox" (tokenizers/neox-20b/tokenizer.json), found through the
+// encoder.json + vocab.bpe), "neox" (tokenizers/neox-20b/tokenizer.json) and "llama2"
+// (tokenizers/llama2/tokenizer.json, byte-fallback BPE), found through the
 // data lookup (data_paths.h: --data-dir, $MERINO_DATA, datasets/, the fetch cache, the shared
 // data), or a path: a directory holding either of those layouts, or an HF tokenizer.json file.
 #pragma once

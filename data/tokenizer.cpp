@@ -65,6 +65,7 @@ std::string Tokenizer::decode(const int32_t* ids, size_t n) const {
   std::string out;
   out.reserve(n * 4);
   for (size_t i = 0; i < n; ++i) out += token_bytes(ids[i]);
+  if (impl_->strips_leading_space() && !out.empty() && out[0] == ' ') out.erase(0, 1);
   return out;
 }
 

@@ -36,6 +36,9 @@ class Tokenizer {
   static Tokenizer load_gpt2(const std::string& encoder_json_path, const std::string& vocab_bpe_path);
   // An HF tokenizers JSON with a BPE model and a ByteLevel pre-tokenizer (add_prefix_space false);
   // normalizer none or NFC; its added_tokens are honoured (special ones only when allowed).
+  // Or a LLaMA-2-style one: BPE with byte_fallback, Prepend/Replace "▁" normalizer, no
+  // pre-tokenizer (docs/TOKENIZER.md); eot_token() is then </s> and decode() drops the one
+  // leading space the normalizer prepends.
   static Tokenizer load_hf_json(const std::string& tokenizer_json_path);
 
   // allow_special: when true, special tokens written in the text (e.g. "<|endoftext|>") become

@@ -6,6 +6,7 @@
 
 #include "data/byte_level.h"
 #include "data/nfc.h"
+#include "data/utf8.h"
 
 namespace merino::tok {
 namespace {
@@ -68,27 +69,6 @@ std::shared_ptr<const TokenizerImpl> TokenizerBuilder::build(const std::string& 
     fail("declares an NFC normalizer, but merino was built without ICU, which it needs for NFC");
   }
   TokenizerImpl& t = *impl_;
-
-  // Every byte that can occur in UTF-8 text needs a single-byte token. Vocabularies trained only
-  // on valid UTF-8 may lack the 13 bytes that never occur there (C0, C1, F5..FF; NeoX-20B does);
-  // encode() then writes U+FFFD for such a byte, the usual lossy-decoding substitute.
-  for (int b = 0; b < 256; ++b) {
-    const std::string sym = bytes_to_symbols(std::string(1, static_cast<char>(b)));
-    const auto it = vocab_.find(sym);
-    if (it != vocab_.end()) {
-      t.byte_token_[b] = it->second;
-    } else if (b == 0xC0 || b == 0xC1 || b >= 0xF5) {
-      t.byte_token_[b] = -1;
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02X", b);
-      fail(std::string("the vocabulary has no token for byte ") + hex + " (spelled " + quoted(sym) + ")");
-    }
-  }
-  BpeScratch scratch;
-  bpe_merge("\xEF\xBF\xBD", t.byte_token_, t.merges_, scratch, t.replacement_ids_);
-
-  // Decode table: added tokens decode to their content, vocabulary entries to their bytes.
   int32_t size = 0;
   for (const auto& [id, sym] : id_symbols_) size = std::max(size, id + 1);
   for (const AddedToken& a : added_) size = std::max(size, a.id + 1);
@@ -98,14 +78,8 @@ std::shared_ptr<const TokenizerImpl> TokenizerBuilder::build(const std::string& 
     bytes[a.id] = a.content;
     t.present_[a.id] = 1;
   }
-  for (const auto& [id, sym] : id_symbols_) {
-    if (t.present_[id]) continue;
-    if (!symbols_to_bytes(sym, bytes[id])) {
-      fail("token " + quoted(sym) + " (id " + std::to_string(id) +
-           ") has a character outside GPT-2's byte-level alphabet");
-    }
-    t.present_[id] = 1;
-  }
+  if (byte_fallback_) build_byte_fallback(source, bytes);
+  else build_byte_level(source, bytes);
   t.offsets_.assign(size + 1, 0);
   for (int32_t i = 0; i < size; ++i) {
     t.offsets_[i] = static_cast<uint32_t>(t.bytes_.size());
@@ -127,9 +101,90 @@ std::shared_ptr<const TokenizerImpl> TokenizerBuilder::build(const std::string& 
       (a.normalized ? t.normalized_added_ : t.raw_added_)[allow].add(content, a.id);
     }
     if (a.content == "<|endoftext|>") t.eot_ = a.id;
+    if (a.content == "</s>" && t.eot_ < 0) t.eot_ = a.id;  // LLaMA-style end of sequence
   }
   t.nfc_ = nfc_;
+  t.byte_fallback_ = byte_fallback_;
   return std::shared_ptr<const TokenizerImpl>(impl_.release());
+}
+
+void TokenizerBuilder::build_byte_fallback(const std::string& source, std::vector<std::string>& bytes) {
+  TokenizerImpl& t = *impl_;
+  auto fail = [&](const std::string& problem) {
+    throw std::runtime_error("merino tokenizer: " + source + ": " + problem);
+  };
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    const auto it = vocab_.find(name);
+    if (it == vocab_.end()) fail(std::string("byte_fallback is set but the vocabulary has no token ") + name);
+    t.byte_token_[b] = it->second;
+  }
+  const std::string space = "\xE2\x96\x81";  // U+2581 "▁"
+  t.split_at_marks_ = true;
+  for (const auto& [sym, id] : vocab_)
+    for (size_t at = sym.find(space, 1); at != std::string::npos && t.split_at_marks_; at = sym.find(space, at + 1))
+      t.split_at_marks_ = at >= space.size() && sym.compare(at - space.size(), space.size(), space) == 0;
+  t.bmp_token_.assign(0x10000, -1);
+  for (const auto& [sym, id] : vocab_) {
+    uint32_t cp = 0;
+    if (utf8_decode(reinterpret_cast<const unsigned char*>(sym.data()), sym.size(), cp) != sym.size()) continue;
+    if (cp < 0x10000) t.bmp_token_[cp] = id;
+    else t.astral_token_[cp] = id;
+  }
+  for (const auto& [id, sym] : id_symbols_) {
+    if (t.present_[id]) continue;
+    unsigned byte = 0;
+    if (sym.size() == 6 && std::sscanf(sym.c_str(), "<0x%2X>", &byte) == 1) {
+      bytes[id] = std::string(1, static_cast<char>(byte));
+    } else {  // the decoder's Replace "▁" -> " "
+      for (size_t pos = 0; pos < sym.size();) {
+        if (sym.compare(pos, space.size(), space) == 0) {
+          bytes[id] += ' ';
+          pos += space.size();
+        } else {
+          bytes[id] += sym[pos++];
+        }
+      }
+    }
+    t.present_[id] = 1;
+  }
+}
+
+void TokenizerBuilder::build_byte_level(const std::string& source, std::vector<std::string>& bytes) {
+  TokenizerImpl& t = *impl_;
+  auto fail = [&](const std::string& problem) {
+    throw std::runtime_error("merino tokenizer: " + source + ": " + problem);
+  };
+  // Every byte that can occur in UTF-8 text needs a single-byte token. Vocabularies trained only
+  // on valid UTF-8 may lack the 13 bytes that never occur there (C0, C1, F5..FF; NeoX-20B does);
+  // encode() then writes U+FFFD for such a byte, the usual lossy-decoding substitute.
+  for (int b = 0; b < 256; ++b) {
+    const std::string sym = bytes_to_symbols(std::string(1, static_cast<char>(b)));
+    const auto it = vocab_.find(sym);
+    if (it != vocab_.end()) {
+      t.byte_token_[b] = it->second;
+    } else if (b == 0xC0 || b == 0xC1 || b >= 0xF5) {
+      t.byte_token_[b] = -1;
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", b);
+      fail(std::string("the vocabulary has no token for byte ") + hex + " (spelled " + quoted(sym) + ")");
+    }
+  }
+  BpeScratch scratch;
+  bpe_merge("\xEF\xBF\xBD", t.byte_token_, t.merges_, scratch, t.replacement_ids_);
+
+  // Decode table: added tokens decode to their content (already there), vocabulary entries to
+  // their bytes.
+  for (const auto& [id, sym] : id_symbols_) {
+    if (t.present_[id]) continue;
+    if (!symbols_to_bytes(sym, bytes[id])) {
+      fail("token " + quoted(sym) + " (id " + std::to_string(id) +
+           ") has a character outside GPT-2's byte-level alphabet");
+    }
+    t.present_[id] = 1;
+  }
 }
 
 }  // namespace merino::tok

@@ -30,6 +30,9 @@ class TokenizerBuilder {
   // content in raw text. Returns "" or the problem.
   std::string add_added_token(AddedToken token);
   void set_nfc(bool nfc) { nfc_ = nfc; }
+  // Byte-fallback BPE: tokens are spelled as text with "▁" for a space and <0xXX> for a byte
+  // (LLaMA-2 / Mistral), instead of GPT-2's byte-level alphabet.
+  void set_byte_fallback(bool on) { byte_fallback_ = on; }
 
   size_t merge_count() const { return rank_; }
   // Finishes the tables; throws std::runtime_error prefixed with `source` on a problem that only
@@ -43,6 +46,10 @@ class TokenizerBuilder {
   std::vector<AddedToken> added_;
   int32_t rank_ = 0;
   bool nfc_ = false;
+  bool byte_fallback_ = false;
+  // the byte-fallback spelling's tables: byte tokens, characters, decoded bytes
+  void build_byte_fallback(const std::string& source, std::vector<std::string>& bytes);
+  void build_byte_level(const std::string& source, std::vector<std::string>& bytes);
 };
 
 }  // namespace merino::tok

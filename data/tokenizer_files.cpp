@@ -115,6 +115,39 @@ Tokenizer Tokenizer::load_gpt2(const std::string& encoder_json_path, const std::
   return Tokenizer(b.build("'" + encoder_json_path + "' + '" + vocab_bpe_path + "'"));
 }
 
+namespace {
+
+// LLaMA-2 / Mistral: normalizer Prepend "▁" + Replace " " -> "▁", no pre-tokenizer, decoder
+// Replace "▁" -> " ", ByteFallback, Fuse, Strip one leading space. Anything else around a
+// byte-fallback model is refused by name rather than approximated.
+void check_byte_fallback_pipeline(const json& root, const std::string& path) {
+  const std::string mark = "\xE2\x96\x81";
+  const json kNull;
+  auto steps = [&](const char* key, const char* list) {
+    const json& j = root.contains(key) ? root[key] : kNull;
+    if (j.is_object() && type_of(j) == "Sequence" && j.contains(list) && j[list].is_array()) return j[list];
+    return json::array({j});
+  };
+  auto is_replace = [&](const json& j, const std::string& from, const std::string& to) {
+    return j.is_object() && type_of(j) == "Replace" && j.contains("pattern") && j["pattern"].is_object() &&
+           j["pattern"].value("String", "") == from && j.value("content", "") == to;
+  };
+  const json norm = steps("normalizer", "normalizers");
+  if (!(norm.size() == 2 && norm[0].is_object() && type_of(norm[0]) == "Prepend" &&
+        norm[0].value("prepend", "") == mark && is_replace(norm[1], " ", mark)))
+    fail(path, "byte_fallback is supported with the normalizer Prepend \"" + mark + "\" + Replace \" \" -> \"" +
+                   mark + "\" only (LLaMA-2 style)");
+  if (root.contains("pre_tokenizer") && !root["pre_tokenizer"].is_null())
+    fail(path, "byte_fallback is supported without a pre_tokenizer only (LLaMA-2 style)");
+  const json dec = steps("decoder", "decoders");
+  if (!(dec.size() == 4 && is_replace(dec[0], mark, " ") && dec[1].is_object() && type_of(dec[1]) == "ByteFallback" &&
+        dec[2].is_object() && type_of(dec[2]) == "Fuse" && dec[3].is_object() && type_of(dec[3]) == "Strip" &&
+        dec[3].value("content", "") == " " && dec[3].value("start", -1) == 1 && dec[3].value("stop", -1) == 0))
+    fail(path, "byte_fallback is supported with the decoder Replace, ByteFallback, Fuse, Strip only (LLaMA-2 style)");
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::load_hf_json(const std::string& path) {
   const json root = parse_json(path);
   if (!root.is_object()) fail(path, "the top level must be a JSON object");
@@ -125,9 +158,10 @@ Tokenizer Tokenizer::load_hf_json(const std::string& path) {
     if (model->contains("type") && type_of(*model) != "BPE") {
       fail(path, "model type " + type_of(*model) + " is not supported (only byte-level BPE)");
     }
-    for (const char* opt : {"dropout", "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback", "ignore_merges"}) {
+    for (const char* opt : {"dropout", "continuing_subword_prefix", "end_of_word_suffix", "ignore_merges"}) {
       if (option_set(*model, opt)) fail(path, std::string("model.") + opt + " is set, which is not supported");
     }
+    const bool byte_fallback = option_set(*model, "byte_fallback");
     static const json kMissing;
     add_vocab(b, model->contains("vocab") ? model->at("vocab") : kMissing, path, "model.vocab");
 
@@ -157,7 +191,10 @@ Tokenizer Tokenizer::load_hf_json(const std::string& path) {
     if (b.merge_count() == 0) fail(path, "model.merges is empty");
 
     const json normalizer = root.value("normalizer", json());
-    if (normalizer.is_object() && type_of(normalizer) == "NFC") {
+    if (byte_fallback) {
+      check_byte_fallback_pipeline(root, path);
+      b.set_byte_fallback(true);
+    } else if (normalizer.is_object() && type_of(normalizer) == "NFC") {
       b.set_nfc(true);
     } else if (!normalizer.is_null() &&
                !(normalizer.is_object() && type_of(normalizer) == "Sequence" && normalizer.value("normalizers", json::array()).empty())) {
@@ -165,15 +202,17 @@ Tokenizer Tokenizer::load_hf_json(const std::string& path) {
     }
 
     const json pre = root.value("pre_tokenizer", json());
-    if (!pre.is_object() || type_of(pre) != "ByteLevel") {
+    if (byte_fallback) {
+      // checked above with the normalizer and decoder
+    } else if (!pre.is_object() || type_of(pre) != "ByteLevel") {
       fail(path, "pre_tokenizer " + (pre.is_object() ? type_of(pre) : std::string("(none)")) +
                      " is not supported (only ByteLevel)");
     }
-    if (get_bool(pre, "add_prefix_space", true)) fail(path, "pre_tokenizer.add_prefix_space = true is not supported");
-    if (!get_bool(pre, "use_regex", true)) fail(path, "pre_tokenizer.use_regex = false is not supported");
+    if (!byte_fallback && get_bool(pre, "add_prefix_space", true)) fail(path, "pre_tokenizer.add_prefix_space = true is not supported");
+    if (!byte_fallback && !get_bool(pre, "use_regex", true)) fail(path, "pre_tokenizer.use_regex = false is not supported");
 
     const json decoder = root.value("decoder", json());
-    if (!decoder.is_null() && type_of(decoder) != "ByteLevel") {
+    if (!byte_fallback && !decoder.is_null() && type_of(decoder) != "ByteLevel") {
       fail(path, "decoder " + type_of(decoder) + " is not supported (only ByteLevel)");
     }
     // post_processor is ignored on purpose: encode() returns the text's tokens only, as HF does with
@@ -195,6 +234,7 @@ Tokenizer Tokenizer::load_hf_json(const std::string& path) {
       t.id = static_cast<int32_t>(id);
       t.special = get_bool(a, "special", false);
       t.normalized = get_bool(a, "normalized", !t.special);  // HF's default
+      if (byte_fallback && t.normalized) fail(path, where + ": normalized = true is not supported with byte_fallback");
       if (std::string err = b.add_added_token(t); !err.empty()) fail(path, where + ": " + err);
     }
   } catch (const json::exception& e) {  // a field of the wrong JSON type

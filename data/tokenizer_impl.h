@@ -8,10 +8,16 @@
 // That order is HF tokenizers' (AddedVocabulary splits, normalizer, pre-tokenizer, model); for
 // GPT-2 the normalisation steps are absent and it reduces to tiktoken's special-token split
 // followed by the regex and BPE.
+//
+// Byte-fallback BPE (LLaMA-2 / Mistral style tokenizer.json) takes a second path after the
+// added-token split: each segment gets "▁" prepended and its spaces replaced by "▁" (the
+// Prepend + Replace normalizer), then the whole segment is one BPE word whose base symbols are
+// characters; a character outside the vocabulary becomes its UTF-8 bytes' <0xXX> tokens.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "data/added_tokens.h"
@@ -42,11 +48,16 @@ class TokenizerImpl {
   }
   int32_t vocab_size() const { return static_cast<int32_t>(present_.size()); }
   int32_t eot_token() const { return eot_; }
+  // the byte-fallback decoder's Strip: one space (the prepended "▁") is dropped at the start
+  bool strips_leading_space() const { return byte_fallback_; }
 
  private:
   friend class TokenizerBuilder;
   void encode_segment(std::string_view seg, bool allow_special, Context& ctx, std::vector<int32_t>& out) const;
   void encode_pieces(std::string_view text, Context& ctx, std::vector<int32_t>& out) const;
+  void encode_byte_fallback(std::string_view seg, Context& ctx, std::vector<int32_t>& out) const;
+  void merge_word(std::string_view word, Context& ctx, std::vector<int32_t>& out) const;  // normalized text
+  int32_t char_token(uint32_t cp) const;  // -1: not in the vocabulary
 
   Pretokenizer pretokenizer_;
   MergeTable merges_;
@@ -60,6 +71,11 @@ class TokenizerImpl {
   LiteralMatcher raw_added_[2], normalized_added_[2];
   bool nfc_ = false;
   int32_t eot_ = -1;
+  // byte-fallback BPE: byte_token_ holds the <0xXX> ids; single-character tokens by code point
+  bool byte_fallback_ = false;
+  bool split_at_marks_ = false;            // no token has "▁" after another character
+  std::vector<int32_t> bmp_token_;         // U+0000..U+FFFF, -1 where none
+  std::unordered_map<uint32_t, int32_t> astral_token_;
 };
 
 }  // namespace merino::tok

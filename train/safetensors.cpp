@@ -1,7 +1,9 @@
 #include "train/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -16,6 +18,28 @@ size_t numel(const std::vector<int64_t>& shape) {
   size_t n = 1;
   for (int64_t d : shape) n *= size_t(d);
   return n;
+}
+
+// Published models often ship in half precision; every F16 and BF16 value is exactly a float.
+float bf16_to_f32(uint16_t h) {
+  const uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  float magnitude;
+  if (exp == 0) magnitude = std::ldexp(float(mant), -24);  // zero and subnormals
+  else if (exp == 31) magnitude = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else magnitude = std::ldexp(float(mant | 0x400), int(exp) - 25);
+  uint32_t bits;
+  std::memcpy(&bits, &magnitude, 4);
+  bits |= sign;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 }  // namespace
@@ -50,14 +74,14 @@ std::string encode_safetensors_header(const std::vector<TensorView>& tensors,
   return out;
 }
 
-SafetensorsFile read_safetensors(const std::string& path) {
+SafetensorsFile read_safetensors(const std::string& path, bool widen_half) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open file");
   return parse_safetensors(
-      std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), path);
+      std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), path, widen_half);
 }
 
-SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path) {
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path, bool widen_half) {
   auto fail = [&](const std::string& why) -> void { throw DataError(path + ": " + why); };
   if (bytes.size() < 8) fail("truncated: shorter than the 8-byte header length");
   uint64_t n = 0;
@@ -86,7 +110,11 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
     }
     if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
       fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
-    if (e["dtype"] != "F32") fail("tensor '" + name + "' has dtype " + e["dtype"].dump() + ", expected \"F32\"");
+    const std::string dtype = e["dtype"].is_string() ? e["dtype"].get<std::string>() : "";
+    if (dtype != "F32" && !(widen_half && (dtype == "F16" || dtype == "BF16")))
+      fail("tensor '" + name + "' has dtype " + e["dtype"].dump() +
+           (widen_half ? ", expected \"F32\", \"F16\" or \"BF16\"" : ", expected \"F32\""));
+    const size_t elem = dtype == "F32" ? 4 : 2;
     SafetensorsFile::Tensor t;
     const auto& shape = e["shape"];
     const auto& offs = e["data_offsets"];
@@ -104,11 +132,19 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
     for (int64_t d : t.shape)
       if (__builtin_mul_overflow(elements, size_t(d), &elements) || elements > SIZE_MAX / sizeof(float))
         fail("tensor '" + name + "' shape " + shape.dump() + ": the element count overflows");
-    if (end - begin != elements * sizeof(float))
+    if (end - begin != elements * elem)
       fail("tensor '" + name + "' byte range does not match its shape");
     ranges.emplace_back(begin, end);
     t.data.resize(numel(t.shape));
-    std::memcpy(t.data.data(), bytes.data() + data_begin + begin, end - begin);
+    const char* src = bytes.data() + data_begin + begin;
+    if (elem == 4) {
+      std::memcpy(t.data.data(), src, end - begin);
+    } else {
+      for (size_t i = 0; i < t.data.size(); ++i) {
+        const uint16_t h = uint16_t(uint8_t(src[2 * i]) | uint8_t(src[2 * i + 1]) << 8);
+        t.data[i] = dtype == "BF16" ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+    }
     out.tensors.emplace(name, std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());

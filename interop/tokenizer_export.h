@@ -1,0 +1,30 @@
+// Which tokenizer files go beside an exported model, under the names HF expects: GPT-2's
+// encoder.json + vocab.bpe become vocab.json + merges.txt (the same bytes), a tokenizer.json
+// is copied with its tokenizer_config.json when it has one.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "interop/hf_config.h"
+
+namespace merino::interop {
+
+struct TokenizerExport {
+  std::string spec;                                         // as `--tokenizer` takes it
+  std::vector<std::pair<std::string, std::string>> copies;  // source path -> file name in DIR
+  nlohmann::json tokenizer_config;                          // written when no copy provides it
+  SpecialTokens tokens;
+};
+
+// `spec`: gpt2, neox, llama2 or a path, found as data/named_tokenizer.h finds it. DataError
+// naming the file when it cannot be loaded.
+TokenizerExport tokenizer_export(const std::string& spec, const std::string& data_dir, int context_length);
+
+// The tokenizer the checkpoint's data was prepared with: config.yaml's data.dir, then that
+// directory's manifest.json (settings.tokenizer.name). Empty when either is unavailable.
+std::string tokenizer_of_run(const std::string& config_yaml);
+
+}  // namespace merino::interop
