@@ -168,7 +168,7 @@ train_run() {
     echo "== $name seed $run_seed: resuming from its last checkpoint"
   else
     rm -rf "$run" "$run.seconds"  # no checkpoint: nothing to keep
-    echo "== training $name seed $run_seed ($(sed -n '1s/^# nas_correlation //p' "$yaml"))"
+    echo "== training $name seed $run_seed ($(sed -n '1s/^# //p' "$yaml"))"
   fi
   local t0
   t0=$(date +%s)

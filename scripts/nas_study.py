@@ -409,15 +409,16 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         rows.append(dict(s, budget=budget, shape_name=name, losses=losses,
                          val_loss=sum(losses.values()) / len(losses)))
     md = [header, "", "| budget | shape | blocks | executed layers | params | fwd FLOPs/token "
-          "| entropy | val loss per seed | mean |", "|---|---|---|---:|---:|---:|---:|---|---:|"]
+          "| entropy | eff. rho | val loss per seed | mean |",
+          "|---|---|---|---:|---:|---:|---:|---:|---|---:|"]
     verdicts = []
     for budget in sorted({r["budget"] for r in rows}, key=lambda b: int(b.split("-")[-1])):
         group = [r for r in rows if r["budget"] == budget]
         for r in group:
-            md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %s | %.4f |" % (
+            md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %.3f | %s | %.4f |" % (
                 budget, r["shape_name"], shape(r["blocks"]),
                 sum(b["layers"] for b in r["blocks"]), format(r["params"], ","),
-                r["flops"] / 1e6, r["entropy"],
+                r["flops"] / 1e6, r["entropy"], r["rho"],
                 " / ".join("%.4f" % r["losses"][s] for s in sorted(r["losses"])), r["val_loss"]))
         best = min(group, key=lambda r: r["val_loss"])
         verdicts.append("%s: lowest mean validation loss %s (%.4f)" % (
