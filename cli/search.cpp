@@ -30,8 +30,8 @@ struct SearchOptions {
   std::string measure_cache;  // latency table to load (if present) and save
   std::string seq_len = "1024";
   std::string blocks = "3";
-  bool share = false;              // every block one parameter set run L_i times
-  std::string max_layers = "48";   // executed layers of the whole model
+  bool share = false;             // every block one parameter set run L_i times
+  std::string max_layers = "48";  // executed layers of the whole model
   std::string objective = "subspace";
   std::string rho_max = "0.3";
   std::string projection_weight = "1";
@@ -284,8 +284,8 @@ Action add_search_command(CLI::App& app) {
       ->needs(measure);
   search_only.push_back(
       opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str());
-  search_only.push_back(opt("--blocks", o->blocks, "N", "Number of blocks of one width each")
-                            ->capture_default_str());
+  search_only.push_back(
+      opt("--blocks", o->blocks, "N", "Number of blocks of one width each")->capture_default_str());
   search_only.push_back(
       opt("--max-layers", o->max_layers, "N", "Cap on executed layers of the whole model")
           ->capture_default_str());

@@ -63,10 +63,9 @@ std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout
         break;  // already zero
       case ParamRole::Embedding:
       case ParamRole::Matrix: {
-        const double std =
-            is_width_projection(e.name)
-                ? 1.0 / std::sqrt(double(e.shape.at(1)))  // shape [d_out, d_in]
-                : cfg.init_std * (is_residual_output(e.name) ? residual_scale : 1.0);
+        const double std = is_width_projection(e.name)
+                               ? 1.0 / std::sqrt(double(e.shape.at(1)))  // shape [d_out, d_in]
+                               : cfg.init_std * (is_residual_output(e.name) ? residual_scale : 1.0);
         for (size_t i = 0; i < e.numel; ++i) p[i] = T(std * rng.normal());
         break;
       }

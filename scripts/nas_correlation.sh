@@ -77,7 +77,8 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 keep=${NAS_KEEP_CHECKPOINTS:-0}
 context=128
 
-[ -x "$merino" ] || die "merino binary '$merino' not found or not executable (build it, or pass its path)"
+[ -x "$merino" ] ||
+  die "merino binary '$merino' not found or not executable (build it, or pass its path)"
 command -v python3 >/dev/null || die "python3 is required"
 for f in ptb.train.txt ptb.valid.txt; do
   [ -s "$ptb/$f" ] || die "Penn Treebank file '$ptb/$f' is missing (set PTB_DIR)"
@@ -86,7 +87,8 @@ for v in params max_flops n_candidates extra_seeds steps seed val_batches ckpt_e
   [[ ${!v} =~ ^[0-9]+$ ]] || die "NAS setting $v='${!v}' is not a whole number"
 done
 for v in $designed_budgets $designed_seeds; do
-  [[ $v =~ ^[0-9]+$ ]] || die "NAS_DESIGNED_BUDGETS / NAS_DESIGNED_SEEDS: '$v' is not a whole number"
+  [[ $v =~ ^[0-9]+$ ]] ||
+    die "NAS_DESIGNED_BUDGETS / NAS_DESIGNED_SEEDS: '$v' is not a whole number"
 done
 [[ $tolerance =~ ^0?\.[0-9]+$ ]] || die "NAS_TOLERANCE='$tolerance' is not a fraction like 0.02"
 [ "$n_candidates" -ge 3 ] || die "NAS_CANDIDATES must be at least 3"
@@ -185,8 +187,9 @@ train_run() {
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+version=$(git -C "$here" describe --always --dirty 2>/dev/null || echo '?')
 header="Measured $(date -u +%Y-%m-%d) on ${cpu:-$(uname -m)} ($(nproc --all) cores, \
-OMP_NUM_THREADS=$OMP_NUM_THREADS), merino $(git -C "$here" describe --always --dirty 2>/dev/null || echo '?'): \
+OMP_NUM_THREADS=$OMP_NUM_THREADS), merino $version: \
 \`NAS_MODE=$mode scripts/nas_correlation.sh ${1:-./build/merino} ${2:-}\` ($settings)."
 
 if [ "$mode" = correlation ]; then

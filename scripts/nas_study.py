@@ -328,24 +328,27 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header)
           "(mean of seeds) | seeds | train s |",
           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in rows:
-        md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %.1f | %.1f | %.3f | %.4f | %s | %.0f |"
-                  % (r["name"], r["kind"], shape(r["blocks"]),
+        md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %.1f | %.1f | %.3f | %.4f | %s "
+                  "| %.0f |" % (r["name"], r["kind"], shape(r["blocks"]),
                      sum(b["layers"] for b in r["blocks"]), format(r["params"], ","),
                      r["flops"] / 1e6, r["entropy"], r["entropy_before"], r["score"], r["rho"],
-                     r["val_loss"], " / ".join("%.4f" % r["losses"][s] for s in sorted(r["losses"])),
+                     r["val_loss"],
+                     " / ".join("%.4f" % r["losses"][s] for s in sorted(r["losses"])),
                      r["train_seconds"]))
     md += ["", "| proxy vs -(val loss) | n | Spearman | 95% Fisher | 95% bootstrap | one-sided p "
-           "| Kendall tau-b | 95% Fisher | 95% bootstrap |", "|---|---:|---:|---|---|---:|---:|---|---|"]
+           "| Kendall tau-b | 95% Fisher | 95% bootstrap |",
+           "|---|---:|---:|---|---|---:|---:|---|---|"]
     for s in stats:
         md.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             s["proxy"], s["n"], fmt(s["spearman"]), interval_text(s["spearman_fisher95"]),
             interval_text(s["spearman_bootstrap95"]), fmt(s["spearman_p_one_sided"]),
             fmt(s["kendall"]), interval_text(s["kendall_fisher95"]),
             interval_text(s["kendall_bootstrap95"])))
+    noise = ("%d candidates trained with two seeds, |loss(seed 1) - loss(seed 2)| mean %.4f, "
+             "max %.4f" % (len(diffs), sum(diffs) / len(diffs), max(diffs))
+             if diffs else "no candidate has two seeds")
     md += ["", "Seed noise: %s. Training took %.0f s in all." % (
-        "%d candidates trained with two seeds, |loss(seed 1) - loss(seed 2)| mean %.4f, max %.4f"
-        % (len(diffs), sum(diffs) / len(diffs), max(diffs)) if diffs else "no candidate has two seeds",
-        sum(r["train_seconds"] for r in rows))]
+        noise, sum(r["train_seconds"] for r in rows))]
     text = "\n".join(md) + "\n"
     open(out_md, "w").write(text)
     json.dump({"correlations": stats, "seed_differences": diffs, "candidates": rows},

@@ -98,32 +98,31 @@ std::string search_log(const SearchReport& r) {
   const SearchSettings& s = r.settings;
   const SearchResult& res = r.result;
   std::string out;
-  const nlohmann::json start = {{"event", "start"},
-                                {"command", r.command},
-                                {"objective", r.objective},
-                                {"attention_weight", r.objective_params.attention_weight},
-                                {"ffn_weight", r.objective_params.ffn_weight},
-                                {"projection_weight", r.objective_params.projection_weight},
-                                {"rho_max", r.objective_params.rho_max},
-                                {"depth_penalty", r.objective_params.depth_penalty},
-                                {"device", r.device},
-                                {"measure_threads", r.measure_threads > 0
-                                                        ? nlohmann::json(r.measure_threads)
-                                                        : nlohmann::json(nullptr)},
-                                {"seq_len", s.space.seq_len},
-                                {"blocks", s.space.n_blocks},
-                                {"share", s.space.share},
-                                {"max_layers", s.space.max_total_depth},
-                                {"population", s.population},
-                                {"iterations", s.iterations},
-                                {"seed", s.seed},
-                                {"budgets",
-                                 {{"params", budget_json(s.budgets.params)},
-                                  {"flops", budget_json(s.budgets.flops)},
-                                  {"latency_ms", budget_json(s.budgets.latency * 1e3)}}},
-                                {"assumed_flops", r.assumed_flops.empty()
-                                                      ? nlohmann::json(nullptr)
-                                                      : nlohmann::json(r.assumed_flops)}};
+  const nlohmann::json start = {
+      {"event", "start"},
+      {"command", r.command},
+      {"objective", r.objective},
+      {"attention_weight", r.objective_params.attention_weight},
+      {"ffn_weight", r.objective_params.ffn_weight},
+      {"projection_weight", r.objective_params.projection_weight},
+      {"rho_max", r.objective_params.rho_max},
+      {"depth_penalty", r.objective_params.depth_penalty},
+      {"device", r.device},
+      {"measure_threads",
+       r.measure_threads > 0 ? nlohmann::json(r.measure_threads) : nlohmann::json(nullptr)},
+      {"seq_len", s.space.seq_len},
+      {"blocks", s.space.n_blocks},
+      {"share", s.space.share},
+      {"max_layers", s.space.max_total_depth},
+      {"population", s.population},
+      {"iterations", s.iterations},
+      {"seed", s.seed},
+      {"budgets",
+       {{"params", budget_json(s.budgets.params)},
+        {"flops", budget_json(s.budgets.flops)},
+        {"latency_ms", budget_json(s.budgets.latency * 1e3)}}},
+      {"assumed_flops",
+       r.assumed_flops.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.assumed_flops)}};
   out += start.dump() + "\n";
   for (const Improvement& imp : res.history) {
     nlohmann::json line = evaluation_json(imp.eval);

@@ -9,7 +9,11 @@ status=0
 for yaml in configs/merino-*m.yaml; do
   name=$(basename "$yaml" .yaml)
   cmd=$(sed -n 's/^# command: merino search //p' "$yaml")
-  [ -n "$cmd" ] || { echo "FAIL: $yaml has no '# command: merino search' line"; status=1; continue; }
+  if [ -z "$cmd" ]; then
+    echo "FAIL: $yaml has no '# command: merino search' line"
+    status=1
+    continue
+  fi
   # shellcheck disable=SC2086  # the recorded command is plain words (cli/search.cpp shell_word)
   "$merino" search ${cmd/--out $yaml/--out $dir/$name.yaml} >/dev/null
   python3 - "$yaml" "$dir/$name.yaml" <<'PY' || status=1

@@ -15,31 +15,31 @@ namespace ms = merino::search;
 
 TEST(search_cost, ParamsAndFlopsEqualModelBuilderOnRandomCandidates) {
   for (const bool share : {false, true}) {
-  SCOPED_TRACE(share ? "shared" : "unshared");
-  ms::SearchSpace space;
-  space.n_blocks = 4;
-  space.seq_len = 512;
-  space.share = share;
-  const ms::DeviceProfile& nano = ms::find_device("jetson-nano");
-  merino::SplitMix64 rng(7);
-  ms::Candidate c = ms::smallest_candidate(space);
-  int checked = 0;
-  for (int i = 0; i < 3000; ++i) {
-    ms::Candidate next = c;
-    if (!ms::mutate(next, space, rng)) continue;
-    c = next;  // a random walk through the space, widths changing between blocks
-    const merino::ModelConfig cfg = ms::to_model_config(c, space, "walk");
-    const ms::Costs costs = ms::estimate_costs(c, space, nano);
-    const merino::ModelCounts counts = merino::count_model(cfg);
-    ASSERT_EQ(costs.params, counts.params) << "step " << i;
-    if (i % 50 == 0) {
-      ASSERT_EQ(costs.params, merino::build_param_layout(cfg).total) << "step " << i;
+    SCOPED_TRACE(share ? "shared" : "unshared");
+    ms::SearchSpace space;
+    space.n_blocks = 4;
+    space.seq_len = 512;
+    space.share = share;
+    const ms::DeviceProfile& nano = ms::find_device("jetson-nano");
+    merino::SplitMix64 rng(7);
+    ms::Candidate c = ms::smallest_candidate(space);
+    int checked = 0;
+    for (int i = 0; i < 3000; ++i) {
+      ms::Candidate next = c;
+      if (!ms::mutate(next, space, rng)) continue;
+      c = next;  // a random walk through the space, widths changing between blocks
+      const merino::ModelConfig cfg = ms::to_model_config(c, space, "walk");
+      const ms::Costs costs = ms::estimate_costs(c, space, nano);
+      const merino::ModelCounts counts = merino::count_model(cfg);
+      ASSERT_EQ(costs.params, counts.params) << "step " << i;
+      if (i % 50 == 0) {
+        ASSERT_EQ(costs.params, merino::build_param_layout(cfg).total) << "step " << i;
+      }
+      ASSERT_NEAR(costs.flops, counts.forward_flops_per_token,
+                  1e-12 * counts.forward_flops_per_token);
+      ++checked;
     }
-    ASSERT_NEAR(costs.flops, counts.forward_flops_per_token,
-                1e-12 * counts.forward_flops_per_token);
-    ++checked;
-  }
-  EXPECT_GT(checked, 1000);
+    EXPECT_GT(checked, 1000);
   }
 }
 
@@ -95,8 +95,8 @@ TEST(search_default_budget, ReferenceShapeIsGpt2SmallAtItsSizeAndTheLargestThatF
   EXPECT_DOUBLE_EQ(at_gpt2.flops, gpt2.forward_flops_per_token);
   // 64M: 8 x 512 fits, 9 x 576 does not (each counted by the model builder)
   auto counts = [&](int layers) {
-    merino::ModelConfig m = merino::load_model_config(std::string(MERINO_SOURCE_DIR) +
-                                                      "/configs/gpt2-124m.yaml");
+    merino::ModelConfig m =
+        merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/gpt2-124m.yaml");
     m.blocks[0].layers = layers;
     m.blocks[0].d_model = 64 * layers;
     m.blocks[0].n_heads = m.blocks[0].n_kv_heads = layers;

@@ -73,21 +73,20 @@ TEST(search_objective, WidthProjectionTermsClosedForm) {
   const auto c = candidate({{128, 4, 8, 5}, {256, 4, 8, 5}, {128, 4, 8, 5}});
   ms::ObjectiveParams off;
   off.projection_weight = 0;
-  const double layers = 10 * (3 * std::log(128.0) + std::log(512.0)) +
-                        5 * (3 * std::log(256.0) + std::log(1024.0));
+  const double layers =
+      10 * (3 * std::log(128.0) + std::log(512.0)) + 5 * (3 * std::log(256.0) + std::log(1024.0));
   EXPECT_NEAR(subspace(c, off).entropy, layers, 1e-9);
   EXPECT_NEAR(subspace(c).entropy, layers + std::log(128.0) + std::log(256.0), 1e-9);
   ms::ObjectiveParams half;
   half.projection_weight = 0.5;
-  EXPECT_NEAR(subspace(c, half).entropy, layers + 0.5 * (std::log(128.0) + std::log(256.0)),
-              1e-9);
+  EXPECT_NEAR(subspace(c, half).entropy, layers + 0.5 * (std::log(128.0) + std::log(256.0)), 1e-9);
   // rho counts the two projections as linear maps: 60 + 2 maps, mean log fan-in over all 62
   const double maps = 62, unweighted = layers + std::log(128.0) + std::log(256.0);
   EXPECT_NEAR(subspace(c).rho, maps / std::exp(unweighted / maps), 1e-12);
   // 256 -> 384: proj_in (fan-in 256) and lm_proj back to the tied width (fan-in 384)
   const auto two = candidate({{256, 4, 8, 1}, {384, 6, 8, 1}});
-  EXPECT_NEAR(subspace(two).entropy - subspace(two, off).entropy,
-              std::log(256.0) + std::log(384.0), 1e-9);
+  EXPECT_NEAR(subspace(two).entropy - subspace(two, off).entropy, std::log(256.0) + std::log(384.0),
+              1e-9);
   // one width throughout: no projection, the term is zero
   const auto uniform = candidate({{256, 4, 8, 2}, {256, 4, 8, 2}});
   EXPECT_EQ(subspace(uniform).entropy, subspace(uniform, off).entropy);
@@ -109,8 +108,8 @@ TEST(search_objective, WidthProjectionTermIsMonotone) {
   // a projection's term depends on its fan-in only: narrowing its output never adds entropy,
   // widening its input does
   auto term = [&](int from, int to) {
-    const auto c = candidate({{64, 2, 8, 1}, {from, from / 32, 8, 1}, {to, to / 32, 8, 1},
-                              {64, 2, 8, 1}});
+    const auto c =
+        candidate({{64, 2, 8, 1}, {from, from / 32, 8, 1}, {to, to / 32, 8, 1}, {64, 2, 8, 1}});
     return subspace(c).entropy - subspace(c, off).entropy;
   };
   for (int to : {512, 384, 256, 128}) EXPECT_LE(term(1024, to), term(1024, 768) + 1e-9) << to;

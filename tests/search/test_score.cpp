@@ -18,27 +18,27 @@ namespace ms = merino::search;
 
 TEST(search_score, ModelConfigMapsBackToItsCandidateOnRandomCandidates) {
   for (const bool share : {false, true}) {
-  SCOPED_TRACE(share ? "shared" : "unshared");
-  ms::SearchSpace space;
-  space.n_blocks = 3;
-  space.seq_len = 256;
-  space.share = share;
-  merino::SplitMix64 rng(11);
-  ms::Candidate c = ms::smallest_candidate(space);
-  int checked = 0;
-  for (int i = 0; i < 2000; ++i) {
-    ms::Candidate next = c;
-    if (!ms::mutate(next, space, rng)) continue;
-    c = next;
-    const merino::ModelConfig m = ms::to_model_config(c, space, "walk");
-    const ms::SearchSpace back = ms::space_for(m);
-    EXPECT_EQ(back.seq_len, 256);
-    EXPECT_EQ(back.n_blocks, 3);
-    EXPECT_EQ(back.vocab_size, 50257);
-    ASSERT_TRUE(ms::from_model_config(m, back) == c) << "step " << i;
-    ++checked;
-  }
-  EXPECT_GT(checked, 500);
+    SCOPED_TRACE(share ? "shared" : "unshared");
+    ms::SearchSpace space;
+    space.n_blocks = 3;
+    space.seq_len = 256;
+    space.share = share;
+    merino::SplitMix64 rng(11);
+    ms::Candidate c = ms::smallest_candidate(space);
+    int checked = 0;
+    for (int i = 0; i < 2000; ++i) {
+      ms::Candidate next = c;
+      if (!ms::mutate(next, space, rng)) continue;
+      c = next;
+      const merino::ModelConfig m = ms::to_model_config(c, space, "walk");
+      const ms::SearchSpace back = ms::space_for(m);
+      EXPECT_EQ(back.seq_len, 256);
+      EXPECT_EQ(back.n_blocks, 3);
+      EXPECT_EQ(back.vocab_size, 50257);
+      ASSERT_TRUE(ms::from_model_config(m, back) == c) << "step " << i;
+      ++checked;
+    }
+    EXPECT_GT(checked, 500);
   }
 }
 
