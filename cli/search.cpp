@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "search/default_budget.h"
 #include "search/measured_cost.h"
 #include "search/op_timer.h"
 #include "search/report.h"
@@ -29,8 +30,11 @@ struct SearchOptions {
   std::string measure_cache;  // latency table to load (if present) and save
   std::string seq_len = "1024";
   std::string blocks = "3";
+  bool share = false;             // every block one parameter set run L_i times
+  std::string max_layers = "48";  // executed layers of the whole model
   std::string objective = "subspace";
   std::string rho_max = "0.3";
+  std::string projection_weight = "1";
   std::string population = "128";
   std::string iterations = "100000";
   std::string seed = "0";
@@ -66,8 +70,11 @@ std::string command_line(const SearchOptions& o) {
   }
   add("--seq-len", o.seq_len);
   add("--blocks", o.blocks);
+  add("--max-layers", o.max_layers);
+  if (o.share) c += " --share";
   add("--objective", o.objective);
   add("--rho-max", o.rho_max);
+  add("--projection-weight", o.projection_weight);
   add("--population", o.population);
   add("--iterations", o.iterations);
   add("--seed", o.seed);
@@ -129,6 +136,7 @@ int run_score(const SearchOptions& o) {
   const Objective& objective = find_objective(o.objective);
   ObjectiveParams op;
   op.rho_max = parse_amount("--rho-max", o.rho_max, "0.3");
+  op.projection_weight = parse_weight("--projection-weight", o.projection_weight);
   const std::unique_ptr<MeasuredLatency> measured = o.measure ? open_measured(o) : nullptr;
   for (const std::string& file : o.score) {
     const ModelConfig model = load_model_config(file);
@@ -149,7 +157,7 @@ int run_score(const SearchOptions& o) {
   return 0;
 }
 
-int run_search(const SearchOptions& o) {
+int run_search(SearchOptions o) {
   using namespace merino::search;
   if (!o.score.empty()) return run_score(o);
   if (o.out.empty())
@@ -168,8 +176,33 @@ int run_search(const SearchOptions& o) {
   const Objective& objective = find_objective(o.objective);
   ObjectiveParams op;
   op.rho_max = parse_amount("--rho-max", o.rho_max, "0.3");
+  op.projection_weight = parse_weight("--projection-weight", o.projection_weight);
   s.space.seq_len = int(parse_integer("--seq-len", o.seq_len, 1, 1 << 20));
   s.space.n_blocks = int(parse_integer("--blocks", o.blocks, 1, kMaxBlocks));
+  s.space.share = o.share;
+  s.space.max_total_depth = int(parse_integer("--max-layers", o.max_layers, s.space.n_blocks,
+                                              s.space.n_blocks * s.space.max_depth));
+  // No compute budget given: assume the FLOPs of the obvious hand design at this parameter
+  // count, say so, and spell it out in the recorded command (search/default_budget.h).
+  std::string assumed_flops;
+  if (o.flops.empty() && o.latency_ms.empty()) {
+    const ReferenceShape ref = reference_shape(s.budgets.params, s.space);
+    s.budgets.flops = ref.flops;
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "a GPT-2-style uniform model at the parameter budget: %d layers x %d, ffn %d, "
+                  "%.2fM parameters",
+                  ref.layers, ref.width, 4 * ref.width, double(ref.params) / 1e6);
+    assumed_flops = text;
+    char flops[32];
+    std::snprintf(flops, sizeof flops, "%.0f", ref.flops);
+    o.flops = flops;
+    std::printf("no --flops or --latency-ms: assuming a budget of %.4g forward FLOPs/token (%s)\n",
+                ref.flops, text);
+  }
+  std::printf("at most %d executed layers (--max-layers), %s\n", s.space.max_total_depth,
+              s.space.share ? "each block one shared parameter set (--share)"
+                            : "no shared parameters (--share to share each block's layers)");
   s.population = int(parse_integer("--population", o.population, 2, 1 << 20));
   s.iterations = parse_integer("--iterations", o.iterations, 1, 1LL << 40);
   s.seed = uint64_t(parse_integer("--seed", o.seed, 0, (1LL << 62)));
@@ -201,6 +234,7 @@ int run_search(const SearchOptions& o) {
   r.measure_threads = measured ? measured->table().threads : 0;
   r.objective = objective.name;
   r.objective_params = op;
+  r.assumed_flops = assumed_flops;
 
   write_report(r, o.out);
   const std::string log = log_path_for(o.out);
@@ -251,10 +285,18 @@ Action add_search_command(CLI::App& app) {
   search_only.push_back(
       opt("--seq-len", o->seq_len, "N", "Context length of the model")->capture_default_str());
   search_only.push_back(
-      opt("--blocks", o->blocks, "N", "Number of blocks, each one shared layer run L_i times")
+      opt("--blocks", o->blocks, "N", "Number of blocks of one width each")->capture_default_str());
+  search_only.push_back(
+      opt("--max-layers", o->max_layers, "N", "Cap on executed layers of the whole model")
           ->capture_default_str());
+  search_only.push_back(cmd->add_flag("--share", o->share,
+                                      "Each block is one parameter set run L_i times (MeRino); "
+                                      "depth then costs FLOPs but no parameters"));
   opt("--objective", o->objective, "NAME", "Objective:" + objectives)->capture_default_str();
   opt("--rho-max", o->rho_max, "X", "Effectiveness bound rho0 (docs/NAS.md)")
+      ->capture_default_str();
+  opt("--projection-weight", o->projection_weight, "X",
+      "Weight of the width projections in the entropy; 0 leaves them out (docs/NAS.md)")
       ->capture_default_str();
   search_only.push_back(
       opt("--population", o->population, "N", "Population size")->capture_default_str());

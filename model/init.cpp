@@ -37,6 +37,15 @@ bool is_residual_output(const std::string& name) {
          ends_with(name, "mlp.c_proj.weight") || ends_with(name, "mlp.down_proj.weight");
 }
 
+// The width projections between blocks (proj_in) and into the tied head (lm_proj) sit on the
+// residual path itself, not on a branch. At init_std 0.02 a d_in -> d_out map scales the
+// stream's variance by d_in * 0.02^2 (0.05 at d_in = 128): a multi-width model starts with a
+// shrunken residual stream and near-zero logits, unlike a single-width one. LeCun's fan-in
+// init, std 1/sqrt(d_in), keeps the variance (docs/NAS.md, "Width projections").
+bool is_width_projection(const std::string& name) {
+  return ends_with(name, "proj_in.weight") || name == "lm_proj.weight";
+}
+
 }  // namespace
 
 template <class T>
@@ -54,7 +63,9 @@ std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout
         break;  // already zero
       case ParamRole::Embedding:
       case ParamRole::Matrix: {
-        const double std = cfg.init_std * (is_residual_output(e.name) ? residual_scale : 1.0);
+        const double std = is_width_projection(e.name)
+                               ? 1.0 / std::sqrt(double(e.shape.at(1)))  // shape [d_out, d_in]
+                               : cfg.init_std * (is_residual_output(e.name) ? residual_scale : 1.0);
         for (size_t i = 0; i < e.numel; ++i) p[i] = T(std * rng.normal());
         break;
       }

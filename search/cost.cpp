@@ -39,9 +39,10 @@ Costs count_costs(const Candidate& c, const SearchSpace& s) {
       params += C * prev + C;
       executed += double(C * prev);
     }
-    // one shared set: qkv, out, fc, proj matrices + their biases + two LayerNorms (w and b)
+    // one layer's set: qkv, out, fc, proj matrices + their biases + two LayerNorms (w and b);
+    // a shared block stores it once, an unshared one once per layer
     const size_t matrices = 4 * C * C + 2 * F * C;
-    params += matrices + (5 * C + F) + 4 * C;
+    params += (s.share ? 1 : L) * (matrices + (5 * C + F) + 4 * C);
     executed += double(L * matrices);
     attention += double(L) * 4.0 * double(C) * double(T);
     prev = C;

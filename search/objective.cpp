@@ -18,7 +18,35 @@ LayerEntropy layer_entropy(const BlockGene& b) {
   return {2 * log_e, log_e + std::log(double(b.ffn_dim()))};
 }
 
-// Shared by every variant: effectiveness from the unweighted entropy, and the depth penalty.
+// The width projections on the residual path: a block's proj_in where the width changes (fan-in
+// the previous width) and lm_proj into the tied head when the last width differs from the first
+// (fan-in the last width). Each is one Gaussian channel for the whole model, so it adds
+// log(fan-in) once, not per executed layer (docs/NAS.md, "Width projections").
+struct ProjectionEntropy {
+  double entropy = 0;
+  int maps = 0;
+};
+ProjectionEntropy projection_entropy(const Candidate& c) {
+  ProjectionEntropy p;
+  int prev = c.blocks[0].width;
+  for (int i = 0; i < c.n_blocks; ++i) {
+    const int w = c.blocks[i].width;
+    if (w != prev) {
+      p.entropy += std::log(double(prev));
+      ++p.maps;
+    }
+    prev = w;
+  }
+  if (prev != c.blocks[0].width) {
+    p.entropy += std::log(double(prev));
+    ++p.maps;
+  }
+  return p;
+}
+
+// Shared by every variant: effectiveness from the unweighted entropy (projections included as
+// linear maps on the signal path unless their weight is 0, which gives the objective as it was
+// before they were counted), and the depth penalty.
 ObjectiveValue finish(const Candidate& c, const ObjectiveParams& p, double weighted_entropy) {
   double unweighted = 0, depth = 0, depth_sq = 0;
   for (int i = 0; i < c.n_blocks; ++i) {
@@ -28,7 +56,10 @@ ObjectiveValue finish(const Candidate& c, const ObjectiveParams& p, double weigh
     depth += b.depth;
     depth_sq += double(b.depth) * b.depth;
   }
-  const double maps = 4 * depth;
+  const ProjectionEntropy proj =
+      p.projection_weight != 0 ? projection_entropy(c) : ProjectionEntropy{};
+  unweighted += proj.entropy;
+  const double maps = 4 * depth + proj.maps;
   // geometric mean fan-in = exp(mean log fan-in) = exp(unweighted / maps)
   const double rho = maps / std::exp(unweighted / maps);
   const double mean = depth / c.n_blocks;
@@ -48,14 +79,14 @@ ObjectiveValue subspace_entropy(const Candidate& c, const ObjectiveParams& p) {
     const LayerEntropy e = layer_entropy(c.blocks[i]);
     h += c.blocks[i].depth * (p.attention_weight * e.attention + p.ffn_weight * e.ffn);
   }
-  return finish(c, p, h);
+  return finish(c, p, h + p.projection_weight * projection_entropy(c).entropy);
 }
 
 // Ablation: the Zen-NAS / DeepMAD MLP view, which sees only the FFN chain E -> R*E -> E.
 ObjectiveValue ffn_only_entropy(const Candidate& c, const ObjectiveParams& p) {
   double h = 0;
   for (int i = 0; i < c.n_blocks; ++i) h += c.blocks[i].depth * layer_entropy(c.blocks[i]).ffn;
-  return finish(c, p, h);
+  return finish(c, p, h + p.projection_weight * projection_entropy(c).entropy);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ namespace merino::search {
 struct ObjectiveParams {
   double attention_weight = 1.0;  // weight of the attention sub-space entropy
   double ffn_weight = 1.0;        // weight of the FFN sub-space entropy
+  double projection_weight = 1.0;  // weight of the width projections (proj_in, lm_proj); 0: off
   double rho_max = 0.3;           // effectiveness bound rho0
   double depth_penalty = 0.5;     // gamma in exp(-gamma * cv^2) on block depths
 };

@@ -69,9 +69,15 @@ std::string model_yaml(const SearchReport& r) {
   y += "# parameters " + grouped(counts.params) + " (budget " +
        (s.budgets.params == Budgets::kNone ? "none" : grouped(size_t(s.budgets.params))) + ")\n";
   y += "# forward FLOPs/token " + format("%.4g", counts.forward_flops_per_token) + " at context " +
-       std::to_string(s.space.seq_len) + " (budget " + budget_text(s.budgets.flops, "%.4g") + ")\n";
+       std::to_string(s.space.seq_len) + " (budget " + budget_text(s.budgets.flops, "%.4g") +
+       (r.assumed_flops.empty() ? "" : ", assumed: " + r.assumed_flops) + ")\n";
   y += "# latency " + format("%.3f ms", e.costs.latency * 1e3) + latency_meaning(r) + " (budget " +
        budget_text(s.budgets.latency, "%g ms", 1e3) + ")\n";
+  int executed = 0;
+  for (int i = 0; i < r.result.best.n_blocks; ++i) executed += r.result.best.blocks[i].depth;
+  y += "# executed layers " + std::to_string(executed) + " (cap " +
+       std::to_string(s.space.max_total_depth) + "), " +
+       (s.space.share ? "each block one shared parameter set" : "no shared parameters") + "\n";
   y += "model:\n";
   y += "  name: \"" + r.name + "\"\n";
   y += "  vocab_size: " + std::to_string(s.space.vocab_size) + "\n";
@@ -82,7 +88,8 @@ std::string model_yaml(const SearchReport& r) {
     const BlockGene& b = r.result.best.blocks[i];
     y += "    - {layers: " + std::to_string(b.depth) + ", d_model: " + std::to_string(b.width) +
          ", n_heads: " + std::to_string(b.heads) + ", ffn_dim: " + std::to_string(b.ffn_dim()) +
-         ", share: true}  # ffn ratio " + format("%.1f", b.ffn_ratio()) + "\n";
+         (s.space.share && b.depth > 1 ? ", share: true" : "") + "}  # ffn ratio " +
+         format("%.1f", b.ffn_ratio()) + "\n";
   }
   return y;
 }
@@ -91,26 +98,31 @@ std::string search_log(const SearchReport& r) {
   const SearchSettings& s = r.settings;
   const SearchResult& res = r.result;
   std::string out;
-  const nlohmann::json start = {{"event", "start"},
-                                {"command", r.command},
-                                {"objective", r.objective},
-                                {"attention_weight", r.objective_params.attention_weight},
-                                {"ffn_weight", r.objective_params.ffn_weight},
-                                {"rho_max", r.objective_params.rho_max},
-                                {"depth_penalty", r.objective_params.depth_penalty},
-                                {"device", r.device},
-                                {"measure_threads", r.measure_threads > 0
-                                                        ? nlohmann::json(r.measure_threads)
-                                                        : nlohmann::json(nullptr)},
-                                {"seq_len", s.space.seq_len},
-                                {"blocks", s.space.n_blocks},
-                                {"population", s.population},
-                                {"iterations", s.iterations},
-                                {"seed", s.seed},
-                                {"budgets",
-                                 {{"params", budget_json(s.budgets.params)},
-                                  {"flops", budget_json(s.budgets.flops)},
-                                  {"latency_ms", budget_json(s.budgets.latency * 1e3)}}}};
+  const nlohmann::json start = {
+      {"event", "start"},
+      {"command", r.command},
+      {"objective", r.objective},
+      {"attention_weight", r.objective_params.attention_weight},
+      {"ffn_weight", r.objective_params.ffn_weight},
+      {"projection_weight", r.objective_params.projection_weight},
+      {"rho_max", r.objective_params.rho_max},
+      {"depth_penalty", r.objective_params.depth_penalty},
+      {"device", r.device},
+      {"measure_threads",
+       r.measure_threads > 0 ? nlohmann::json(r.measure_threads) : nlohmann::json(nullptr)},
+      {"seq_len", s.space.seq_len},
+      {"blocks", s.space.n_blocks},
+      {"share", s.space.share},
+      {"max_layers", s.space.max_total_depth},
+      {"population", s.population},
+      {"iterations", s.iterations},
+      {"seed", s.seed},
+      {"budgets",
+       {{"params", budget_json(s.budgets.params)},
+        {"flops", budget_json(s.budgets.flops)},
+        {"latency_ms", budget_json(s.budgets.latency * 1e3)}}},
+      {"assumed_flops",
+       r.assumed_flops.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.assumed_flops)}};
   out += start.dump() + "\n";
   for (const Improvement& imp : res.history) {
     nlohmann::json line = evaluation_json(imp.eval);
@@ -146,7 +158,9 @@ std::string score_json(const std::string& file, const std::string& objective,
   nlohmann::json j = {{"file", file},
                       {"objective", objective},
                       {"rho_max", objective_params.rho_max},
+                      {"projection_weight", objective_params.projection_weight},
                       {"device", device},
+                      {"share", space.share},
                       {"seq_len", space.seq_len}};
   j.update(evaluation_json(eval));
   j["effective"] = eval.value.effective;

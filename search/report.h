@@ -15,6 +15,9 @@ struct SearchReport {
   int measure_threads = 0;  // --measure: the OpenMP threads the latency table was timed with
   std::string objective;
   ObjectiveParams objective_params;
+  // Why the FLOP budget is what it is when the user gave none ("" when given): the reference
+  // shape it was taken from (search/default_budget.h).
+  std::string assumed_flops;
   SearchResult result;
   double seconds = 0;
 };

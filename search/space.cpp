@@ -44,6 +44,7 @@ void check_space(const SearchSpace& s) {
   need(s.min_ffn_halves >= 1 && s.min_ffn_halves <= s.max_ffn_halves,
        "FFN ratio bounds out of order");
   need(s.max_depth >= 1, "max depth must be at least 1");
+  need(s.max_total_depth >= s.n_blocks, "the total depth cap must allow one layer per block");
 }
 
 Candidate smallest_candidate(const SearchSpace& s) {
@@ -60,6 +61,7 @@ Candidate smallest_candidate(const SearchSpace& s) {
 
 bool in_space(const Candidate& c, const SearchSpace& s) {
   if (c.n_blocks != s.n_blocks) return false;
+  int total_depth = 0;
   for (int i = 0; i < c.n_blocks; ++i) {
     const BlockGene& b = c.blocks[i];
     if (b.heads < 1 || b.width % b.heads != 0) return false;
@@ -68,8 +70,9 @@ bool in_space(const Candidate& c, const SearchSpace& s) {
     if (b.width < s.min_width || b.width > s.max_width) return false;
     if (b.ffn_halves < s.min_ffn_halves || b.ffn_halves > s.max_ffn_halves) return false;
     if (b.depth < 1 || b.depth > s.max_depth) return false;
+    total_depth += b.depth;
   }
-  return true;
+  return total_depth <= s.max_total_depth;
 }
 
 ModelConfig to_model_config(const Candidate& c, const SearchSpace& s, const std::string& name) {
@@ -90,7 +93,7 @@ ModelConfig to_model_config(const Candidate& c, const SearchSpace& s, const std:
     b.n_heads = g.heads;
     b.n_kv_heads = g.heads;
     b.ffn_dim = g.ffn_dim();
-    b.share = true;
+    b.share = s.share && g.depth > 1;
     m.blocks.push_back(b);
   }
   return m;
@@ -101,6 +104,8 @@ SearchSpace space_for(const ModelConfig& m) {
   s.vocab_size = m.vocab_size;
   s.seq_len = m.context_length;
   s.n_blocks = int(m.blocks.size());
+  s.max_total_depth = s.n_blocks * s.max_depth;
+  for (const BlockConfig& b : m.blocks) s.share = s.share || (b.share && b.layers > 1);
   return s;
 }
 
@@ -125,7 +130,11 @@ Candidate from_model_config(const ModelConfig& m, const SearchSpace& s) {
   for (int i = 0; i < c.n_blocks; ++i) {
     const BlockConfig& b = m.blocks[i];
     const std::string at = "block " + std::to_string(i + 1) + ": ";
-    need(b.share || b.layers == 1, at + "its layers must share one parameter set (share: true)");
+    need(b.layers == 1 || b.share == s.share,
+         at + (s.share ? "its layers must share one parameter set (share: true), as the "
+                         "space's blocks do"
+                       : "its layers must each have their own parameters (share: false), as "
+                         "the space's blocks do"));
     need(b.repeat == 1, at + "repeat must be 1");
     need(b.n_kv_heads == b.n_heads, at + "grouped-query attention (n_kv_heads < n_heads)");
     BlockGene& g = c.blocks[i];

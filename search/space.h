@@ -1,7 +1,8 @@
 // The search space: N blocks, each with its own width E_i, head count, FFN ratio R_i and depth
-// L_i (MeRino's adaptive block-wise design). Every block is one shared parameter set run L_i
-// times, so depth costs FLOPs and latency but no parameters. The rest of the model is fixed
-// GPT-2 style (MeRino uses GPT-2 BPE): LayerNorm, GELU, learned positions, biases, tied head.
+// L_i (MeRino's adaptive block-wise design). By default each of a block's L_i layers has its own
+// parameters; with `share` every block is one parameter set run L_i times (MeRino's sharing), so
+// depth costs FLOPs and latency but no parameters. The rest of the model is fixed GPT-2 style
+// (MeRino uses GPT-2 BPE): LayerNorm, GELU, learned positions, biases, tied head.
 #pragma once
 #include <array>
 #include <string>
@@ -43,6 +44,9 @@ struct SearchSpace {
   int head_step = 16;  // a multiple of 8; min_head_dim and max_head_dim are multiples of it
   int min_ffn_halves = 2, max_ffn_halves = 12;  // R from 1.0 to 6.0
   int max_depth = 64;
+  // Executed layers of the whole model (sum of L_i): a cap on depth whatever the budgets.
+  int max_total_depth = 48;
+  bool share = false;  // every block one parameter set run L_i times
 };
 
 // Throws ConfigError naming the bad bound.
@@ -53,11 +57,12 @@ bool in_space(const Candidate& c, const SearchSpace& space);
 // The trainable model the candidate describes (what `merino search` writes as YAML).
 ModelConfig to_model_config(const Candidate& c, const SearchSpace& space, const std::string& name);
 
-// The default bounds with the model's vocabulary, context length and block count: the space in
+// The default bounds with the model's vocabulary, context length, block count and sharing (shared
+// when any block runs one parameter set more than once), and no cap on total depth: the space in
 // which `merino search --score` scores a model.
 SearchSpace space_for(const ModelConfig& m);
 // The inverse of to_model_config: the candidate a model describes. Throws ConfigError naming the
-// first thing outside `space` (not GPT-2 style, a block that is not one shared parameter set, a
+// first thing outside `space` (not GPT-2 style, a block whose sharing differs from the space's, a
 // head size, width, FFN size or depth the search cannot produce).
 Candidate from_model_config(const ModelConfig& m, const SearchSpace& space);
 

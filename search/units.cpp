@@ -35,6 +35,13 @@ double parse_amount(const std::string& option, const std::string& text,
   return v;
 }
 
+double parse_weight(const std::string& option, const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0.") == std::string::npos &&
+      text.find_first_of('0') != std::string::npos && text.find('.') == text.rfind('.'))
+    return 0;  // "0", "0.0", ".0"
+  return parse_amount(option, text, "0, 0.5 or 1");
+}
+
 long long parse_integer(const std::string& option, const std::string& text, long long min,
                         long long max) {
   char* end = nullptr;

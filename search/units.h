@@ -9,6 +9,8 @@ namespace merino::search {
 // "64M" = 64e6, "1.5G" = 1.5e9, "50" = 50. The error message shows `examples`.
 double parse_amount(const std::string& option, const std::string& text,
                     const std::string& examples = "64M, 1.5G or 250000");
+// 0 or a positive amount as parse_amount takes it: a weight that may switch a term off.
+double parse_weight(const std::string& option, const std::string& text);
 long long parse_integer(const std::string& option, const std::string& text, long long min,
                         long long max);
 

@@ -61,7 +61,8 @@ TEST(search_report, WrittenYamlLoadsWithTheSearchedParameterCount) {
   EXPECT_EQ(cfg.context_length, 512);
   EXPECT_TRUE(cfg.tie_embeddings && cfg.bias);
   ASSERT_EQ(int(cfg.blocks.size()), r.result.best.n_blocks);
-  for (const merino::BlockConfig& b : cfg.blocks) EXPECT_TRUE(b.share);
+  for (const merino::BlockConfig& b : cfg.blocks)
+    EXPECT_EQ(b.share, r.settings.space.share && b.layers > 1);
   EXPECT_NE(slurp(out).find("# command: " + r.command + "\n"), std::string::npos);
 }
 

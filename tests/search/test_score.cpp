@@ -17,31 +17,36 @@ using merino::search::testing::candidate;
 namespace ms = merino::search;
 
 TEST(search_score, ModelConfigMapsBackToItsCandidateOnRandomCandidates) {
-  ms::SearchSpace space;
-  space.n_blocks = 3;
-  space.seq_len = 256;
-  merino::SplitMix64 rng(11);
-  ms::Candidate c = ms::smallest_candidate(space);
-  int checked = 0;
-  for (int i = 0; i < 2000; ++i) {
-    ms::Candidate next = c;
-    if (!ms::mutate(next, space, rng)) continue;
-    c = next;
-    const merino::ModelConfig m = ms::to_model_config(c, space, "walk");
-    const ms::SearchSpace back = ms::space_for(m);
-    EXPECT_EQ(back.seq_len, 256);
-    EXPECT_EQ(back.n_blocks, 3);
-    EXPECT_EQ(back.vocab_size, 50257);
-    ASSERT_TRUE(ms::from_model_config(m, back) == c) << "step " << i;
-    ++checked;
+  for (const bool share : {false, true}) {
+    SCOPED_TRACE(share ? "shared" : "unshared");
+    ms::SearchSpace space;
+    space.n_blocks = 3;
+    space.seq_len = 256;
+    space.share = share;
+    merino::SplitMix64 rng(11);
+    ms::Candidate c = ms::smallest_candidate(space);
+    int checked = 0;
+    for (int i = 0; i < 2000; ++i) {
+      ms::Candidate next = c;
+      if (!ms::mutate(next, space, rng)) continue;
+      c = next;
+      const merino::ModelConfig m = ms::to_model_config(c, space, "walk");
+      const ms::SearchSpace back = ms::space_for(m);
+      EXPECT_EQ(back.seq_len, 256);
+      EXPECT_EQ(back.n_blocks, 3);
+      EXPECT_EQ(back.vocab_size, 50257);
+      ASSERT_TRUE(ms::from_model_config(m, back) == c) << "step " << i;
+      ++checked;
+    }
+    EXPECT_GT(checked, 500);
   }
-  EXPECT_GT(checked, 500);
 }
 
 TEST(search_score, ModelsOutsideTheSpaceAreConfigErrorsNamingTheReason) {
   ms::SearchSpace space;
   space.n_blocks = 2;
   space.seq_len = 128;
+  space.share = true;
   const ms::Candidate c = candidate({{128, 4, 8, 3}, {256, 4, 5, 2}});
   auto refused = [&](merino::ModelConfig m, const std::string& reason) {
     try {
@@ -61,6 +66,16 @@ TEST(search_score, ModelsOutsideTheSpaceAreConfigErrorsNamingTheReason) {
   m.blocks[0].layers = 1;  // one layer: shared or not is the same model
   m.blocks[0].share = false;
   EXPECT_EQ(ms::from_model_config(m, ms::space_for(m)).blocks[0].depth, 1);
+  try {  // a shared model scored in an unshared space
+    ms::SearchSpace unshared = ms::space_for(ok);
+    unshared.share = false;
+    ms::from_model_config(ok, unshared);
+    ADD_FAILURE() << "a shared model accepted in an unshared space";
+  } catch (const merino::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("block 1: its layers must each have their own"),
+              std::string::npos)
+        << e.what();
+  }
   m = ok;
   m.norm = merino::NormKind::RMSNorm;
   refused(m, "GPT-2 style");
@@ -98,6 +113,7 @@ TEST(search_score, JsonLineCarriesTheSearchsObjectiveAndCosts) {
   ms::SearchSpace space;
   space.n_blocks = 2;
   space.seq_len = 128;
+  space.share = true;
   const ms::Candidate c = candidate({{128, 4, 8, 3}, {256, 4, 5, 2}});
   const ms::ObjectiveParams op;
   const ms::Evaluation e = ms::make_evaluator(space, ms::find_device("phone-cpu"),

@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Helper of scripts/nas_correlation.sh: everything the study needs beyond the shell.
+
+Drawing and choosing candidates, writing model YAMLs, the designed reference shapes, reading
+final validation losses, and the statistics (Spearman, Kendall tau-b, Fisher and bootstrap
+intervals, permutation p-values). Standard library only; every subcommand is called by the
+shell script, so the study has one entry point (docs/NAS.md, "Does the entropy rank trained
+models?").
+"""
+import itertools
+import json
+import math
+import os
+import random
+import re
+import sys
+
+VOCAB = 50257
+
+
+# ---- shapes -------------------------------------------------------------------------------
+
+def ffn_dim(width, halves):  # search/space.h BlockGene::ffn_dim
+    return (halves * width // 2 + 4) // 8 * 8
+
+
+def layer_params(c, f):  # qkv, out, fc, proj with biases, two LayerNorms (search/cost.cpp)
+    return 4 * c * c + 2 * f * c + 9 * c + f
+
+
+def exact_params(blocks, context, share):
+    """search/cost.cpp's count; `merino search --score` checks it again."""
+    e = blocks[0]["d_model"]
+    p, prev = VOCAB * e + context * e, e
+    for b in blocks:
+        c = b["d_model"]
+        if c != prev:
+            p += c * prev + c
+        p += (1 if share else b["layers"]) * layer_params(c, b["ffn_dim"])
+        prev = c
+    p += 2 * prev
+    if prev != e:
+        p += e * prev
+    return p
+
+
+def model_yaml(name, blocks, context, share, note):
+    y = ["# " + note, "model:", '  name: "%s"' % name, "  vocab_size: %d" % VOCAB,
+         "  context_length: %d" % context, "  norm: layernorm", "  activation: gelu",
+         "  position: learned", "  bias: true", "  tie_embeddings: true", "  blocks:"]
+    for b in blocks:
+        y.append("    - {layers: %d, d_model: %d, n_heads: %d, ffn_dim: %d%s}"
+                 % (b["layers"], b["d_model"], b["n_heads"], b["ffn_dim"],
+                    ", share: true" if share and b["layers"] > 1 else ""))
+    return "\n".join(y) + "\n"
+
+
+def shape(blocks):
+    return ", ".join("%d x %d/%dh, ffn %.1f" % (b["layers"], b["d_model"], b["n_heads"],
+                                              b["ffn_ratio"]) for b in blocks)
+
+
+def kind(c):
+    widths = {b["d_model"] for b in c["blocks"]}
+    return ("single" if len(widths) == 1 else "multi") + "-" + (
+        "shared" if c["share"] else "unshared")
+
+
+# ---- the correlation study: pool, choice, runs -----------------------------------------
+
+def draw(rng):
+    """Single- and multi-width shapes, with and without sharing, in equal shares."""
+    share = rng.random() < 0.5
+    single = rng.random() < 0.5
+    blocks = []
+    for i in range(rng.choice([1, 2, 3])):
+        head = rng.choice([32, 64])
+        if i == 0 or single:  # the token table is 50257 x the first width: most of the budget
+            width = blocks[0]["d_model"] if blocks else rng.choice(
+                [w for w in (64, 96, 128) if w % head == 0])
+            head = 32 if width % 64 else head
+        else:
+            width = head * rng.randint(max(1, 64 // head), 512 // head)
+        halves = rng.randint(2, 12)
+        blocks.append({"layers": rng.randint(1, 12), "d_model": width, "n_heads": width // head,
+                       "ffn_dim": ffn_dim(width, halves)})
+    return blocks, share
+
+
+def cmd_pool(pool_dir, budget, tol, seed, size, context):
+    rng, seen, files = random.Random(int(seed)), set(), []
+    budget, tol, size, context = float(budget), float(tol), int(size), int(context)
+    for _ in range(3_000_000):
+        if len(files) >= size:
+            break
+        blocks, share = draw(rng)
+        key = json.dumps([blocks, share])
+        if key in seen or abs(exact_params(blocks, context, share) - budget) > tol * budget:
+            continue
+        seen.add(key)
+        path = os.path.join(pool_dir, "p%04d.yaml" % len(files))
+        with open(path, "w") as f:
+            f.write(model_yaml("p%04d" % len(files), blocks, context, share, "pool draw"))
+        files.append(path)
+    print("\n".join(files))
+
+
+KINDS = ["multi-unshared", "single-unshared", "multi-shared", "single-shared"]
+
+
+def cmd_choose(after_jsonl, before_jsonl, cand_dir, budget, tol, max_flops, n, context,
+               out_jsonl):
+    """n candidates, shared out over the four kinds, each kind spread evenly over its
+    entropy range (the objective with width projections: `after`)."""
+    budget, tol, max_flops, n, context = (float(budget), float(tol), float(max_flops), int(n),
+                                          int(context))
+    before = {p["file"]: p for p in map(json.loads, open(before_jsonl)) if p}
+    pool = [json.loads(l) for l in open(after_jsonl) if l.strip()]
+    ok = [p for p in pool if p["effective"] and abs(p["params"] - budget) <= tol * budget
+          and p["flops"] <= max_flops]
+    want = {k: n // 4 + (1 if i < n % 4 else 0) for i, k in enumerate(KINDS)}
+    picked = []
+    for k in KINDS:
+        group = sorted((p for p in ok if kind(p) == k), key=lambda p: (p["entropy"], p["file"]))
+        m = want[k]
+        if len(group) < m:
+            sys.exit("nas_correlation: error: only %d eligible %s candidates of %d drawn; "
+                     "need %d" % (len(group), k, len(pool), m))
+        if m == 1:
+            picked.append(group[len(group) // 2])
+        elif m > 1:
+            picked += [group[round(i * (len(group) - 1) / (m - 1))] for i in range(m)]
+    picked.sort(key=lambda p: (p["entropy"], p["file"]))
+    with open(out_jsonl, "w") as f:
+        for i, p in enumerate(picked):
+            name = "c%02d" % (i + 1)
+            blocks = [{k: b[k] for k in ("layers", "d_model", "n_heads", "ffn_dim")}
+                      for b in p["blocks"]]
+            note = "nas_correlation candidate %s (%s): %s (from %s of %d eligible)" % (
+                name, kind(p), shape(p["blocks"]), os.path.basename(p["file"]), len(ok))
+            path = os.path.join(cand_dir, name + ".yaml")
+            with open(path, "w") as y:
+                y.write(model_yaml(name, blocks, context, p["share"], note))
+            b = before[p["file"]]
+            f.write(json.dumps(dict(p, name=name, kind=kind(p), file=path, pool_file=p["file"],
+                                    entropy_before=b["entropy"], score_before=b["score"])) + "\n")
+    print("%d of %d drawn candidates eligible; picked %d (%s) over entropy %.1f to %.1f"
+          % (len(ok), len(pool), n, ", ".join("%d %s" % (want[k], k) for k in KINDS),
+             picked[0]["entropy"], picked[-1]["entropy"]))
+
+
+def cmd_runs(cands_jsonl, extra_seeds):
+    """`name seed` per run: every candidate with seed 1, and `extra_seeds` of them, evenly
+    spread over the entropy order, again with seed 2 (the run-to-run noise)."""
+    names = [json.loads(l)["name"] for l in open(cands_jsonl) if l.strip()]
+    m = min(int(extra_seeds), len(names))
+    twice = {names[round(i * (len(names) - 1) / (m - 1))] for i in range(m)} if m > 1 else (
+        {names[len(names) // 2]} if m == 1 else set())
+    for name in names:
+        print(name, 1)
+    for name in names:
+        if name in twice:
+            print(name, 2)
+
+
+def final_val_loss(metrics, steps):
+    loss = None
+    if os.path.exists(metrics):
+        for line in open(metrics):
+            r = json.loads(line)
+            if r.get("step") == int(steps) and "val_loss" in r:
+                loss = r["val_loss"]
+    return loss
+
+
+def cmd_done(metrics, steps):
+    sys.exit(0 if final_val_loss(metrics, steps) is not None else 1)
+
+
+# ---- statistics ---------------------------------------------------------------------------
+
+def ranks(xs):  # average ranks, 1 = smallest
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    r, i = [0.0] * len(xs), 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return r
+
+
+def pearson(a, b):
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    va, vb = sum((x - ma) ** 2 for x in a), sum((y - mb) ** 2 for y in b)
+    return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else float("nan")
+
+
+def spearman(a, b):
+    return pearson(ranks(a), ranks(b))
+
+
+def kendall(a, b):
+    """Kendall's tau-b (ties in either variable)."""
+    conc = disc = ties_a = ties_b = 0
+    for i, j in itertools.combinations(range(len(a)), 2):
+        da, db = a[i] - a[j], b[i] - b[j]
+        if da == 0 and db == 0:
+            continue
+        if da == 0:
+            ties_a += 1
+        elif db == 0:
+            ties_b += 1
+        elif (da > 0) == (db > 0):
+            conc += 1
+        else:
+            disc += 1
+    den = math.sqrt((conc + disc + ties_a) * (conc + disc + ties_b))
+    return (conc - disc) / den if den > 0 else float("nan")
+
+
+def fisher_interval(r, n, variance_numerator, n_offset):
+    """95% interval through Fisher's z with Fieller, Hartley and Pearson's (1957) variances:
+    1.06 / (n - 3) for Spearman, 0.437 / (n - 4) for Kendall."""
+    if n - n_offset <= 0 or not -1 < r < 1:
+        return None
+    z, se = math.atanh(r), math.sqrt(variance_numerator / (n - n_offset))
+    return (math.tanh(z - 1.96 * se), math.tanh(z + 1.96 * se))
+
+
+def bootstrap_interval(a, b, stat, resamples=2000, seed=0):
+    """95% percentile interval over candidates drawn with replacement (resamples in which
+    either variable is constant have no correlation and are left out)."""
+    rng, n, values = random.Random(seed), len(a), []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        v = stat([a[i] for i in idx], [b[i] for i in idx])
+        if not math.isnan(v):
+            values.append(v)
+    if len(values) < resamples // 2:
+        return None
+    values.sort()
+    return (values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1])
+
+
+def permutation_p(a, b, stat, shuffles=20000, seed=0):
+    """One-sided: the share of orderings of b with a correlation >= the observed; exact for
+    n <= 8, else Monte Carlo (shuffles + 1 in the denominator)."""
+    obs = stat(a, b)
+    if math.isnan(obs):
+        return None
+    if len(a) <= 8:
+        perms = list(itertools.permutations(b))
+        return sum(stat(a, list(p)) >= obs - 1e-12 for p in perms) / len(perms)
+    rng, perm, hits = random.Random(seed), list(b), 0
+    for _ in range(shuffles):
+        rng.shuffle(perm)
+        hits += stat(a, perm) >= obs - 1e-12
+    return (hits + 1) / (shuffles + 1)
+
+
+def interval_text(iv):
+    return "n/a" if iv is None else "[%.2f, %.2f]" % iv
+
+
+def correlation_block(label, xs, ys):
+    n = len(xs)
+    rs, tk = spearman(xs, ys), kendall(xs, ys)
+    p = permutation_p(xs, ys, spearman)
+    return {"proxy": label, "n": n, "spearman": rs, "kendall": tk,
+            "spearman_fisher95": fisher_interval(rs, n, 1.06, 3),
+            "kendall_fisher95": fisher_interval(tk, n, 0.437, 4),
+            "spearman_bootstrap95": bootstrap_interval(xs, ys, spearman),
+            "kendall_bootstrap95": bootstrap_interval(xs, ys, kendall),
+            "spearman_p_one_sided": p}
+
+
+def fmt(x, spec="%.3f"):
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else spec % x
+
+
+def load_losses(runs_dir, name, seeds, steps):
+    losses = {}
+    for s in seeds:
+        loss = final_val_loss(os.path.join(runs_dir, "%s-s%d" % (name, s), "metrics.jsonl"),
+                              steps)
+        if loss is None:
+            sys.exit("nas_correlation: error: no final val_loss for %s seed %d" % (name, s))
+        losses[s] = loss
+    return losses
+
+
+def seconds(runs_dir, name, seed):
+    path = os.path.join(runs_dir, "%s-s%d.seconds" % (name, seed))
+    return sum(float(x) for x in open(path).read().split()) if os.path.exists(path) else 0.0
+
+
+def run_seeds(runs_txt):
+    seeds = {}
+    for line in open(runs_txt):
+        if line.strip():
+            name, seed = line.split()
+            seeds.setdefault(name, []).append(int(seed))
+    return seeds
+
+
+def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header):
+    seeds = run_seeds(runs_txt)
+    rows = []
+    for line in open(cands_jsonl):
+        c = json.loads(line)
+        losses = load_losses(runs_dir, c["name"], seeds[c["name"]], steps)
+        rows.append(dict(c, losses=losses, val_loss=sum(losses.values()) / len(losses),
+                         train_seconds=sum(seconds(runs_dir, c["name"], s) for s in losses)))
+    neg = [-r["val_loss"] for r in rows]
+    stats = [correlation_block(label, [r[key] for r in rows], neg) for label, key in (
+        ("entropy (with projections)", "entropy"), ("score (with projections)", "score"),
+        ("entropy (before: --projection-weight 0)", "entropy_before"),
+        ("score (before: --projection-weight 0)", "score_before"))]
+    pairs = [r for r in rows if len(r["losses"]) > 1]
+    diffs = [abs(r["losses"][1] - r["losses"][2]) for r in pairs]
+    md = [header, "",
+          "| cand. | kind | blocks (layers x d_model/heads, ffn ratio) | executed layers | params "
+          "| fwd FLOPs/token | entropy | entropy before | score | eff. rho | val loss "
+          "(mean of seeds) | seeds | train s |",
+          "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for r in rows:
+        md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %.1f | %.1f | %.3f | %.4f | %s "
+                  "| %.0f |" % (r["name"], r["kind"], shape(r["blocks"]),
+                     sum(b["layers"] for b in r["blocks"]), format(r["params"], ","),
+                     r["flops"] / 1e6, r["entropy"], r["entropy_before"], r["score"], r["rho"],
+                     r["val_loss"],
+                     " / ".join("%.4f" % r["losses"][s] for s in sorted(r["losses"])),
+                     r["train_seconds"]))
+    md += ["", "| proxy vs -(val loss) | n | Spearman | 95% Fisher | 95% bootstrap | one-sided p "
+           "| Kendall tau-b | 95% Fisher | 95% bootstrap |",
+           "|---|---:|---:|---|---|---:|---:|---|---|"]
+    for s in stats:
+        md.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+            s["proxy"], s["n"], fmt(s["spearman"]), interval_text(s["spearman_fisher95"]),
+            interval_text(s["spearman_bootstrap95"]), fmt(s["spearman_p_one_sided"]),
+            fmt(s["kendall"]), interval_text(s["kendall_fisher95"]),
+            interval_text(s["kendall_bootstrap95"])))
+    noise = ("%d candidates trained with two seeds, |loss(seed 1) - loss(seed 2)| mean %.4f, "
+             "max %.4f" % (len(diffs), sum(diffs) / len(diffs), max(diffs))
+             if diffs else "no candidate has two seeds")
+    md += ["", "Seed noise: %s. Training took %.0f s in all." % (
+        noise, sum(r["train_seconds"] for r in rows))]
+    text = "\n".join(md) + "\n"
+    open(out_md, "w").write(text)
+    json.dump({"correlations": stats, "seed_differences": diffs, "candidates": rows},
+              open(out_json, "w"), indent=1)
+    print(text, end="")
+
+
+# ---- searched versus designed -------------------------------------------------------------
+
+def header_value(path, pattern):
+    for line in open(path):
+        m = re.search(pattern, line)
+        if m:
+            return m.groups()
+    sys.exit("nas_correlation: error: %s: no line matches '%s'" % (path, pattern))
+
+
+def uniform_params_flops(width, layers, ffn, context):
+    params = VOCAB * width + context * width + layers * layer_params(width, ffn) + 2 * width
+    flops = 2 * (layers * (4 * width * width + 2 * ffn * width) + VOCAB * width) \
+        + 4 * width * context * layers
+    return params, flops
+
+
+def cmd_designed_shapes(searched_yaml, context, out_dir):
+    """Writes uniform.yaml (the GPT-2-style shape the search's default FLOP budget came from)
+    and mobile.yaml (MobileLLM-style deep and thin: 3/4 of that width, MobileLLM's FFN ratio
+    near 8/3 (2.5 in the search's steps), as many layers as the parameter and FLOP budgets
+    allow) beside the search's winner, at its parameter and FLOP budgets."""
+    context = int(context)
+    layers, width = map(int, header_value(searched_yaml, r"assumed: .*?(\d+) layers x (\d+)"))
+    budget_params = int(header_value(searched_yaml, r"--params (\d+)")[0])
+    budget_flops = float(header_value(searched_yaml, r"--flops (\d+)")[0])
+    uniform = [{"layers": layers, "d_model": width, "n_heads": width // 64, "ffn_dim": 4 * width}]
+    thin = max(64, (width * 3 // 4) // 32 * 32)
+    head = 64 if thin % 64 == 0 else 32
+    ffn = ffn_dim(thin, 5)
+    deep = 1
+    while deep < 64:
+        p, f = uniform_params_flops(thin, deep + 1, ffn, context)
+        if p > budget_params or f > budget_flops:
+            break
+        deep += 1
+    mobile = [{"layers": deep, "d_model": thin, "n_heads": thin // head, "ffn_dim": ffn}]
+    for name, blocks, note in (
+            ("uniform", uniform, "GPT-2-style uniform shape (the default FLOP budget's rule)"),
+            ("mobile", mobile, "MobileLLM-style deep and thin shape at the same budgets")):
+        with open(os.path.join(out_dir, name + ".yaml"), "w") as y:
+            y.write(model_yaml(name, blocks, context, False, "nas_correlation designed: " + note))
+
+
+def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header):
+    seeds = run_seeds(runs_txt)
+    rows = []
+    for line in open(scores_jsonl):
+        s = json.loads(line)
+        name = os.path.splitext(os.path.basename(s["file"]))[0]
+        budget = os.path.basename(os.path.dirname(s["file"]))
+        run = budget + "-" + name
+        losses = load_losses(runs_dir, run, seeds[run], steps)
+        rows.append(dict(s, budget=budget, shape_name=name, losses=losses,
+                         val_loss=sum(losses.values()) / len(losses)))
+    md = [header, "", "| budget | shape | blocks | executed layers | params | fwd FLOPs/token "
+          "| entropy | eff. rho | val loss per seed | mean |",
+          "|---|---|---|---:|---:|---:|---:|---:|---|---:|"]
+    verdicts = []
+    for budget in sorted({r["budget"] for r in rows}, key=lambda b: int(b.split("-")[-1])):
+        group = [r for r in rows if r["budget"] == budget]
+        for r in group:
+            md.append("| %s | %s | %s | %d | %s | %.1fM | %.1f | %.3f | %s | %.4f |" % (
+                budget, r["shape_name"], shape(r["blocks"]),
+                sum(b["layers"] for b in r["blocks"]), format(r["params"], ","),
+                r["flops"] / 1e6, r["entropy"], r["rho"],
+                " / ".join("%.4f" % r["losses"][s] for s in sorted(r["losses"])), r["val_loss"]))
+        best = min(group, key=lambda r: r["val_loss"])
+        verdicts.append("%s: lowest mean validation loss %s (%.4f)" % (
+            budget, best["shape_name"], best["val_loss"]))
+    text = "\n".join(md + ["", "; ".join(verdicts) + "."]) + "\n"
+    open(out_md, "w").write(text)
+    json.dump(rows, open(out_json, "w"), indent=1)
+    print(text, end="")
+
+
+CMDS = {"pool": cmd_pool, "choose": cmd_choose, "runs": cmd_runs, "done": cmd_done,
+        "report": cmd_report, "designed-shapes": cmd_designed_shapes,
+        "designed-report": cmd_designed_report}
+
+if __name__ == "__main__":
+    CMDS[sys.argv[1]](*sys.argv[2:])
