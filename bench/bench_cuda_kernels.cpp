@@ -137,7 +137,8 @@ void BM_CrossEntropyForward(benchmark::State& st) {
                                                   -100);
       },
       [&] {
-        merino::cuda::crossentropy_forward(losses.get(), logits.get(), targets.get(), N, V, -100);
+        merino::cuda::crossentropy_forward(losses.get(), logits.get(), targets.get(), N, V, V,
+                                           -100);
       },
       gb_per_s(static_cast<double>(NV) * F), kTiming);  // read the logits once
 }
@@ -157,8 +158,8 @@ void BM_CrossEntropyForwardBackward(benchmark::State& st) {
                                                            targets.get(), N, V, -100, scale);
       },
       [&] {
-        merino::cuda::crossentropy_forward_backward(logits.get(), losses.get(), targets.get(), N, V,
-                                                    -100, scale);
+        merino::cuda::crossentropy_forward_backward(logits.get(), losses.get(), targets.get(), N,
+                                                    V, V, -100, scale);
       },
       gb_per_s(static_cast<double>(2 * NV) * F), kTiming);  // read the logits, write dlogits
 }

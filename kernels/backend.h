@@ -99,10 +99,13 @@ struct Backend {
   virtual void residual_forward(T* out, const T* a, const T* b, size_t n) = 0;
   virtual void accumulate(T* dst, const T* src, size_t n) = 0;
 
+  // logits[N, ld]: V scored columns, then ld - V padding columns that take no probability (and
+  // get a zero gradient): the model pads its vocabulary to an aligned width (docs/MODEL.md)
   virtual void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N,
-                                    int V, int32_t ignore_index) = 0;
+                                    int V, int ld, int32_t ignore_index) = 0;
   virtual void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N,
-                                             int V, int32_t ignore_index, A dloss_scale) = 0;
+                                             int V, int ld, int32_t ignore_index,
+                                             A dloss_scale) = 0;
 
   // AdamW on n parameters: master, m, v updated in place. params is the working copy in T,
   // rewritten as the new master rounded with narrow()'s rule; null when there is none (T == A:

@@ -232,16 +232,16 @@ void CpuBackend<T>::accumulate(T* dst, const T* src, size_t n) {
 
 template <class T>
 void CpuBackend<T>::crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N,
-                                         int V, int32_t ignore_index) {
+                                         int V, int ld, int32_t ignore_index) {
   OpTimer timer(sink(), __func__);
-  cpu::crossentropy_forward(losses, logits, targets, N, V, ignore_index);
+  cpu::crossentropy_forward(losses, logits, targets, N, V, ld, ignore_index);
 }
 template <class T>
 void CpuBackend<T>::crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets,
-                                                  int N, int V, int32_t ignore_index,
+                                                  int N, int V, int ld, int32_t ignore_index,
                                                   T dloss_scale) {
   OpTimer timer(sink(), __func__);
-  cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index, dloss_scale);
+  cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ld, ignore_index, dloss_scale);
 }
 
 template <class T>

@@ -74,9 +74,9 @@ struct CpuBackend final : Backend<T> {
   void accumulate(T* dst, const T* src, size_t n) override;
 
   void crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N, int V,
-                                     int32_t ignore_index, T dloss_scale) override;
+                                     int ld, int32_t ignore_index, T dloss_scale) override;
 
   void adamw_update(T* master, T* params, const T* grads, T* m, T* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;
@@ -160,9 +160,10 @@ struct CpuBackend<bf16> final : Backend<bf16> {
   void accumulate(bf16* dst, const bf16* src, size_t n) override;
 
   void crossentropy_forward(float* losses, const bf16* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(bf16* logits, float* losses, const int32_t* targets, int N,
-                                     int V, int32_t ignore_index, float dloss_scale) override;
+                                     int V, int ld, int32_t ignore_index,
+                                     float dloss_scale) override;
 
   void adamw_update(float* master, bf16* params, const float* grads, float* m, float* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;

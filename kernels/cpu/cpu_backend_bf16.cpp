@@ -285,19 +285,20 @@ void CpuBackend<bf16>::accumulate(bf16* dst, const bf16* src, size_t n) {
 }
 
 void CpuBackend<bf16>::crossentropy_forward(float* losses, const bf16* logits,
-                                            const int32_t* targets, int N, int V,
+                                            const int32_t* targets, int N, int V, int ld,
                                             int32_t ignore_index) {
   Frame f(pool_);
-  cpu::crossentropy_forward(losses, f.wide(logits, size_t(N) * size_t(V)), targets, N, V, ignore_index);
+  cpu::crossentropy_forward(losses, f.wide(logits, size_t(N) * size_t(ld)), targets, N, V, ld,
+                            ignore_index);
 }
 
 void CpuBackend<bf16>::crossentropy_forward_backward(bf16* logits, float* losses,
-                                                     const int32_t* targets, int N, int V,
+                                                     const int32_t* targets, int N, int V, int ld,
                                                      int32_t ignore_index, float dloss_scale) {
   Frame f(pool_);
-  const size_t n = size_t(N) * size_t(V);
+  const size_t n = size_t(N) * size_t(ld);
   float* l = f.wide(logits, n);
-  cpu::crossentropy_forward_backward(l, losses, targets, N, V, ignore_index, dloss_scale);
+  cpu::crossentropy_forward_backward(l, losses, targets, N, V, ld, ignore_index, dloss_scale);
   store(logits, l, n);
 }
 

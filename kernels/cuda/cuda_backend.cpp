@@ -354,14 +354,14 @@ void CudaBackend<T>::accumulate(T* dst, const T* src, size_t n) {
 
 template <class T>
 void CudaBackend<T>::crossentropy_forward(A* losses, const T* logits, const int32_t* targets,
-                                          int N, int V, int32_t ignore_index) {
-  cuda::crossentropy_forward(losses, dev(logits), targets, N, V, ignore_index, s_->stream);
+                                          int N, int V, int ld, int32_t ignore_index) {
+  cuda::crossentropy_forward(losses, dev(logits), targets, N, V, ld, ignore_index, s_->stream);
 }
 template <class T>
 void CudaBackend<T>::crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets,
-                                                   int N, int V, int32_t ignore_index,
+                                                   int N, int V, int ld, int32_t ignore_index,
                                                    A dloss_scale) {
-  cuda::crossentropy_forward_backward(dev(logits), losses, targets, N, V, ignore_index,
+  cuda::crossentropy_forward_backward(dev(logits), losses, targets, N, V, ld, ignore_index,
                                       dloss_scale, s_->stream);
 }
 

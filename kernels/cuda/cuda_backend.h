@@ -96,9 +96,9 @@ class CudaBackend final : public Backend<T> {
   void accumulate(T* dst, const T* src, size_t n) override;
 
   void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N, int V,
-                                     int32_t ignore_index, A dloss_scale) override;
+                                     int ld, int32_t ignore_index, A dloss_scale) override;
 
   void adamw_update(A* master, T* params, const A* grads, A* m, A* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;

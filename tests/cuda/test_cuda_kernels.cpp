@@ -641,11 +641,11 @@ TEST(CudaCrossEntropy, ForwardMatchesCpu) {
     const std::vector<int32_t> targets = ce_targets(tc, rng);
     Floats losses(tc.N);
     merino::cpu::crossentropy_forward<float>(losses.data(), logits.data(), targets.data(), tc.N,
-                                             tc.V, kIgnore);
+                                             tc.V, tc.V, kIgnore);
     DeviceBuffer<float> d_logits(logits), d_losses(tc.N);
     DeviceBuffer<int32_t> d_targets(targets);
     merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
-                                       tc.V, kIgnore);
+                                       tc.V, tc.V, kIgnore);
     const Floats got = d_losses.download();
     expect_close("losses", got, losses, kLossAtol, kLossRtol);
     if (tc.N > 2) {
@@ -668,9 +668,9 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchesCpu) {
     DeviceBuffer<int32_t> d_targets(targets);
     Floats losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(logits.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore, scale);
     merino::cuda::crossentropy_forward_backward(d_logits.get(), d_losses.get(), d_targets.get(),
-                                                tc.N, tc.V, kIgnore, scale);
+                                                tc.N, tc.V, tc.V, kIgnore, scale);
     const Floats dlogits = d_logits.download();
     expect_close("losses", d_losses.download(), losses, kLossAtol, kLossRtol);
     expect_close("dlogits", dlogits, logits, kGradAtolPerScale * scale, kGradRtol);
@@ -701,14 +701,14 @@ TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
     const float scale = 1.0f / static_cast<float>(tc.N);
     Floats dlogits_ref = logits.f, losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(dlogits_ref.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore, scale);
     DeviceBuffer<bf16> d_logits(logits.t), d_grad(logits.t);
     DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
     DeviceBuffer<int32_t> d_targets(targets);
     merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
-                                       tc.V, kIgnore);
+                                       tc.V, tc.V, kIgnore);
     merino::cuda::crossentropy_forward_backward(d_grad.get(), d_losses_fb.get(), d_targets.get(),
-                                                tc.N, tc.V, kIgnore, scale);
+                                                tc.N, tc.V, tc.V, kIgnore, scale);
     expect_close("losses (forward)", d_losses.download(), losses, kLossAtol, kLossRtol);
     expect_close("losses (forward_backward)", d_losses_fb.download(), losses, kLossAtol,
                  kLossRtol);
@@ -723,6 +723,72 @@ TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
           << "ignored row must get an all-zero gradient";
     }
   }
+}
+
+// A padded vocabulary (rows ld apart, ld - V padding columns holding large values that must not
+// be read): the losses and the scored columns' gradient are the CPU twin's on the compacted
+// [N, V] logits, the padding columns' gradient is zero. ld = 16 and 1024 take the packed paths
+// with the last pack partly padding; ld = 13 (V = 11) the scalar one. Kept small enough for an
+// emulated device.
+Floats widen(const Floats& v) { return v; }
+Floats widen(const std::vector<bf16>& v) { return to_float(v); }
+
+template <class T>
+void strided_ce_matches_compacted_cpu(uint32_t seed) {
+  struct Strided {
+    int N, V, ld;
+  };
+  std::mt19937 rng(seed);
+  for (const Strided tc : {Strided{3, 11, 16}, Strided{4, 1000, 1024}, Strided{3, 11, 13}}) {
+    SCOPED_TRACE("V=" + std::to_string(tc.V) + " ld=" + std::to_string(tc.ld));
+    const size_t n = static_cast<size_t>(tc.N) * tc.ld;
+    Floats padded = uniform(n, rng, -4.f, 4.f);
+    for (int r = 0; r < tc.N; ++r)
+      for (int v = tc.V; v < tc.ld; ++v) padded[static_cast<size_t>(r) * tc.ld + v] = 30.f;
+    std::vector<T> host;
+    if constexpr (std::is_same_v<T, float>) host = padded;
+    else host = to_bf16(padded);
+    const Floats seen = widen(host);  // the values the device sees
+    Floats compact(static_cast<size_t>(tc.N) * tc.V);
+    for (int r = 0; r < tc.N; ++r)
+      for (int v = 0; v < tc.V; ++v)
+        compact[static_cast<size_t>(r) * tc.V + v] = seen[static_cast<size_t>(r) * tc.ld + v];
+    const CeCase shape{tc.N, tc.V};
+    const std::vector<int32_t> targets = ce_targets(shape, rng);
+    const float scale = 0.5f;
+    Floats losses(tc.N);
+    merino::cpu::crossentropy_forward_backward<float>(compact.data(), losses.data(), targets.data(),
+                                                      tc.N, tc.V, tc.V, kIgnore, scale);
+    DeviceBuffer<T> d_logits(host), d_grad(host);
+    DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
+    DeviceBuffer<int32_t> d_targets(targets);
+    merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N, tc.V,
+                                       tc.ld, kIgnore);
+    merino::cuda::crossentropy_forward_backward(d_grad.get(), d_losses_fb.get(), d_targets.get(),
+                                                tc.N, tc.V, tc.ld, kIgnore, scale);
+    expect_close("losses (forward)", d_losses.download(), losses, kLossAtol, kLossRtol);
+    expect_close("losses (forward_backward)", d_losses_fb.download(), losses, kLossAtol, kLossRtol);
+    const Floats grad = widen(d_grad.download());
+    Floats scored(compact.size());
+    for (int r = 0; r < tc.N; ++r) {
+      for (int v = 0; v < tc.ld; ++v) {
+        const float g = grad[static_cast<size_t>(r) * tc.ld + v];
+        if (v < tc.V) scored[static_cast<size_t>(r) * tc.V + v] = g;
+        else EXPECT_EQ(g, 0.f) << "padding column " << v << " of row " << r;
+      }
+    }
+    const double rtol = sizeof(T) == 2 ? kBf16Rtol : kGradRtol;
+    expect_close("dlogits", scored, compact, 2 * kGradAtolPerScale * scale, rtol);
+  }
+}
+
+TEST(CudaCrossEntropy, StridedRowsScoreOnlyTheFirstVColumns) {
+  REQUIRE_CUDA_DEVICE();
+  strided_ce_matches_compacted_cpu<float>(14);
+}
+TEST(CudaCrossEntropyBf16, StridedRowsScoreOnlyTheFirstVColumns) {
+  REQUIRE_CUDA_DEVICE();
+  strided_ce_matches_compacted_cpu<bf16>(15);
 }
 
 }  // namespace

@@ -311,11 +311,11 @@ TEST_F(Bf16VsDouble, CrossEntropy) {
   std::vector<bf16> lb = to_bf16(logits);
   std::vector<float> losses(N);
   Vec rl = logits, rlosses(N);
-  lo.crossentropy_forward(losses.data(), lb.data(), targets.data(), N, V, -1);
-  ref.crossentropy_forward(rlosses.data(), rl.data(), targets.data(), N, V, -1);
+  lo.crossentropy_forward(losses.data(), lb.data(), targets.data(), N, V, V, -1);
+  ref.crossentropy_forward(rlosses.data(), rl.data(), targets.data(), N, V, V, -1);
   expect_float_matches("losses", losses, rlosses);
-  lo.crossentropy_forward_backward(lb.data(), losses.data(), targets.data(), N, V, -1, 0.5f);
-  ref.crossentropy_forward_backward(rl.data(), rlosses.data(), targets.data(), N, V, -1, 0.5);
+  lo.crossentropy_forward_backward(lb.data(), losses.data(), targets.data(), N, V, V, -1, 0.5f);
+  ref.crossentropy_forward_backward(rl.data(), rlosses.data(), targets.data(), N, V, V, -1, 0.5);
   expect_float_matches("losses (fused)", losses, rlosses);
   expect_bf16_matches("dlogits", lb, rl);
 }

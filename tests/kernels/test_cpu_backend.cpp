@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/activation.h"
@@ -180,11 +181,11 @@ TEST(CpuBackend, ForwardsEveryOp) {
     auto tg = randint(N, rng, 0, V);
     tg[2] = -7;
     Vec lg1 = r(N * V), lg2 = lg1, l1(N), l2(N);
-    be.crossentropy_forward(l1.data(), lg1.data(), tg.data(), N, V, -7);
-    cpu::crossentropy_forward(l2.data(), lg2.data(), tg.data(), N, V, -7);
+    be.crossentropy_forward(l1.data(), lg1.data(), tg.data(), N, V, V, -7);
+    cpu::crossentropy_forward(l2.data(), lg2.data(), tg.data(), N, V, V, -7);
     same("crossentropy", l1, l2);
-    be.crossentropy_forward_backward(lg1.data(), l1.data(), tg.data(), N, V, -7, 0.3);
-    cpu::crossentropy_forward_backward(lg2.data(), l2.data(), tg.data(), N, V, -7, 0.3);
+    be.crossentropy_forward_backward(lg1.data(), l1.data(), tg.data(), N, V, V, -7, 0.3);
+    cpu::crossentropy_forward_backward(lg2.data(), l2.data(), tg.data(), N, V, V, -7, 0.3);
     same("crossentropy losses", l1, l2);
     same("crossentropy dlogits", lg1, lg2);
   }
