@@ -81,6 +81,12 @@ struct Backend {
   // with a bias + GELU epilogue on the GPU; pre is what gelu_backward takes.
   virtual void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias,
                                    int N, int IC, int OC) = 0;
+  // Its mirror in the backward pass of the layer reading the GELU (inp = gelu(pre), [N, IC]):
+  // dweight, dbias accumulated as matmul_backward, and dpre = gelu_backward(dout W, pre), the
+  // product not stored in T first (for float and double: matmul_backward into dpre, then
+  // gelu_backward). One GEMM with a DGELU epilogue on the GPU.
+  virtual void matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout, const T* inp,
+                                    const T* pre, const T* weight, int N, int IC, int OC) = 0;
 
   virtual void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                                  int hd) = 0;

@@ -283,7 +283,8 @@ void Model<T>::lay_out_activations(const ModelConfig& cfg, const ParamLayout& la
   s.dqkv = act(N * max_qkv);
   s.datt = act(N * Cmax);
   s.dh = act(N * glu * max_ffn);
-  s.da = act(N * max_ffn);
+  // the GELU's input gradient comes straight out of the fused GEMM (matmul_gelu_backward)
+  s.da = cfg.activation == ActivationKind::GELU ? nullptr : act(N * max_ffn);
   s.dlm = lm_proj ? act(N * E) : nullptr;
 }
 
@@ -397,12 +398,17 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   const size_t NF = size_t(N) * F;
 
   // dresid holds d x_out; x_out = x_mid + proj(act(fc(norm2(x_mid))))
-  be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
   int fc_out = F;
   switch (cfg_.activation) {
-    case ActivationKind::GELU: be_.gelu_backward(s.dh, s.da, a.h, NF); break;
-    case ActivationKind::ReLU: be_.relu_backward(s.dh, s.da, a.h, NF); break;
+    case ActivationKind::GELU:  // one GEMM with a DGELU epilogue where the device has one
+      be_.matmul_gelu_backward(s.dh, G(o.proj_w), G(o.proj_b), dresid, a.a, a.h, param(o.proj_w), N, F, C);
+      break;
+    case ActivationKind::ReLU:
+      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
+      be_.relu_backward(s.dh, s.da, a.h, NF);
+      break;
     case ActivationKind::SwiGLU:
+      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
       be_.swiglu_backward(s.dh, s.da, a.h, N, F);
       fc_out = 2 * F;
       break;

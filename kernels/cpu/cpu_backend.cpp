@@ -187,6 +187,14 @@ void CpuBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* w
   cpu::matmul_forward(pre, inp, weight, bias, N, IC, OC);
   cpu::gelu_forward(out, pre, size_t(N) * size_t(OC));
 }
+template <class T>
+void CpuBackend<T>::matmul_gelu_backward(T* dpre, T* dweight, T* dbias, const T* dout,
+                                         const T* inp, const T* pre, const T* weight, int N,
+                                         int IC, int OC) {
+  OpTimer timer(sink(), __func__);
+  cpu::matmul_backward(dpre, dweight, dbias, dout, inp, weight, N, IC, OC);
+  cpu::gelu_backward(dpre, dpre, pre, size_t(N) * size_t(IC));  // element-wise: in place is fine
+}
 
 template <class T>
 void CpuBackend<T>::gelu_forward(T* out, const T* inp, size_t n) {

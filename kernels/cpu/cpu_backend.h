@@ -55,6 +55,8 @@ struct CpuBackend final : Backend<T> {
                        int N, int IC, int OC) override;
   void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias, int N,
                            int IC, int OC) override;
+  void matmul_gelu_backward(T* dpre, T* dweight, T* dbias, const T* dout, const T* inp,
+                            const T* pre, const T* weight, int N, int IC, int OC) override;
 
   void attention_forward(T* out, T* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
@@ -141,6 +143,9 @@ struct CpuBackend<bf16> final : Backend<bf16> {
                        const bf16* weight, int N, int IC, int OC) override;
   void matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp, const bf16* weight,
                            const bf16* bias, int N, int IC, int OC) override;
+  void matmul_gelu_backward(bf16* dpre, float* dweight, float* dbias, const bf16* dout,
+                            const bf16* inp, const bf16* pre, const bf16* weight, int N, int IC,
+                            int OC) override;
 
   void attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;

@@ -226,6 +226,19 @@ void CpuBackend<bf16>::matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp
   store(out, g, n);
 }
 
+// dout W in fp32, times gelu'(pre), rounded to bf16 once: what the GPU's DGELU epilogue stores
+void CpuBackend<bf16>::matmul_gelu_backward(bf16* dpre, float* dweight, float* dbias,
+                                            const bf16* dout, const bf16* inp, const bf16* pre,
+                                            const bf16* weight, int N, int IC, int OC) {
+  Frame f(pool_);
+  const size_t n = size_t(N) * size_t(IC);
+  float* di = f.out(n);
+  cpu::matmul_backward(di, dweight, dbias, f.wide(dout, size_t(N) * size_t(OC)), f.wide(inp, n),
+                       f.wide(weight, size_t(OC) * size_t(IC)), N, IC, OC);
+  cpu::gelu_backward(di, di, f.wide(pre, n), n);
+  store(dpre, di, n);
+}
+
 void CpuBackend<bf16>::gelu_forward(bf16* out, const bf16* inp, size_t n) {
   Frame f(pool_);
   float* y = f.out(n);

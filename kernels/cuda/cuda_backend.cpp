@@ -284,6 +284,20 @@ void CudaBackend<T>::matmul_backward(T* dinp, A* dweight, A* dbias, const T* dou
 }
 
 template <class T>
+void CudaBackend<T>::matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout,
+                                          const T* inp, const T* pre, const T* weight, int N,
+                                          int IC, int OC) {
+  if constexpr (kMixedPrecision<T>) {
+    s_->matmul->backward_gelu(dev(dpre), dweight, dbias, dev(dout), dev(inp), dev(pre),
+                              dev(weight), N, IC, OC, s_->stream);
+  } else {
+    // fp32 keeps the GELU kernel for the reason matmul_gelu_forward does
+    matmul_backward(dpre, dweight, dbias, dout, inp, weight, N, IC, OC);
+    gelu_backward(dpre, dpre, pre, size_t(N) * size_t(IC));
+  }
+}
+
+template <class T>
 void CudaBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight,
                                          const T* bias, int N, int IC, int OC) {
   if constexpr (kMixedPrecision<T>) {

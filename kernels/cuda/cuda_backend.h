@@ -77,6 +77,8 @@ class CudaBackend final : public Backend<T> {
                        int N, int IC, int OC) override;
   void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias, int N,
                            int IC, int OC) override;
+  void matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout, const T* inp,
+                            const T* pre, const T* weight, int N, int IC, int OC) override;
 
   void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
