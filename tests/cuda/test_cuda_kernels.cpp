@@ -73,9 +73,10 @@ std::string name(const NormCase& c) {
 // N = 1; C < 32 (idle lanes); C % 4 != 0 (scalar path); N not a multiple of the 8 rows of a
 // forward block or the 16 rows of a backward block; > 32 backward blocks (strided partial sums);
 // C = 6200: 2 * C floats = 49.6 KB of shared memory in LayerNorm backward, above the 48 KB
-// default, so the opt-in path runs.
-const NormCase kNormCases[] = {{1, 77},   {37, 77},   {19, 3},   {5, 4},    {64, 768},
-                               {130, 1024}, {643, 77}, {600, 128}, {3, 6200}};
+// default, so the opt-in path runs. N = 2100: 132 backward blocks, a split partial-sum
+// reduction (3 slices of 44 rows).
+const NormCase kNormCases[] = {{1, 77},    {37, 77},  {19, 3},    {5, 4},    {64, 768},
+                               {130, 1024}, {643, 77}, {600, 128}, {3, 6200}, {2100, 96}};
 
 // Forward tolerances: the row statistics are float sums of C terms, relative error ~1e-6, and
 // |out| <= ~6 here, so out is off by a few 1e-6 in the worst rows; mean is O(0.1) but its error
@@ -168,6 +169,37 @@ TEST(CudaNorms, LayerNormBackwardMatchesCpu) {
     // dbias = null must leave the bias gradient alone (db still holds its initial values)
     expect_close("dbias", d_db.download(), db, dparam_atol(tc.N), kDparamRtol);
   }
+}
+
+// The split partial-sum reduction (default) and the earlier single pass sum the same partials in
+// different orders: equal to float reassociation, and each bitwise repeatable.
+TEST(CudaNorms, BackwardReductionsAgreeAndRepeat) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(44);
+  const int N = 8192, C = 96;  // 512 partial rows: 8 slices
+  const size_t NC = static_cast<size_t>(N) * C;
+  const Floats inp = uniform(NC, rng, -1.7f, 2.3f), dout = uniform(NC, rng, -1.f, 1.f);
+  const Floats w = uniform(C, rng, 0.5f, 1.5f), b = uniform(C, rng, -0.5f, 0.5f);
+  Floats out(NC), mean(N), rstd(N);
+  merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(), w.data(),
+                                        b.data(), N, C, 1e-5f);
+  DeviceBuffer<float> d_inp(inp), d_dout(dout), d_w(w), d_mean(mean), d_rstd(rstd), d_dinp(NC),
+      d_dw(C), d_db(C), d_scratch(merino::cuda::layernorm_backward_scratch_floats(N, C));
+  auto run = [&](merino::cuda::NormReduce reduce) {
+    d_dw.upload(Floats(C, 0.f));
+    d_db.upload(Floats(C, 0.f));
+    merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), d_db.get(), d_dout.get(),
+                                     d_inp.get(), d_w.get(), d_mean.get(), d_rstd.get(), N, C, 0,
+                                     d_scratch.get(), reduce);
+    Floats g = d_dw.download(), db = d_db.download();
+    g.insert(g.end(), db.begin(), db.end());
+    return g;
+  };
+  const Floats split = run(merino::cuda::NormReduce::kSplit);
+  EXPECT_EQ(run(merino::cuda::NormReduce::kSplit), split) << "split reduction not repeatable";
+  const Floats single = run(merino::cuda::NormReduce::kSinglePass);
+  EXPECT_EQ(run(merino::cuda::NormReduce::kSinglePass), single);
+  expect_close("split vs single pass", split, single, dparam_atol(N), kDparamRtol);
 }
 
 TEST(CudaNorms, RmsNormForwardMatchesCpu) {
