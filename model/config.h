@@ -48,7 +48,9 @@ struct ModelConfig {
   // and padding columns take no probability. 1 turns padding off (tests compare the two).
   int vocab_multiple = 128;
 
-  int padded_vocab() const { return (vocab_size + vocab_multiple - 1) / vocab_multiple * vocab_multiple; }
+  int padded_vocab() const {
+    return (vocab_size + vocab_multiple - 1) / vocab_multiple * vocab_multiple;
+  }
 
   int embed_dim() const { return blocks.front().d_model; }
   int final_dim() const { return blocks.back().d_model; }

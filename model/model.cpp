@@ -401,7 +401,8 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   int fc_out = F;
   switch (cfg_.activation) {
     case ActivationKind::GELU:  // one GEMM with a DGELU epilogue where the device has one
-      be_.matmul_gelu_backward(s.dh, G(o.proj_w), G(o.proj_b), dresid, a.a, a.h, param(o.proj_w), N, F, C);
+      be_.matmul_gelu_backward(s.dh, G(o.proj_w), G(o.proj_b), dresid, a.a, a.h, param(o.proj_w),
+                               N, F, C);
       break;
     case ActivationKind::ReLU:
       be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
@@ -504,7 +505,8 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
 
   // backward: logits now hold dlogits (zero in the padding columns)
   T* dhead_in = s.lm_in_proj ? s.dlm : s.dln;
-  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in, param(layout_.lm_head), N, head_w, Vp);
+  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in,
+                      param(layout_.lm_head), N, head_w, Vp);
   if (s.lm_in_proj)
     be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, param(layout_.lm_proj_w), N, Cf, E);
   T* dresid = s.dresid;

@@ -121,7 +121,8 @@ ParamLayout build_param_layout(const ModelConfig& cfg) {
   } else {
     L.lm_head = lb.add("lm_head.weight", {cfg.vocab_size, Cf}, ParamRole::Matrix);
   }
-  L.head_padding = size_t(cfg.padded_vocab() - cfg.vocab_size) * size_t(cfg.tie_embeddings ? E : Cf);
+  const size_t head_width = size_t(cfg.tie_embeddings ? E : Cf);
+  L.head_padding = size_t(cfg.padded_vocab() - cfg.vocab_size) * head_width;
   return L;
 }
 

@@ -9,9 +9,10 @@
 // out = gelu(pre_gelu) (tanh approximation) in one kernel; pre_gelu is what gelu_backward
 // needs; and backward_gelu, its mirror in the backward pass of the layer that reads the GELU:
 // dpre[N, IC] = (dout W) * gelu'(pre) from one GEMM (DGELU epilogue), dweight and dbias as
-// backward, inp being gelu(pre). T is float or __nv_bfloat16 (fp32 accumulation and epilogue in both). The parameter
-// gradients dweight and dbias have their own type G: T, or float with bf16 T (mixed precision:
-// bf16 activations and weights, fp32 gradients accumulated by the GEMM itself in fp32).
+// backward, inp being gelu(pre). T is float or __nv_bfloat16 (fp32 accumulation and epilogue in
+// both). The parameter gradients dweight and dbias have their own type G: T, or float with bf16
+// T (mixed precision: bf16 activations and weights, fp32 gradients accumulated by the GEMM
+// itself in fp32).
 //
 // A Matmul owns the cuBLASLt handle, one workspace allocated at construction (shared by cuBLASLt
 // and the dbias reduction) and a cache of plans (descriptors + heuristic algorithm) per shape,

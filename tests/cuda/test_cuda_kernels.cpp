@@ -700,7 +700,8 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchesCpu) {
     DeviceBuffer<int32_t> d_targets(targets);
     Floats losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(logits.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore,
+                                                      scale);
     merino::cuda::crossentropy_forward_backward(d_logits.get(), d_losses.get(), d_targets.get(),
                                                 tc.N, tc.V, tc.V, kIgnore, scale);
     const Floats dlogits = d_logits.download();
@@ -733,7 +734,8 @@ TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
     const float scale = 1.0f / static_cast<float>(tc.N);
     Floats dlogits_ref = logits.f, losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(dlogits_ref.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore,
+                                                      scale);
     DeviceBuffer<bf16> d_logits(logits.t), d_grad(logits.t);
     DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
     DeviceBuffer<int32_t> d_targets(targets);
