@@ -6,7 +6,10 @@
 //   ref_ms          the reference time per call measured in this run
 //   GB/s            minimal bytes the kernel must move / time per call
 // GPU time is taken with CUDA events (manual time); the CPU time column is meaningless here.
-// Backward norms include their second (partial-sum) kernel and use a preallocated scratch.
+// Backward norms include their partial-sum reduction and use a preallocated scratch.
+// BM_LayerNormBackwardReduce / BM_RmsNormBackwardReduce compare the reductions instead (dtype
+// fp32): variant 0 = NormReduce::kSinglePass (the earlier one pass over 2 C / 32 blocks),
+// 1 = NormReduce::kSplit (slices of <= 64 partial rows in parallel, then the slices).
 // The residual add fused with a norm (BM_ResidualLayerNormForward, BM_ResidualRmsNormForward,
 // `dtype` 0 = fp32, 1 = bf16) is measured against what it replaces: variant 0 there is the
 // two-kernel sequence merino::cuda::residual_forward + the norm, not a naive kernel. Both run in
@@ -137,7 +140,8 @@ void BM_CrossEntropyForward(benchmark::State& st) {
                                                   -100);
       },
       [&] {
-        merino::cuda::crossentropy_forward(losses.get(), logits.get(), targets.get(), N, V, -100);
+        merino::cuda::crossentropy_forward(losses.get(), logits.get(), targets.get(), N, V, V,
+                                           -100);
       },
       gb_per_s(static_cast<double>(NV) * F), kTiming);  // read the logits once
 }
@@ -157,8 +161,8 @@ void BM_CrossEntropyForwardBackward(benchmark::State& st) {
                                                            targets.get(), N, V, -100, scale);
       },
       [&] {
-        merino::cuda::crossentropy_forward_backward(logits.get(), losses.get(), targets.get(), N, V,
-                                                    -100, scale);
+        merino::cuda::crossentropy_forward_backward(logits.get(), losses.get(), targets.get(), N,
+                                                    V, V, -100, scale);
       },
       gb_per_s(static_cast<double>(2 * NV) * F), kTiming);  // read the logits, write dlogits
 }
@@ -221,6 +225,35 @@ void BM_ResidualNormForward(benchmark::State& st) {
 void BM_ResidualLayerNormForward(benchmark::State& st) { BM_ResidualNormForward<false>(st); }
 void BM_ResidualRmsNormForward(benchmark::State& st) { BM_ResidualNormForward<true>(st); }
 
+// The whole backward (row kernel + reduction) with the earlier single-pass reduction as the
+// reference: the speedup is what the split reduction buys the op.
+template <bool RMS>
+void BM_NormBackwardReduce(benchmark::State& st) {
+  const int N = static_cast<int>(st.range(1)), C = static_cast<int>(st.range(2));
+  const size_t NC = static_cast<size_t>(N) * C;
+  DeviceArray<float> inp = floats(NC, 1, -2.f, 2.f), dout = floats(NC, 4),
+                     w = floats(C, 2, 0.5f, 1.5f), mean = floats(N, 5, -0.1f, 0.1f),
+                     rstd = floats(N, 6, 0.9f, 1.1f), dinp = floats(NC, 7), dw = floats(C, 8),
+                     db = floats(C, 9),
+                     scratch(merino::cuda::layernorm_backward_scratch_floats(N, C));
+  auto backward = [&](merino::cuda::NormReduce reduce) {
+    if (RMS) {
+      merino::cuda::rmsnorm_backward(dinp.get(), dw.get(), dout.get(), inp.get(), w.get(),
+                                     rstd.get(), N, C, 0, scratch.get(), reduce);
+    } else {
+      merino::cuda::layernorm_backward(dinp.get(), dw.get(), db.get(), dout.get(), inp.get(),
+                                       w.get(), mean.get(), rstd.get(), N, C, 0, scratch.get(),
+                                       reduce);
+    }
+  };
+  run_against_reference(
+      st, [&] { backward(merino::cuda::NormReduce::kSinglePass); },
+      [&] { backward(merino::cuda::NormReduce::kSplit); },
+      gb_per_s(static_cast<double>(4 * NC) * F), kTiming);
+}
+void BM_LayerNormBackwardReduce(benchmark::State& st) { BM_NormBackwardReduce<false>(st); }
+void BM_RmsNormBackwardReduce(benchmark::State& st) { BM_NormBackwardReduce<true>(st); }
+
 // N = B * T rows (8 x 1024); C = 768 (GPT-2 small, float4 path) and 770 (scalar path)
 void norm_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"variant", "N", "C"});
@@ -249,6 +282,8 @@ BENCHMARK(BM_LayerNormForward)->Apply(norm_args);
 BENCHMARK(BM_LayerNormBackward)->Apply(norm_args);
 BENCHMARK(BM_RmsNormForward)->Apply(norm_args);
 BENCHMARK(BM_RmsNormBackward)->Apply(norm_args);
+BENCHMARK(BM_LayerNormBackwardReduce)->Apply(norm_args);
+BENCHMARK(BM_RmsNormBackwardReduce)->Apply(norm_args);
 BENCHMARK(BM_ResidualLayerNormForward)->Apply(residual_norm_args);
 BENCHMARK(BM_ResidualRmsNormForward)->Apply(residual_norm_args);
 BENCHMARK(BM_CrossEntropyForward)->Apply(ce_args);

@@ -5,6 +5,8 @@
 //   layer 1  attn c_proj  768 -> 768
 //   layer 2  mlp c_fc     768 -> 3072
 //   layer 3  mlp c_proj  3072 -> 768
+//   layer 4  LM head      768 -> 50257 (GPT-2's vocabulary as is)
+//   layer 5  LM head      768 -> 50304 (padded to a multiple of 128, as the model runs it)
 // Arguments: variant (0 = cuBLAS reference, 1 = merino), dtype (0 = fp32, 1 = TF32, 2 = bf16:
 // A/B/C bf16 with fp32 accumulation; the reference uses the same compute type), layer.
 //   Forward       merino: out = inp W^T + bias (bias fused). Reference: the bare GEMM.
@@ -13,6 +15,12 @@
 //                 GELU and second output cost nothing.
 //   Backward      merino: dinp =, dweight +=, dbias += (deterministic column sums). Reference:
 //                 the same two GEMMs (beta 0, beta 1) and dbias as a GEMV with a ones vector.
+//   BackwardGelu  merino: backward_gelu, dpre = (dout W) * gelu'(pre) from one GEMM with the
+//                 DGELU epilogue, then dweight, dbias (layer 3 only). Reference: the previous
+//                 path, merino's backward then gelu_backward over dinp (a write, a re-read
+//                 with pre and a rewrite of the [N, 3072] tensor).
+//   Forward and Backward also run the LM head (layers 4, 5): TFLOP/s of 5 against 4 is what
+//   padding the vocabulary buys.
 // Counters:
 //   TFLOP/s         2 N IC OC per GEMM (backward: 2 GEMMs; bias and dbias are not counted)
 //                   / time per call
@@ -33,6 +41,7 @@
 
 #include "bench/cuda_bench_util.h"
 #include "bench/cuda_reference_elementwise.cuh"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/matmul.cuh"
 
 namespace {
@@ -46,7 +55,8 @@ constexpr int kTokens = 8 * 1024;
 struct Layer {
   int IC, OC;
 };
-constexpr Layer kLayers[] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}};
+constexpr Layer kLayers[] = {{768, 2304}, {768, 768},   {768, 3072},
+                             {3072, 768}, {768, 50257}, {768, 50304}};
 constexpr merino::bench::Timing kTiming{5, 5};  // reference calls; calls per iteration
 
 void cublas_check(cublasStatus_t st, const char* call) {
@@ -133,6 +143,32 @@ struct Backward {
   }
 };
 
+// The c_proj backward with the GELU before it: the unfused pair against backward_gelu.
+template <class T>
+struct BackwardGelu {
+  static void run(benchmark::State& st, bool tf32, bool) {
+    const Layer L = kLayers[st.range(2)];
+    const int N = kTokens;
+    const size_t NI = size_t(N) * L.IC, NO = size_t(N) * L.OC, OI = size_t(L.OC) * L.IC;
+    RandomArray<T> pre(NI, 1, -3.f, 3.f), inp(NI, 2), w(OI, 3, -0.05f, 0.05f),
+        dout(NO, 4, -1e-3f, 1e-3f), dpre(NI, 5), dw(OI, 6), db(L.OC, 7);
+    merino::cuda::Matmul mm;
+    mm.allow_tf32(tf32);
+    run_against_reference(
+        st,
+        [&] {
+          mm.backward<T>(dpre.get(), dw.get(), db.get(), dout.get(), inp.get(), w.get(), N, L.IC,
+                         L.OC);
+          merino::cuda::gelu_backward(dpre.get(), dpre.get(), pre.get(), NI);
+        },
+        [&] {
+          mm.backward_gelu<T>(dpre.get(), dw.get(), db.get(), dout.get(), inp.get(), pre.get(),
+                              w.get(), N, L.IC, L.OC);
+        },
+        tflop_per_s(4.0 * N * L.IC * L.OC), kTiming);
+  }
+};
+
 // dtype argument: 0 = fp32, 1 = TF32, 2 = bf16; errors are reported as a skipped benchmark
 template <template <class> class Body>
 void dispatch(benchmark::State& st, bool gelu) {
@@ -151,6 +187,7 @@ void dispatch(benchmark::State& st, bool gelu) {
 void BM_MatmulForward(benchmark::State& st) { dispatch<Forward>(st, false); }
 void BM_MatmulForwardGelu(benchmark::State& st) { dispatch<Forward>(st, true); }
 void BM_MatmulBackward(benchmark::State& st) { dispatch<Backward>(st, false); }
+void BM_MatmulBackwardGelu(benchmark::State& st) { dispatch<BackwardGelu>(st, false); }
 
 void layer_args(benchmark::internal::Benchmark* b, std::initializer_list<int> layers) {
   b->ArgNames({"variant", "dtype", "layer"});
@@ -160,12 +197,14 @@ void layer_args(benchmark::internal::Benchmark* b, std::initializer_list<int> la
   b->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 
-void all_layers(benchmark::internal::Benchmark* b) { layer_args(b, {0, 1, 2, 3}); }
+void all_layers(benchmark::internal::Benchmark* b) { layer_args(b, {0, 1, 2, 3, 4, 5}); }
 void mlp_fc(benchmark::internal::Benchmark* b) { layer_args(b, {2}); }
+void mlp_proj(benchmark::internal::Benchmark* b) { layer_args(b, {3}); }
 
 BENCHMARK(BM_MatmulForward)->Apply(all_layers);
 BENCHMARK(BM_MatmulForwardGelu)->Apply(mlp_fc);
 BENCHMARK(BM_MatmulBackward)->Apply(all_layers);
+BENCHMARK(BM_MatmulBackwardGelu)->Apply(mlp_proj);
 
 }  // namespace
 

@@ -81,6 +81,12 @@ struct Backend {
   // with a bias + GELU epilogue on the GPU; pre is what gelu_backward takes.
   virtual void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias,
                                    int N, int IC, int OC) = 0;
+  // Its mirror in the backward pass of the layer reading the GELU (inp = gelu(pre), [N, IC]):
+  // dweight, dbias accumulated as matmul_backward, and dpre = gelu_backward(dout W, pre), the
+  // product not stored in T first (for float and double: matmul_backward into dpre, then
+  // gelu_backward). One GEMM with a DGELU epilogue on the GPU.
+  virtual void matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout, const T* inp,
+                                    const T* pre, const T* weight, int N, int IC, int OC) = 0;
 
   virtual void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                                  int hd) = 0;
@@ -99,10 +105,13 @@ struct Backend {
   virtual void residual_forward(T* out, const T* a, const T* b, size_t n) = 0;
   virtual void accumulate(T* dst, const T* src, size_t n) = 0;
 
+  // logits[N, ld]: V scored columns, then ld - V padding columns that take no probability (and
+  // get a zero gradient): the model pads its vocabulary to an aligned width (docs/MODEL.md)
   virtual void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N,
-                                    int V, int32_t ignore_index) = 0;
+                                    int V, int ld, int32_t ignore_index) = 0;
   virtual void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N,
-                                             int V, int32_t ignore_index, A dloss_scale) = 0;
+                                             int V, int ld, int32_t ignore_index,
+                                             A dloss_scale) = 0;
 
   // AdamW on n parameters: master, m, v updated in place. params is the working copy in T,
   // rewritten as the new master rounded with narrow()'s rule; null when there is none (T == A:

@@ -42,6 +42,15 @@ struct ModelConfig {
   bool tie_embeddings = true;  // LM head shares the token embedding
   double init_std = 0.02;
   std::vector<BlockConfig> blocks;
+  // In memory only, never a YAML key: the LM head, the logits and the loss work on
+  // padded_vocab() columns, vocab_size rounded up to this multiple, so the head's GEMMs and the
+  // loss get 16-byte-aligned rows (GPT-2's 50,257 -> 50,304). Padding rows of the head are zero
+  // and padding columns take no probability. 1 turns padding off (tests compare the two).
+  int vocab_multiple = 128;
+
+  int padded_vocab() const {
+    return (vocab_size + vocab_multiple - 1) / vocab_multiple * vocab_multiple;
+  }
 
   int embed_dim() const { return blocks.front().d_model; }
   int final_dim() const { return blocks.back().d_model; }

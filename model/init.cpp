@@ -53,7 +53,14 @@ std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout
   std::vector<T> w(layout.total);
   NormalRng rng(seed);
   const double residual_scale = 1.0 / std::sqrt(2.0 * cfg.executed_layers());
-  for (const ParamEntry& e : layout.entries) {
+  // the token embedding draws first wherever it is stored (last when tied, param_layout.h), so
+  // a seed gives the same weights as when it was stored first
+  std::vector<const ParamEntry*> order;
+  for (const ParamEntry& e : layout.entries)
+    if (e.offset == layout.wte) order.insert(order.begin(), &e);
+    else order.push_back(&e);
+  for (const ParamEntry* entry : order) {
+    const ParamEntry& e = *entry;
     T* p = w.data() + e.offset;
     switch (e.role) {
       case ParamRole::Norm:

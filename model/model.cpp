@@ -70,7 +70,11 @@ std::vector<typename Model<T>::Step> Model<T>::build_steps(const ModelConfig& cf
   return steps;
 }
 
-// The constructor allocates these three in this order, as memory_plan() counts them.
+// The constructor allocates these three in this order, as memory_plan() counts them. The
+// parameters the ops read and their gradients carry the LM head's zero padding rows past `total`
+// (param_layout.h): allocations are zero-filled and nothing writes a padding row but the head's
+// weight gradient, which adds zero there (padding logits get no gradient). The master weights
+// are only the optimizer's, which never reads the head as a GEMM, so they stop at `total`.
 template <class T>
 Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
     : cfg_(cfg),
@@ -78,20 +82,22 @@ Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
       layout_(build_param_layout(cfg)),
       steps_(build_steps(cfg_, layout_)),
       sc_(new Scratch) {
-  params_ = alloc<T>(layout_.total);
+  const size_t padded = layout_.total + layout_.head_padding;
+  params_ = alloc<T>(padded);
   if constexpr (kMixedPrecision<T>) master_ = alloc<A>(layout_.total);
   else master_ = params_;
-  grads_ = alloc<A>(layout_.total);
+  grads_ = alloc<A>(padded);
   plan_grad_ready();
 }
 
 template <class T>
 MemoryPlan Model<T>::memory_plan(const ModelConfig& cfg, int B, int Tn) {
   const ParamLayout layout = build_param_layout(cfg);
+  const size_t padded = layout.total + layout.head_padding;
   MemoryPlan plan;
-  plan.add("parameters", layout.total * sizeof(T));
+  plan.add("parameters", padded * sizeof(T));
   if constexpr (kMixedPrecision<T>) plan.add("master weights", layout.total * sizeof(A));
-  plan.add("gradients", layout.total * sizeof(A));
+  plan.add("gradients", padded * sizeof(A));
   std::vector<LayerActs> acts;
   Scratch scratch;
   lay_out_activations(cfg, layout, build_steps(cfg, layout), size_t(B) * Tn, acts, scratch,
@@ -207,7 +213,7 @@ std::vector<typename Model<T>::A> Model<T>::get_grads() {
 
 template <class T>
 void Model<T>::zero_grads() {
-  be_.zero(grads_, layout_.total);
+  be_.zero(grads_, layout_.total + layout_.head_padding);
 }
 
 template <class T>
@@ -269,7 +275,7 @@ void Model<T>::lay_out_activations(const ModelConfig& cfg, const ParamLayout& la
   s.lnf_mean = ln ? stat(N) : nullptr;
   s.lnf_rstd = stat(N);
   s.lm_in_proj = lm_proj ? act(N * E) : nullptr;
-  s.logits = act(N * size_t(cfg.vocab_size));
+  s.logits = act(N * size_t(cfg.padded_vocab()));
   s.losses = stat(N);
   s.dresid = act(N * Cmax);
   s.dresid_alt = act(N * Cmax);
@@ -277,7 +283,8 @@ void Model<T>::lay_out_activations(const ModelConfig& cfg, const ParamLayout& la
   s.dqkv = act(N * max_qkv);
   s.datt = act(N * Cmax);
   s.dh = act(N * glu * max_ffn);
-  s.da = act(N * max_ffn);
+  // the GELU's input gradient comes straight out of the fused GEMM (matmul_gelu_backward)
+  s.da = cfg.activation == ActivationKind::GELU ? nullptr : act(N * max_ffn);
   s.dlm = lm_proj ? act(N * E) : nullptr;
 }
 
@@ -396,12 +403,18 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   const size_t NF = size_t(N) * F;
 
   // dresid holds d x_out; x_out = x_mid + proj(act(fc(norm2(x_mid))))
-  be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
   int fc_out = F;
   switch (cfg_.activation) {
-    case ActivationKind::GELU: be_.gelu_backward(s.dh, s.da, a.h, NF); break;
-    case ActivationKind::ReLU: be_.relu_backward(s.dh, s.da, a.h, NF); break;
+    case ActivationKind::GELU:  // one GEMM with a DGELU epilogue where the device has one
+      be_.matmul_gelu_backward(s.dh, G(o.proj_w), G(o.proj_b), dresid, a.a, a.h, param(o.proj_w),
+                               N, F, C);
+      break;
+    case ActivationKind::ReLU:
+      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
+      be_.relu_backward(s.dh, s.da, a.h, NF);
+      break;
     case ActivationKind::SwiGLU:
+      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
       be_.swiglu_backward(s.dh, s.da, a.h, N, F);
       fc_out = 2 * F;
       break;
@@ -428,7 +441,7 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   if (Tn > cfg_.context_length)
     throw std::invalid_argument("forward: sequence length " + std::to_string(Tn) +
                                 " exceeds context_length " + std::to_string(cfg_.context_length));
-  const int N = B * Tn, V = cfg_.vocab_size;
+  const int N = B * Tn, V = cfg_.vocab_size, Vp = cfg_.padded_vocab();
   size_t scored = 0;
   for (int i = 0; i < N; ++i) {
     if (tokens[i] < 0 || tokens[i] >= V)
@@ -476,21 +489,29 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
     head_in = s.lm_in_proj;
     head_w = E;
   }
-  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w, V);
+  // Vp logit columns from the padded head; the loss reads the first V of each row
+  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w, Vp);
   const A dscale = scored ? grad_scale / A(scored) : A(0);
-  if (backward) be_.crossentropy_forward_backward(s.logits, s.losses, s.targets, N, V, kIgnoreIndex, dscale);
-  else be_.crossentropy_forward(s.losses, s.logits, s.targets, N, V, kIgnoreIndex);
+  // the losses are downloaded once the whole pass is queued: a download waits for the device,
+  // and one between the loss and the backward pass would leave the device idle while the host
+  // queued the backward
+  auto mean_loss = [&] {
+    losses.resize(size_t(N));
+    be_.download(losses.data(), s.losses, losses.size());
+    double sum = 0;
+    for (A l : losses) sum += double(l);
+    return scored ? A(sum / double(scored)) : A(0);
+  };
+  if (!backward) {
+    be_.crossentropy_forward(s.losses, s.logits, s.targets, N, V, Vp, kIgnoreIndex);
+    return mean_loss();
+  }
+  be_.crossentropy_forward_backward(s.logits, s.losses, s.targets, N, V, Vp, kIgnoreIndex, dscale);
 
-  losses.resize(size_t(N));
-  be_.download(losses.data(), s.losses, losses.size());
-  double sum = 0;
-  for (A l : losses) sum += double(l);
-  const A mean = scored ? A(sum / double(scored)) : A(0);
-  if (!backward) return mean;
-
-  // backward: logits now hold dlogits
+  // backward: logits now hold dlogits (zero in the padding columns)
   T* dhead_in = s.lm_in_proj ? s.dlm : s.dln;
-  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in, param(layout_.lm_head), N, head_w, V);
+  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in,
+                      param(layout_.lm_head), N, head_w, Vp);
   if (s.lm_in_proj)
     be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, param(layout_.lm_proj_w), N, Cf, E);
   T* dresid = s.dresid;
@@ -512,7 +533,7 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   }
   be_.embedding_backward(G(layout_.wte), G(layout_.wpe), dresid, s.tokens, B, Tn, E, cfg_.position_offset);
   report_ready(ready_at_end_);
-  return mean;
+  return mean_loss();
 }
 
 template class Model<float>;

@@ -88,8 +88,11 @@ ParamLayout build_param_layout(const ModelConfig& cfg) {
   const Names names{cfg.uses_hf_gpt2_names()};
   const bool gpt2 = names.gpt2;
   const int64_t E = cfg.embed_dim();
-  L.wte = lb.add(gpt2 ? "wte.weight" : "model.embed_tokens.weight", {cfg.vocab_size, E},
-                 ParamRole::Embedding);
+  auto add_wte = [&] {
+    return lb.add(gpt2 ? "wte.weight" : "model.embed_tokens.weight", {cfg.vocab_size, E},
+                  ParamRole::Embedding);
+  };
+  if (!cfg.tie_embeddings) L.wte = add_wte();  // else last, as the head
   if (cfg.position == PositionKind::Learned)
     L.wpe = lb.add("wpe.weight", {cfg.context_length + cfg.position_offset, E}, ParamRole::Embedding);
 
@@ -114,10 +117,12 @@ ParamLayout build_param_layout(const ModelConfig& cfg) {
     L.lnf_b = lb.add(gpt2 ? "ln_f.bias" : "model.norm.bias", {Cf}, ParamRole::Bias);
   if (cfg.tie_embeddings) {
     if (Cf != E) L.lm_proj_w = lb.add("lm_proj.weight", {E, Cf}, ParamRole::Matrix);
-    L.lm_head = L.wte;
+    L.wte = L.lm_head = add_wte();
   } else {
     L.lm_head = lb.add("lm_head.weight", {cfg.vocab_size, Cf}, ParamRole::Matrix);
   }
+  const size_t head_width = size_t(cfg.tie_embeddings ? E : Cf);
+  L.head_padding = size_t(cfg.padded_vocab() - cfg.vocab_size) * head_width;
   return L;
 }
 

@@ -3,6 +3,9 @@
 // maps directly to safetensors. Matrices are stored [out, in] (nn.Linear layout); q/k/v and
 // gate/up are separate named tensors placed back to back, so each pair or triple is also one
 // fused [sum(out), in] matrix that a single matmul consumes.
+// The LM-head matrix (the token embedding when tied) is the last tensor, so the zero rows that
+// pad it to ModelConfig::padded_vocab() rows in device memory lie past `total`: the padding is
+// no parameter, and the optimizer, the all-reduce, checkpoints and counts never see it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -46,7 +49,10 @@ struct ParamLayout {
   std::vector<BlockOffsets> blocks;
   size_t lnf_w = LayerOffsets::kNone, lnf_b = LayerOffsets::kNone;
   size_t lm_proj_w = LayerOffsets::kNone;  // last width -> embedding width (tied, widths differ)
-  size_t lm_head = LayerOffsets::kNone;    // == wte when tied
+  size_t lm_head = LayerOffsets::kNone;    // == wte when tied; the last tensor either way
+  // zero elements the device buffers hold after `total`: the head's rows vocab_size ..
+  // padded_vocab() - 1
+  size_t head_padding = 0;
 
   const ParamEntry* find(const std::string& name) const;
 };

@@ -92,7 +92,7 @@ double time_op(const Op& op) {
       return median_seconds([&] {
         be.embedding_forward(x, tokens, wte, wpe, 1, T, E, 0);
         be.matmul_forward(logits, x, wte, nullptr, T, E, V);
-        be.crossentropy_forward(losses, logits, targets, T, V, -1);
+        be.crossentropy_forward(losses, logits, targets, T, V, V, -1);
       });
     }
     case OpKind::Projection: {

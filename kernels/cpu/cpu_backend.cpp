@@ -187,6 +187,14 @@ void CpuBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* w
   cpu::matmul_forward(pre, inp, weight, bias, N, IC, OC);
   cpu::gelu_forward(out, pre, size_t(N) * size_t(OC));
 }
+template <class T>
+void CpuBackend<T>::matmul_gelu_backward(T* dpre, T* dweight, T* dbias, const T* dout,
+                                         const T* inp, const T* pre, const T* weight, int N,
+                                         int IC, int OC) {
+  OpTimer timer(sink(), __func__);
+  cpu::matmul_backward(dpre, dweight, dbias, dout, inp, weight, N, IC, OC);
+  cpu::gelu_backward(dpre, dpre, pre, size_t(N) * size_t(IC));  // element-wise: in place is fine
+}
 
 template <class T>
 void CpuBackend<T>::gelu_forward(T* out, const T* inp, size_t n) {
@@ -232,16 +240,16 @@ void CpuBackend<T>::accumulate(T* dst, const T* src, size_t n) {
 
 template <class T>
 void CpuBackend<T>::crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N,
-                                         int V, int32_t ignore_index) {
+                                         int V, int ld, int32_t ignore_index) {
   OpTimer timer(sink(), __func__);
-  cpu::crossentropy_forward(losses, logits, targets, N, V, ignore_index);
+  cpu::crossentropy_forward(losses, logits, targets, N, V, ld, ignore_index);
 }
 template <class T>
 void CpuBackend<T>::crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets,
-                                                  int N, int V, int32_t ignore_index,
+                                                  int N, int V, int ld, int32_t ignore_index,
                                                   T dloss_scale) {
   OpTimer timer(sink(), __func__);
-  cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index, dloss_scale);
+  cpu::crossentropy_forward_backward(logits, losses, targets, N, V, ld, ignore_index, dloss_scale);
 }
 
 template <class T>

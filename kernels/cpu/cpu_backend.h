@@ -55,6 +55,8 @@ struct CpuBackend final : Backend<T> {
                        int N, int IC, int OC) override;
   void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias, int N,
                            int IC, int OC) override;
+  void matmul_gelu_backward(T* dpre, T* dweight, T* dbias, const T* dout, const T* inp,
+                            const T* pre, const T* weight, int N, int IC, int OC) override;
 
   void attention_forward(T* out, T* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
@@ -74,9 +76,9 @@ struct CpuBackend final : Backend<T> {
   void accumulate(T* dst, const T* src, size_t n) override;
 
   void crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N, int V,
-                                     int32_t ignore_index, T dloss_scale) override;
+                                     int ld, int32_t ignore_index, T dloss_scale) override;
 
   void adamw_update(T* master, T* params, const T* grads, T* m, T* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;
@@ -141,6 +143,9 @@ struct CpuBackend<bf16> final : Backend<bf16> {
                        const bf16* weight, int N, int IC, int OC) override;
   void matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp, const bf16* weight,
                            const bf16* bias, int N, int IC, int OC) override;
+  void matmul_gelu_backward(bf16* dpre, float* dweight, float* dbias, const bf16* dout,
+                            const bf16* inp, const bf16* pre, const bf16* weight, int N, int IC,
+                            int OC) override;
 
   void attention_forward(bf16* out, float* lse, const bf16* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
@@ -160,9 +165,10 @@ struct CpuBackend<bf16> final : Backend<bf16> {
   void accumulate(bf16* dst, const bf16* src, size_t n) override;
 
   void crossentropy_forward(float* losses, const bf16* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(bf16* logits, float* losses, const int32_t* targets, int N,
-                                     int V, int32_t ignore_index, float dloss_scale) override;
+                                     int V, int ld, int32_t ignore_index,
+                                     float dloss_scale) override;
 
   void adamw_update(float* master, bf16* params, const float* grads, float* m, float* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;

@@ -226,6 +226,19 @@ void CpuBackend<bf16>::matmul_gelu_forward(bf16* out, bf16* pre, const bf16* inp
   store(out, g, n);
 }
 
+// dout W in fp32, times gelu'(pre), rounded to bf16 once: what the GPU's DGELU epilogue stores
+void CpuBackend<bf16>::matmul_gelu_backward(bf16* dpre, float* dweight, float* dbias,
+                                            const bf16* dout, const bf16* inp, const bf16* pre,
+                                            const bf16* weight, int N, int IC, int OC) {
+  Frame f(pool_);
+  const size_t n = size_t(N) * size_t(IC);
+  float* di = f.out(n);
+  cpu::matmul_backward(di, dweight, dbias, f.wide(dout, size_t(N) * size_t(OC)), f.wide(inp, n),
+                       f.wide(weight, size_t(OC) * size_t(IC)), N, IC, OC);
+  cpu::gelu_backward(di, di, f.wide(pre, n), n);
+  store(dpre, di, n);
+}
+
 void CpuBackend<bf16>::gelu_forward(bf16* out, const bf16* inp, size_t n) {
   Frame f(pool_);
   float* y = f.out(n);
@@ -285,19 +298,20 @@ void CpuBackend<bf16>::accumulate(bf16* dst, const bf16* src, size_t n) {
 }
 
 void CpuBackend<bf16>::crossentropy_forward(float* losses, const bf16* logits,
-                                            const int32_t* targets, int N, int V,
+                                            const int32_t* targets, int N, int V, int ld,
                                             int32_t ignore_index) {
   Frame f(pool_);
-  cpu::crossentropy_forward(losses, f.wide(logits, size_t(N) * size_t(V)), targets, N, V, ignore_index);
+  cpu::crossentropy_forward(losses, f.wide(logits, size_t(N) * size_t(ld)), targets, N, V, ld,
+                            ignore_index);
 }
 
 void CpuBackend<bf16>::crossentropy_forward_backward(bf16* logits, float* losses,
-                                                     const int32_t* targets, int N, int V,
+                                                     const int32_t* targets, int N, int V, int ld,
                                                      int32_t ignore_index, float dloss_scale) {
   Frame f(pool_);
-  const size_t n = size_t(N) * size_t(V);
+  const size_t n = size_t(N) * size_t(ld);
   float* l = f.wide(logits, n);
-  cpu::crossentropy_forward_backward(l, losses, targets, N, V, ignore_index, dloss_scale);
+  cpu::crossentropy_forward_backward(l, losses, targets, N, V, ld, ignore_index, dloss_scale);
   store(logits, l, n);
 }
 

@@ -37,10 +37,10 @@ RowStats<T> row_stats(const T* x, int V) {
 
 template <class T>
 void crossentropy_forward(T* losses, const T* logits, const int32_t* targets, int N, int V,
-                          int32_t ignore_index) {
+                          int ld, int32_t ignore_index) {
 #pragma omp parallel for schedule(static) if (int64_t(N) * V > kParallelMin)
   for (int i = 0; i < N; ++i) {
-    const T* x = logits + int64_t(i) * V;
+    const T* x = logits + int64_t(i) * ld;
     if (targets[i] == ignore_index) {
       losses[i] = T(0);
       continue;
@@ -52,11 +52,12 @@ void crossentropy_forward(T* losses, const T* logits, const int32_t* targets, in
 
 template <class T>
 void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets, int N, int V,
-                                   int32_t ignore_index, T dloss_scale) {
+                                   int ld, int32_t ignore_index, T dloss_scale) {
 #pragma omp parallel for schedule(static) if (int64_t(N) * V > kParallelMin)
   for (int i = 0; i < N; ++i) {
-    T* x = logits + int64_t(i) * V;
+    T* x = logits + int64_t(i) * ld;
     const int32_t tgt = targets[i];
+    std::fill(x + V, x + ld, T(0));  // padding columns: no probability, no gradient
     if (tgt == ignore_index) {
       losses[i] = T(0);
       std::fill(x, x + V, T(0));
@@ -79,12 +80,13 @@ void crossentropy_forward_backward(T* logits, T* losses, const int32_t* targets,
   }
 }
 
-template void crossentropy_forward<float>(float*, const float*, const int32_t*, int, int, int32_t);
-template void crossentropy_forward<double>(double*, const double*, const int32_t*, int, int,
+template void crossentropy_forward<float>(float*, const float*, const int32_t*, int, int, int,
+                                          int32_t);
+template void crossentropy_forward<double>(double*, const double*, const int32_t*, int, int, int,
                                            int32_t);
-template void crossentropy_forward_backward<float>(float*, float*, const int32_t*, int, int,
+template void crossentropy_forward_backward<float>(float*, float*, const int32_t*, int, int, int,
                                                    int32_t, float);
 template void crossentropy_forward_backward<double>(double*, double*, const int32_t*, int, int,
-                                                    int32_t, double);
+                                                    int, int32_t, double);
 
 }  // namespace merino::cpu

@@ -2,7 +2,10 @@
 // kernels/cpu/crossentropy.cpp.
 //
 // Design: one block per row (the vocabulary, ~50k, is long enough to occupy a block).
-// * Pass 1 reads the row once, 128-bit loads (4 floats or 8 bf16, vec.cuh) when V is a multiple
+// * Rows are ld apart (ld >= V); columns V..ld-1 are the padding of a vocabulary rounded up to
+//   an aligned width (docs/MODEL.md): read as -FLT_MAX, so they add exp(-huge) = 0 to the sum,
+//   and written as 0 by the backward pass.
+// * Pass 1 reads the row once, 128-bit loads (4 floats or 8 bf16, vec.cuh) when ld is a multiple
 //   of that pack and the pointer is 16-byte aligned (scalar otherwise), keeping an online
 //   (running max m, sum s of exp(x - m)) pair per thread: when a larger value arrives, s is
 //   rescaled by exp(m_old - m_new). The pairs are merged with warp shuffles and then across
@@ -25,6 +28,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 namespace merino::cuda {
 namespace {
@@ -44,24 +48,25 @@ __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
   return {m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
 
-// packed: 16-byte packs of P logits (V % P == 0, row pointer 16-byte aligned)
+// packed: 16-byte packs of P logits (ld % P == 0, row pointer 16-byte aligned); only the last
+// pack holding a scored column can also hold padding columns
 template <class T, bool BACKWARD>
 __global__ void __launch_bounds__(kThreads)
     crossentropy_kernel(T* __restrict__ logits, float* __restrict__ losses,
-                        const int32_t* __restrict__ targets, int V, int32_t ignore_index,
+                        const int32_t* __restrict__ targets, int V, int ld, int32_t ignore_index,
                         float dloss_scale, bool packed) {
   constexpr int P = vec::kPack<T>;
   __shared__ MaxSum sh_part[kThreads / kWarp];
   __shared__ MaxSum sh_total;
   const int row = blockIdx.x;
   const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
-  T* x = logits + static_cast<size_t>(row) * V;
+  T* x = logits + static_cast<size_t>(row) * ld;
   const int32_t target = targets[row];
 
   if (target == ignore_index) {  // block-uniform branch
     if (tid == 0) losses[row] = 0.f;
     if (BACKWARD) {
-      for (int i = tid; i < V; i += blockDim.x) x[i] = vec::from_float<T>(0.f);
+      for (int i = tid; i < ld; i += blockDim.x) x[i] = vec::from_float<T>(0.f);
     }
     return;
   }
@@ -72,11 +77,14 @@ __global__ void __launch_bounds__(kThreads)
   // pass 1: online max / sum of exponentials. Starting from -FLT_MAX rather than -inf keeps
   // -inf logits (masked entries) from producing exp(-inf - -inf) = NaN.
   MaxSum acc = {-FLT_MAX, 0.f};
-  const int VP = V / P;
+  const int VP = (V + P - 1) / P;  // packs holding a scored column
   if (packed) {
     for (int i = tid; i < VP; i += blockDim.x) {
       float v[P];
       vec::load<T, P>(x + i * P, v);
+#pragma unroll
+      for (int k = 0; k < P; ++k)
+        if (i * P + k >= V) v[k] = -FLT_MAX;
       const float vm = vec::tree_max(v);
       if (vm > acc.m) {
         acc.s *= expf(acc.m - vm);  // 0 * exp(very negative) = 0 on the first element
@@ -116,16 +124,16 @@ __global__ void __launch_bounds__(kThreads)
   const float m = sh_total.m;
   const float scale = dloss_scale / sh_total.s;
   if (packed) {
-    for (int i = tid; i < VP; i += blockDim.x) {
+    for (int i = tid; i < ld / P; i += blockDim.x) {
       float v[P];
       vec::load<T, P>(x + i * P, v);
 #pragma unroll
-      for (int k = 0; k < P; ++k) v[k] = expf(v[k] - m) * scale;
+      for (int k = 0; k < P; ++k) v[k] = i * P + k < V ? expf(v[k] - m) * scale : 0.f;
       vec::store<T, P>(x + i * P, v);
     }
   } else {
-    for (int i = tid; i < V; i += blockDim.x) {
-      x[i] = vec::from_float<T>(expf(vec::to_float(x[i]) - m) * scale);
+    for (int i = tid; i < ld; i += blockDim.x) {
+      x[i] = vec::from_float<T>(i < V ? expf(vec::to_float(x[i]) - m) * scale : 0.f);
     }
   }
   __syncthreads();  // the thread that wrote x[target] is not necessarily tid 0
@@ -136,12 +144,13 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <class T, bool BACKWARD>
-void launch(T* logits, float* losses, const int32_t* targets, int N, int V,
+void launch(T* logits, float* losses, const int32_t* targets, int N, int V, int ld,
             int32_t ignore_index, float dloss_scale, cudaStream_t stream) {
   if (N <= 0 || V <= 0) return;
-  const bool packed = V % vec::kPack<T> == 0 && vec::aligned16(logits);
-  crossentropy_kernel<T, BACKWARD><<<N, kThreads, 0, stream>>>(logits, losses, targets, V,
-                                                               ignore_index, dloss_scale, packed);
+  if (ld < V) throw std::invalid_argument("crossentropy: row stride below the vocabulary size");
+  const bool packed = ld % vec::kPack<T> == 0 && vec::aligned16(logits);
+  crossentropy_kernel<T, BACKWARD><<<N, kThreads, 0, stream>>>(
+      logits, losses, targets, V, ld, ignore_index, dloss_scale, packed);
   CUDA_CHECK(cudaGetLastError());
 }
 
@@ -149,25 +158,26 @@ void launch(T* logits, float* losses, const int32_t* targets, int N, int V,
 
 template <class T>
 void crossentropy_forward(float* losses, const T* logits, const int32_t* targets, int N, int V,
-                          int32_t ignore_index, cudaStream_t stream) {
+                          int ld, int32_t ignore_index, cudaStream_t stream) {
   // the forward-only instantiation never writes through the logits pointer
-  launch<T, false>(const_cast<T*>(logits), losses, targets, N, V, ignore_index, 0.f, stream);
+  launch<T, false>(const_cast<T*>(logits), losses, targets, N, V, ld, ignore_index, 0.f, stream);
 }
 
 template <class T>
 void crossentropy_forward_backward(T* logits, float* losses, const int32_t* targets, int N, int V,
-                                   int32_t ignore_index, float dloss_scale, cudaStream_t stream) {
-  launch<T, true>(logits, losses, targets, N, V, ignore_index, dloss_scale, stream);
+                                   int ld, int32_t ignore_index, float dloss_scale,
+                                   cudaStream_t stream) {
+  launch<T, true>(logits, losses, targets, N, V, ld, ignore_index, dloss_scale, stream);
 }
 
-template void crossentropy_forward<float>(float*, const float*, const int32_t*, int, int, int32_t,
-                                          cudaStream_t);
+template void crossentropy_forward<float>(float*, const float*, const int32_t*, int, int, int,
+                                          int32_t, cudaStream_t);
 template void crossentropy_forward<__nv_bfloat16>(float*, const __nv_bfloat16*, const int32_t*,
-                                                  int, int, int32_t, cudaStream_t);
-template void crossentropy_forward_backward<float>(float*, float*, const int32_t*, int, int,
+                                                  int, int, int, int32_t, cudaStream_t);
+template void crossentropy_forward_backward<float>(float*, float*, const int32_t*, int, int, int,
                                                    int32_t, float, cudaStream_t);
 template void crossentropy_forward_backward<__nv_bfloat16>(__nv_bfloat16*, float*,
-                                                           const int32_t*, int, int, int32_t,
+                                                           const int32_t*, int, int, int, int32_t,
                                                            float, cudaStream_t);
 
 }  // namespace merino::cuda

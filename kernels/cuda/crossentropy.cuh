@@ -11,16 +11,17 @@
 
 namespace merino::cuda {
 
-// losses[N] = -log softmax(logits)[target] (0 for ignored rows); logits untouched
+// losses[N] = -log softmax(logits)[target] over the first V of each row's ld columns (0 for
+// ignored rows); logits untouched
 template <class T>
 void crossentropy_forward(float* losses, const T* logits, const int32_t* targets, int N, int V,
-                          int32_t ignore_index, cudaStream_t stream = 0);
+                          int ld, int32_t ignore_index, cudaStream_t stream = 0);
 
-// as above, and logits[N, V] is overwritten in place by dloss_scale * (softmax - onehot(target));
-// ignored rows get loss 0 and an all-zero gradient row
+// as above, and logits[N, ld] is overwritten in place by dloss_scale * (softmax - onehot(target)),
+// zero in columns V..ld-1; ignored rows get loss 0 and an all-zero gradient row
 template <class T>
 void crossentropy_forward_backward(T* logits, float* losses, const int32_t* targets, int N, int V,
-                                   int32_t ignore_index, float dloss_scale,
+                                   int ld, int32_t ignore_index, float dloss_scale,
                                    cudaStream_t stream = 0);
 
 }  // namespace merino::cuda

@@ -285,6 +285,20 @@ void CudaBackend<T>::matmul_backward(T* dinp, A* dweight, A* dbias, const T* dou
 }
 
 template <class T>
+void CudaBackend<T>::matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout,
+                                          const T* inp, const T* pre, const T* weight, int N,
+                                          int IC, int OC) {
+  if constexpr (kMixedPrecision<T>) {
+    s_->matmul->backward_gelu(dev(dpre), dweight, dbias, dev(dout), dev(inp), dev(pre),
+                              dev(weight), N, IC, OC, s_->stream);
+  } else {
+    // fp32 keeps the GELU kernel for the reason matmul_gelu_forward does
+    matmul_backward(dpre, dweight, dbias, dout, inp, weight, N, IC, OC);
+    gelu_backward(dpre, dpre, pre, size_t(N) * size_t(IC));
+  }
+}
+
+template <class T>
 void CudaBackend<T>::matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight,
                                          const T* bias, int N, int IC, int OC) {
   if constexpr (kMixedPrecision<T>) {
@@ -355,14 +369,14 @@ void CudaBackend<T>::accumulate(T* dst, const T* src, size_t n) {
 
 template <class T>
 void CudaBackend<T>::crossentropy_forward(A* losses, const T* logits, const int32_t* targets,
-                                          int N, int V, int32_t ignore_index) {
-  cuda::crossentropy_forward(losses, dev(logits), targets, N, V, ignore_index, s_->stream);
+                                          int N, int V, int ld, int32_t ignore_index) {
+  cuda::crossentropy_forward(losses, dev(logits), targets, N, V, ld, ignore_index, s_->stream);
 }
 template <class T>
 void CudaBackend<T>::crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets,
-                                                   int N, int V, int32_t ignore_index,
+                                                   int N, int V, int ld, int32_t ignore_index,
                                                    A dloss_scale) {
-  cuda::crossentropy_forward_backward(dev(logits), losses, targets, N, V, ignore_index,
+  cuda::crossentropy_forward_backward(dev(logits), losses, targets, N, V, ld, ignore_index,
                                       dloss_scale, s_->stream);
 }
 

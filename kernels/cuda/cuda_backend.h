@@ -79,6 +79,8 @@ class CudaBackend final : public Backend<T> {
                        int N, int IC, int OC) override;
   void matmul_gelu_forward(T* out, T* pre, const T* inp, const T* weight, const T* bias, int N,
                            int IC, int OC) override;
+  void matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout, const T* inp,
+                            const T* pre, const T* weight, int N, int IC, int OC) override;
 
   void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override;
@@ -98,9 +100,9 @@ class CudaBackend final : public Backend<T> {
   void accumulate(T* dst, const T* src, size_t n) override;
 
   void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override;
+                            int ld, int32_t ignore_index) override;
   void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N, int V,
-                                     int32_t ignore_index, A dloss_scale) override;
+                                     int ld, int32_t ignore_index, A dloss_scale) override;
 
   void adamw_update(A* master, T* params, const A* grads, A* m, A* v, size_t n,
                     const AdamWStep& step, size_t index_offset) override;

@@ -14,6 +14,13 @@
 //   multiple of 8 and may have no fused kernel for some type / alignment (fp32 without TF32,
 //   say); the plan then records "not fused" and forward runs a plain GEMM followed by
 //   add_bias_kernel and gelu_forward (activation.cu): same results up to rounding.
+// * backward_gelu fuses the GELU's backward into the input-gradient GEMM of the layer after it
+//   (CUBLASLT_EPILOGUE_DGELU, aux = the pre-activation forward_gelu stored, leading dimension m =
+//   IC, the same [IC, N] column-major layout GELU_AUX wrote): dpre = (dout W) * gelu'(pre) is
+//   stored once, in T, instead of dout W being written, read back with pre and rewritten by
+//   gelu_backward. Same aux rule as forward (m % 8 == 0), same fallback (plain GEMM, then
+//   gelu_backward in place). DGELU_BGRAD (the previous layer's bias gradient in the same
+//   epilogue) is not used, for the reasons dbias below avoids BGRADB.
 // * Writes vs accumulates follow the CPU twin: out and dinp are written (beta = 0); dweight
 //   accumulates in the GEMM itself (beta = 1: C = D = dweight, no temporary); dbias accumulates.
 // * dbias is a separate deterministic column-sum kernel, not CUBLASLT_EPILOGUE_BGRADB: BGRADB
@@ -23,7 +30,8 @@
 //   cannot hold the partials): block (x, y) sums 32 column vectors (16 bytes each when aligned)
 //   over chunk y, each of its 8 row-threads summing every 8th row in order and the 8 partials
 //   added in order through shared memory, into an fp32 [chunks, OC] matrix in the workspace; the
-//   same kernel then sums that matrix's columns (a single chunk) into dbias. The chunking
+//   same kernel then sums that matrix's columns (a single chunk, one column per thread: OC / 32
+//   blocks) into dbias. The chunking
 //   depends only on N, OC and the workspace size and there are no atomics, so dbias is bitwise
 //   reproducible. N <= 64 needs only the one direct pass.
 // * Plans: a cuBLASLt descriptor set, layouts and the heuristic's best algorithm per (m, n, k,
@@ -82,7 +90,8 @@ struct TypeInfo<__nv_bfloat16> {
   static constexpr const char* kName = "bf16";
 };
 
-enum class Epilogue : uint8_t { kNone, kBias, kGelu, kGeluBias };
+// kDGelu: D = (A B) * gelu'(aux), aux the pre-activation forward_gelu stored
+enum class Epilogue : uint8_t { kNone, kBias, kGelu, kGeluBias, kDGelu };
 
 cublasLtEpilogue_t lt_epilogue(Epilogue e) {
   switch (e) {
@@ -92,6 +101,8 @@ cublasLtEpilogue_t lt_epilogue(Epilogue e) {
       return CUBLASLT_EPILOGUE_GELU_AUX;
     case Epilogue::kGeluBias:
       return CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+    case Epilogue::kDGelu:
+      return CUBLASLT_EPILOGUE_DGELU;
     case Epilogue::kNone:
       break;
   }
@@ -99,7 +110,10 @@ cublasLtEpilogue_t lt_epilogue(Epilogue e) {
 }
 
 bool has_bias(Epilogue e) { return e == Epilogue::kBias || e == Epilogue::kGeluBias; }
-bool has_gelu(Epilogue e) { return e == Epilogue::kGelu || e == Epilogue::kGeluBias; }
+// the epilogues with an aux matrix (written by GELU_AUX, read by DGELU)
+bool has_gelu(Epilogue e) {
+  return e == Epilogue::kGelu || e == Epilogue::kGeluBias || e == Epilogue::kDGelu;
+}
 
 // log2 of the largest power of two (at most 16) that divides the address
 uint8_t align_log2(const void* p) {
@@ -119,7 +133,7 @@ struct Gemm {
   float beta;
   Epilogue epilogue;
   const void* bias;  // epilogue bias [m]
-  void* aux;         // GELU pre-activation, [m, n] with leading dimension m
+  void* aux;         // GELU pre-activation, [m, n] with leading dimension m (read by kDGelu)
 };
 
 struct PlanKey {
@@ -274,12 +288,10 @@ void column_sum(G* dbias, const T* dout, int N, int OC, float* workspace, size_t
   } else {
     launch_column_pass<T, G, 1, false>(workspace, dbias, dout, N, OC, rows, stream);
   }
-  constexpr int PF = vec::kPack<float>;  // the workspace is 256-byte aligned
-  if (OC % PF == 0) {
-    launch_column_pass<float, G, PF, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
-  } else {
-    launch_column_pass<float, G, 1, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
-  }
+  // One column per thread: OC / 32 blocks rather than the OC / 128 that 16-byte packs give
+  // (6 blocks at OC = 768, where the chunk sums are latency-bound). Each column's additions are
+  // the same, in the same order, as with packs: the results are bitwise unchanged.
+  launch_column_pass<float, G, 1, true>(nullptr, dbias, workspace, chunks, OC, chunks, stream);
 }
 
 // ---- unfused epilogue: out[r, c] += bias[c] ----
@@ -464,6 +476,42 @@ struct Matmul::State {
     if (bias) launch_add_bias(product, bias, N, OC, stream);
     if (pre_gelu) gelu_forward(out, pre_gelu, static_cast<size_t>(N) * OC, stream);
   }
+
+  // dinp = dout W, times gelu'(pre) when pre is given: one GEMM with the DGELU epilogue, or the
+  // plain GEMM and gelu_backward in place when cuBLASLt cannot fuse it.
+  template <class T>
+  void input_gradient(T* dinp, const T* dout, const T* weight, const T* pre, int N, int IC,
+                      int OC, bool tf32, cudaStream_t stream) {
+    // dinp^T[IC, N] = W^T[IC, OC] dout^T[OC, N]
+    Gemm g{CUBLAS_OP_N, CUBLAS_OP_N,     IC,      N,       OC, weight, dout, dinp,
+           0.0f,        Epilogue::kNone, nullptr, nullptr};
+    if (pre) {
+      g.epilogue = Epilogue::kDGelu;
+      g.aux = const_cast<T*>(pre);  // read only: DGELU takes the aux matrix as an input
+      Plan& p = plan<T>(g, tf32);
+      if (p.fused) {
+        run(p, g, stream);
+        return;
+      }
+      g.epilogue = Epilogue::kNone;
+      g.aux = nullptr;
+    }
+    gemm<T>(g, tf32, stream);
+    if (pre) gelu_backward(dinp, dinp, pre, static_cast<size_t>(N) * IC, stream);
+  }
+
+  // dweight += dout^T inp (in the GEMM, beta = 1), dbias += column sums of dout
+  template <class T, class G>
+  void parameter_gradients(G* dweight, G* dbias, const T* dout, const T* inp, int N, int IC,
+                           int OC, bool tf32, cudaStream_t stream) {
+    // dweight^T[IC, OC] += inp^T[IC, N] dout[N, OC]
+    gemm<T, G>(Gemm{CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, inp, dout, dweight, 1.0f,
+                    Epilogue::kNone, nullptr, nullptr},
+               tf32, stream);
+    if (dbias) {
+      column_sum(dbias, dout, N, OC, static_cast<float*>(workspace), workspace_bytes, stream);
+    }
+  }
 };
 
 Matmul::Matmul(size_t workspace_bytes) : state_(std::make_unique<State>()) {
@@ -520,19 +568,31 @@ void Matmul::backward(T* dinp, G* dweight, G* dbias, const T* dout, const T* inp
   check_pointer("backward", "inp", inp);
   if (dinp) {
     check_pointer("backward", "weight", weight);
-    // dinp^T[IC, N] = W^T[IC, OC] dout^T[OC, N]
-    state_->gemm<T>(Gemm{CUBLAS_OP_N, CUBLAS_OP_N, IC, N, OC, weight, dout, dinp, 0.0f,
-                         Epilogue::kNone, nullptr, nullptr},
-                    tf32_, stream);
+    state_->input_gradient<T>(dinp, dout, weight, nullptr, N, IC, OC, tf32_, stream);
   }
-  // dweight^T[IC, OC] += inp^T[IC, N] dout[N, OC]
-  state_->gemm<T, G>(Gemm{CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, inp, dout, dweight, 1.0f,
-                          Epilogue::kNone, nullptr, nullptr},
-                     tf32_, stream);
-  if (dbias) {
-    float* partial = static_cast<float*>(state_->workspace);
-    column_sum(dbias, dout, N, OC, partial, state_->workspace_bytes, stream);
+  state_->parameter_gradients<T, G>(dweight, dbias, dout, inp, N, IC, OC, tf32_, stream);
+}
+
+template <class T, class G>
+void Matmul::backward_gelu(T* dpre, G* dweight, G* dbias, const T* dout, const T* inp,
+                           const T* pre, const T* weight, int N, int IC, int OC,
+                           cudaStream_t stream) {
+  static_assert(std::is_same<G, T>::value || std::is_same<G, float>::value,
+                "gradients are T or fp32");
+  check_sizes("backward_gelu", N, IC, OC);
+  if (N == 0 || IC == 0) return;
+  check_pointer("backward_gelu", "dpre", dpre);
+  if (OC == 0) {  // dout W is an empty sum, and so is its product with gelu'
+    CUDA_CHECK(cudaMemsetAsync(dpre, 0, static_cast<size_t>(N) * IC * sizeof(T), stream));
+    return;
   }
+  check_pointer("backward_gelu", "dweight", dweight);
+  check_pointer("backward_gelu", "dout", dout);
+  check_pointer("backward_gelu", "inp", inp);
+  check_pointer("backward_gelu", "pre", pre);
+  check_pointer("backward_gelu", "weight", weight);
+  state_->input_gradient<T>(dpre, dout, weight, pre, N, IC, OC, tf32_, stream);
+  state_->parameter_gradients<T, G>(dweight, dbias, dout, inp, N, IC, OC, tf32_, stream);
 }
 
 #define MERINO_INSTANTIATE_MATMUL(T)                                                               \
@@ -540,7 +600,9 @@ void Matmul::backward(T* dinp, G* dweight, G* dbias, const T* dout, const T* inp
   template void Matmul::forward_gelu<T>(T*, T*, const T*, const T*, const T*, int, int, int,       \
                                         cudaStream_t);                                             \
   template void Matmul::backward<T, T>(T*, T*, T*, const T*, const T*, const T*, int, int, int,    \
-                                       cudaStream_t);
+                                       cudaStream_t);                                             \
+  template void Matmul::backward_gelu<T, T>(T*, T*, T*, const T*, const T*, const T*, const T*,    \
+                                            int, int, int, cudaStream_t);
 
 MERINO_INSTANTIATE_MATMUL(float)
 MERINO_INSTANTIATE_MATMUL(__nv_bfloat16)
@@ -548,6 +610,9 @@ template void Matmul::backward<__nv_bfloat16, float>(__nv_bfloat16*, float*, flo
                                                      const __nv_bfloat16*, const __nv_bfloat16*,
                                                      const __nv_bfloat16*, int, int, int,
                                                      cudaStream_t);
+template void Matmul::backward_gelu<__nv_bfloat16, float>(
+    __nv_bfloat16*, float*, float*, const __nv_bfloat16*, const __nv_bfloat16*,
+    const __nv_bfloat16*, const __nv_bfloat16*, int, int, int, cudaStream_t);
 
 #undef MERINO_INSTANTIATE_MATMUL
 

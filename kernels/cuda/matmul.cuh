@@ -7,9 +7,12 @@
 //             dbias[OC] += column sums of dout                (accumulated; skipped if null)
 // plus forward_gelu, the fused c_fc + GELU of the GPT-2 MLP: pre_gelu = inp W^T + bias and
 // out = gelu(pre_gelu) (tanh approximation) in one kernel; pre_gelu is what gelu_backward
-// needs. T is float or __nv_bfloat16 (fp32 accumulation and epilogue in both). The parameter
-// gradients dweight and dbias have their own type G: T, or float with bf16 T (mixed precision:
-// bf16 activations and weights, fp32 gradients accumulated by the GEMM itself in fp32).
+// needs; and backward_gelu, its mirror in the backward pass of the layer that reads the GELU:
+// dpre[N, IC] = (dout W) * gelu'(pre) from one GEMM (DGELU epilogue), dweight and dbias as
+// backward, inp being gelu(pre). T is float or __nv_bfloat16 (fp32 accumulation and epilogue in
+// both). The parameter gradients dweight and dbias have their own type G: T, or float with bf16
+// T (mixed precision: bf16 activations and weights, fp32 gradients accumulated by the GEMM
+// itself in fp32).
 //
 // A Matmul owns the cuBLASLt handle, one workspace allocated at construction (shared by cuBLASLt
 // and the dbias reduction) and a cache of plans (descriptors + heuristic algorithm) per shape,
@@ -59,6 +62,9 @@ class Matmul {
   template <class T, class G>
   void backward(T* dinp, G* dweight, G* dbias, const T* dout, const T* inp, const T* weight, int N,
                 int IC, int OC, cudaStream_t stream = 0);
+  template <class T, class G>
+  void backward_gelu(T* dpre, G* dweight, G* dbias, const T* dout, const T* inp, const T* pre,
+                     const T* weight, int N, int IC, int OC, cudaStream_t stream = 0);
 
   // Plans built so far (one per distinct GEMM configuration seen), for tests and logging.
   size_t plan_count() const;

@@ -29,7 +29,12 @@
 //   dout into a shared-memory accumulator (the row data was just read, so these loads hit L1).
 //   Each accumulator element has exactly one writer and a fixed order, and the reduction kernel
 //   sums the partials in a fixed order too: no float atomics, so results are bitwise
-//   reproducible run to run. The row partition depends only on N (not on the GPU's SM count),
+//   reproducible run to run. The reduction of the N / 16 partial rows is split: with more than
+//   64 of them, blocks (32 columns, kind, slice) sum fixed slices of at most 64 rows into a
+//   [kinds, slices, C] stage after the partials, and the same kernel then adds the slices in
+//   order into dweight / dbias. At GPT-2's N = 8192, C = 768 that is 8 slices: 384 blocks instead
+//   of the 48 a single pass over 2 C / 32 columns gets (NormReduce::kSinglePass, kept for the
+//   benchmark). The row partition depends only on N (not on the GPU's SM count),
 //   so they are reproducible across GPUs as well.
 // * Why += in backward: the norm sits on a residual branch, so its input gradient is added to the
 //   residual-stream gradient already in dinp; dweight / dbias accumulate over micro-batches and
@@ -42,6 +47,7 @@
 #include "kernels/cuda/norms.cuh"
 #include "kernels/cuda/vec.cuh"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -53,6 +59,8 @@ constexpr int kFwdWarps = 8;          // rows (warps) per forward block: 256 thr
 constexpr int kBwdWarps = 4;          // warps per backward block: 128 threads
 constexpr int kBwdRowsPerBlock = 16;  // rows per backward block; fixes the partial-sum partition
 constexpr int kSumRows = 32;          // threadIdx.y extent of the partial-sum reduction kernel
+constexpr int kRowsPerSlice = 64;     // partial rows per slice of the split reduction
+constexpr int kMaxSlices = 16;
 constexpr size_t kDefaultSmem = 48 * 1024;
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -321,30 +329,50 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
   }
 }
 
-// dst[c] += sum over b of partial[(kind * nblocks + b) * C + c], kind = blockIdx.y (0: dweight,
-// 1: dbias). threadIdx.x picks the column (coalesced), threadIdx.y strides through the blocks;
-// the kSumRows sub-sums are then added in a fixed order by row 0.
+// Sums rows [z * per, (z + 1) * per) of partial[kind][nrows][C], kind = blockIdx.y (0: dweight,
+// 1: dbias), slice z = blockIdx.z of gridDim.z: into dst[c] (+=) when there is one slice, else
+// into stage[(kind * gridDim.z + z) * C + c] (=). threadIdx.x picks the column (coalesced),
+// threadIdx.y strides through the slice's rows; the kSumRows sub-sums are then added in a fixed
+// order by row 0.
 __global__ void partial_sum_kernel(float* __restrict__ dweight, float* __restrict__ dbias,
-                                   const float* __restrict__ partial, int nblocks, int C) {
+                                   float* __restrict__ stage, const float* __restrict__ partial,
+                                   int nrows, int per, int C) {
   __shared__ float sh[kSumRows][kWarp + 1];
   const int c = blockIdx.x * kWarp + threadIdx.x;
-  const int kind = blockIdx.y;
-  const float* p = partial + static_cast<size_t>(kind) * nblocks * C;
+  const int kind = blockIdx.y, z = blockIdx.z;
+  const float* p = partial + static_cast<size_t>(kind) * nrows * C;
+  const int r0 = z * per, r1 = min(nrows, r0 + per);
   float s = 0.f;
   if (c < C) {
-    for (int b = threadIdx.y; b < nblocks; b += kSumRows) s += p[static_cast<size_t>(b) * C + c];
+    for (int b = r0 + threadIdx.y; b < r1; b += kSumRows) s += p[static_cast<size_t>(b) * C + c];
   }
   sh[threadIdx.y][threadIdx.x] = s;
   __syncthreads();
   if (threadIdx.y == 0 && c < C) {
     float t = 0.f;
     for (int k = 0; k < kSumRows; ++k) t += sh[k][threadIdx.x];
-    float* dst = kind == 0 ? dweight : dbias;
-    dst[c] += t;
+    if (gridDim.z > 1) {
+      stage[(static_cast<size_t>(kind) * gridDim.z + z) * C + c] = t;
+    } else {
+      float* dst = kind == 0 ? dweight : dbias;
+      dst[c] += t;
+    }
   }
 }
 
 int backward_blocks(int N) { return (N + kBwdRowsPerBlock - 1) / kBwdRowsPerBlock; }
+
+// slices of the split reduction of `nblocks` partial rows (1: a single direct pass)
+int reduce_slices(int nblocks) {
+  return std::min(kMaxSlices, (nblocks + kRowsPerSlice - 1) / kRowsPerSlice);
+}
+
+// floats of backward's scratch: the partials, then the split reduction's stage
+size_t backward_scratch_floats(int N, int C, int kinds) {
+  if (N <= 0 || C <= 0) return 0;
+  const int nblocks = backward_blocks(N), slices = reduce_slices(nblocks);
+  return static_cast<size_t>(kinds) * C * (nblocks + (slices > 1 ? slices : 0));
+}
 
 // RES: sum = a + b is normalised (inp null); else inp (sum, a, b null). Null pointers count as
 // aligned: they are never read.
@@ -365,7 +393,7 @@ void launch_forward(T* out, float* mean, float* rstd, const T* inp, T* sum, cons
 template <class T, bool RMS>
 void launch_backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp,
                      const T* weight, const float* mean, const float* rstd, int N, int C,
-                     cudaStream_t stream, float* scratch) {
+                     cudaStream_t stream, float* scratch, NormReduce reduce) {
   if (N <= 0 || C <= 0) return;
   const bool packed = C % vec::kPack<T> == 0 && vec::aligned16(dinp) && vec::aligned16(dout) &&
                       vec::aligned16(inp) && vec::aligned16(weight);
@@ -385,19 +413,30 @@ void launch_backward(T* dinp, float* dweight, float* dbias, const T* dout, const
                                     cudaFuncAttributeMaxDynamicSharedMemorySize,
                                     static_cast<int>(smem)));
   }
+  const int kinds = RMS ? 1 : 2;
   float* part = scratch;
   if (!part) {
     CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part),
-                               (RMS ? 1 : 2) * static_cast<size_t>(blocks) * C * sizeof(float),
-                               stream));
+                               backward_scratch_floats(N, C, kinds) * sizeof(float), stream));
   }
   norm_backward_kernel<T, RMS><<<blocks, kBwdWarps * kWarp, smem, stream>>>(
       dinp, part, dout, inp, weight, mean, rstd, N, C, packed);
   const cudaError_t launch_err = cudaGetLastError();
   if (launch_err == cudaSuccess) {
-    const dim3 grid((C + kWarp - 1) / kWarp, (!RMS && dbias) ? 2 : 1);
-    partial_sum_kernel<<<grid, dim3(kWarp, kSumRows), 0, stream>>>(dweight, dbias, part, blocks,
-                                                                    C);
+    const unsigned cols = (C + kWarp - 1) / kWarp, used = (!RMS && dbias) ? 2 : 1;
+    const int slices = reduce == NormReduce::kSplit ? reduce_slices(blocks) : 1;
+    const dim3 threads(kWarp, kSumRows);
+    if (slices == 1) {
+      partial_sum_kernel<<<dim3(cols, used, 1), threads, 0, stream>>>(dweight, dbias, nullptr,
+                                                                      part, blocks, blocks, C);
+    } else {
+      float* stage = part + static_cast<size_t>(kinds) * blocks * C;
+      const int per = (blocks + slices - 1) / slices;
+      partial_sum_kernel<<<dim3(cols, used, slices), threads, 0, stream>>>(
+          nullptr, nullptr, stage, part, blocks, per, C);
+      partial_sum_kernel<<<dim3(cols, used, 1), threads, 0, stream>>>(dweight, dbias, nullptr,
+                                                                      stage, slices, slices, C);
+    }
   }
   if (!scratch) CUDA_CHECK(cudaFreeAsync(part, stream));
   CUDA_CHECK(launch_err);
@@ -416,14 +455,12 @@ void layernorm_forward(T* out, float* mean, float* rstd, const T* inp, const T* 
 template <class T>
 void layernorm_backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp,
                         const T* weight, const float* mean, const float* rstd, int N, int C,
-                        cudaStream_t stream, float* scratch) {
+                        cudaStream_t stream, float* scratch, NormReduce reduce) {
   launch_backward<T, false>(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, stream,
-                            scratch);
+                            scratch, reduce);
 }
 
-size_t layernorm_backward_scratch_floats(int N, int C) {
-  return N <= 0 || C <= 0 ? 0 : 2 * static_cast<size_t>(backward_blocks(N)) * C;
-}
+size_t layernorm_backward_scratch_floats(int N, int C) { return backward_scratch_floats(N, C, 2); }
 
 template <class T>
 void rmsnorm_forward(T* out, float* rstd, const T* inp, const T* weight, int N, int C, float eps,
@@ -434,14 +471,13 @@ void rmsnorm_forward(T* out, float* rstd, const T* inp, const T* weight, int N, 
 
 template <class T>
 void rmsnorm_backward(T* dinp, float* dweight, const T* dout, const T* inp, const T* weight,
-                      const float* rstd, int N, int C, cudaStream_t stream, float* scratch) {
+                      const float* rstd, int N, int C, cudaStream_t stream, float* scratch,
+                      NormReduce reduce) {
   launch_backward<T, true>(dinp, dweight, nullptr, dout, inp, weight, nullptr, rstd, N, C, stream,
-                           scratch);
+                           scratch, reduce);
 }
 
-size_t rmsnorm_backward_scratch_floats(int N, int C) {
-  return N <= 0 || C <= 0 ? 0 : static_cast<size_t>(backward_blocks(N)) * C;
-}
+size_t rmsnorm_backward_scratch_floats(int N, int C) { return backward_scratch_floats(N, C, 1); }
 
 template <class T>
 void residual_layernorm_forward(T* sum, T* out, float* mean, float* rstd, const T* a, const T* b,
@@ -463,11 +499,11 @@ void residual_rmsnorm_forward(T* sum, T* out, float* rstd, const T* a, const T* 
                                      float, cudaStream_t);                                     \
   template void layernorm_backward<T>(T*, float*, float*, const T*, const T*, const T*,         \
                                       const float*, const float*, int, int, cudaStream_t,       \
-                                      float*);                                                  \
+                                      float*, NormReduce);                                      \
   template void rmsnorm_forward<T>(T*, float*, const T*, const T*, int, int, float,             \
                                    cudaStream_t);                                               \
   template void rmsnorm_backward<T>(T*, float*, const T*, const T*, const T*, const float*, int, \
-                                    int, cudaStream_t, float*);                                 \
+                                    int, cudaStream_t, float*, NormReduce);                     \
   template void residual_layernorm_forward<T>(T*, T*, float*, float*, const T*, const T*,       \
                                               const T*, const T*, int, int, float, cudaStream_t); \
   template void residual_rmsnorm_forward<T>(T*, T*, float*, const T*, const T*, const T*, int,  \

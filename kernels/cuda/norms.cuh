@@ -19,6 +19,12 @@ template <class T>
 void layernorm_forward(T* out, float* mean, float* rstd, const T* inp, const T* weight,
                        const T* bias, int N, int C, float eps, cudaStream_t stream = 0);
 
+// How backward reduces its per-block partial sums into dweight / dbias. kSplit (the default):
+// slices of the partials are summed by parallel blocks, then the slices in order; kSinglePass:
+// the earlier single pass over 2 C / 32 column blocks, kept so bench_cuda_kernels can compare.
+// Both are deterministic; they differ only in the order of the float additions.
+enum class NormReduce { kSplit, kSinglePass };
+
 // dinp += ..., dweight += ..., dbias += ... (dbias may be null).
 // `scratch` (device, at least layernorm_backward_scratch_floats(N, C) floats) holds the
 // per-block partial sums of dweight/dbias; when null it is taken with cudaMallocAsync and
@@ -26,7 +32,8 @@ void layernorm_forward(T* out, float* mean, float* rstd, const T* inp, const T* 
 template <class T>
 void layernorm_backward(T* dinp, float* dweight, float* dbias, const T* dout, const T* inp,
                         const T* weight, const float* mean, const float* rstd, int N, int C,
-                        cudaStream_t stream = 0, float* scratch = nullptr);
+                        cudaStream_t stream = 0, float* scratch = nullptr,
+                        NormReduce reduce = NormReduce::kSplit);
 size_t layernorm_backward_scratch_floats(int N, int C);
 
 // out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps); rstd: [N], may be null
@@ -38,7 +45,7 @@ void rmsnorm_forward(T* out, float* rstd, const T* inp, const T* weight, int N, 
 template <class T>
 void rmsnorm_backward(T* dinp, float* dweight, const T* dout, const T* inp, const T* weight,
                       const float* rstd, int N, int C, cudaStream_t stream = 0,
-                      float* scratch = nullptr);
+                      float* scratch = nullptr, NormReduce reduce = NormReduce::kSplit);
 size_t rmsnorm_backward_scratch_floats(int N, int C);
 
 // The residual add fused with the norm after it: sum = a + b (as residual_forward), then out,

@@ -73,9 +73,10 @@ std::string name(const NormCase& c) {
 // N = 1; C < 32 (idle lanes); C % 4 != 0 (scalar path); N not a multiple of the 8 rows of a
 // forward block or the 16 rows of a backward block; > 32 backward blocks (strided partial sums);
 // C = 6200: 2 * C floats = 49.6 KB of shared memory in LayerNorm backward, above the 48 KB
-// default, so the opt-in path runs.
-const NormCase kNormCases[] = {{1, 77},   {37, 77},   {19, 3},   {5, 4},    {64, 768},
-                               {130, 1024}, {643, 77}, {600, 128}, {3, 6200}};
+// default, so the opt-in path runs. N = 2100: 132 backward blocks, a split partial-sum
+// reduction (3 slices of 44 rows).
+const NormCase kNormCases[] = {{1, 77},    {37, 77},  {19, 3},    {5, 4},    {64, 768},
+                               {130, 1024}, {643, 77}, {600, 128}, {3, 6200}, {2100, 96}};
 
 // Forward tolerances: the row statistics are float sums of C terms, relative error ~1e-6, and
 // |out| <= ~6 here, so out is off by a few 1e-6 in the worst rows; mean is O(0.1) but its error
@@ -168,6 +169,37 @@ TEST(CudaNorms, LayerNormBackwardMatchesCpu) {
     // dbias = null must leave the bias gradient alone (db still holds its initial values)
     expect_close("dbias", d_db.download(), db, dparam_atol(tc.N), kDparamRtol);
   }
+}
+
+// The split partial-sum reduction (default) and the earlier single pass sum the same partials in
+// different orders: equal to float reassociation, and each bitwise repeatable.
+TEST(CudaNorms, BackwardReductionsAgreeAndRepeat) {
+  REQUIRE_CUDA_DEVICE();
+  std::mt19937 rng(44);
+  const int N = 8192, C = 96;  // 512 partial rows: 8 slices
+  const size_t NC = static_cast<size_t>(N) * C;
+  const Floats inp = uniform(NC, rng, -1.7f, 2.3f), dout = uniform(NC, rng, -1.f, 1.f);
+  const Floats w = uniform(C, rng, 0.5f, 1.5f), b = uniform(C, rng, -0.5f, 0.5f);
+  Floats out(NC), mean(N), rstd(N);
+  merino::cpu::layernorm_forward<float>(out.data(), mean.data(), rstd.data(), inp.data(), w.data(),
+                                        b.data(), N, C, 1e-5f);
+  DeviceBuffer<float> d_inp(inp), d_dout(dout), d_w(w), d_mean(mean), d_rstd(rstd), d_dinp(NC),
+      d_dw(C), d_db(C), d_scratch(merino::cuda::layernorm_backward_scratch_floats(N, C));
+  auto run = [&](merino::cuda::NormReduce reduce) {
+    d_dw.upload(Floats(C, 0.f));
+    d_db.upload(Floats(C, 0.f));
+    merino::cuda::layernorm_backward(d_dinp.get(), d_dw.get(), d_db.get(), d_dout.get(),
+                                     d_inp.get(), d_w.get(), d_mean.get(), d_rstd.get(), N, C, 0,
+                                     d_scratch.get(), reduce);
+    Floats g = d_dw.download(), db = d_db.download();
+    g.insert(g.end(), db.begin(), db.end());
+    return g;
+  };
+  const Floats split = run(merino::cuda::NormReduce::kSplit);
+  EXPECT_EQ(run(merino::cuda::NormReduce::kSplit), split) << "split reduction not repeatable";
+  const Floats single = run(merino::cuda::NormReduce::kSinglePass);
+  EXPECT_EQ(run(merino::cuda::NormReduce::kSinglePass), single);
+  expect_close("split vs single pass", split, single, dparam_atol(N), kDparamRtol);
 }
 
 TEST(CudaNorms, RmsNormForwardMatchesCpu) {
@@ -641,11 +673,11 @@ TEST(CudaCrossEntropy, ForwardMatchesCpu) {
     const std::vector<int32_t> targets = ce_targets(tc, rng);
     Floats losses(tc.N);
     merino::cpu::crossentropy_forward<float>(losses.data(), logits.data(), targets.data(), tc.N,
-                                             tc.V, kIgnore);
+                                             tc.V, tc.V, kIgnore);
     DeviceBuffer<float> d_logits(logits), d_losses(tc.N);
     DeviceBuffer<int32_t> d_targets(targets);
     merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
-                                       tc.V, kIgnore);
+                                       tc.V, tc.V, kIgnore);
     const Floats got = d_losses.download();
     expect_close("losses", got, losses, kLossAtol, kLossRtol);
     if (tc.N > 2) {
@@ -668,9 +700,10 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchesCpu) {
     DeviceBuffer<int32_t> d_targets(targets);
     Floats losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(logits.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore,
+                                                      scale);
     merino::cuda::crossentropy_forward_backward(d_logits.get(), d_losses.get(), d_targets.get(),
-                                                tc.N, tc.V, kIgnore, scale);
+                                                tc.N, tc.V, tc.V, kIgnore, scale);
     const Floats dlogits = d_logits.download();
     expect_close("losses", d_losses.download(), losses, kLossAtol, kLossRtol);
     expect_close("dlogits", dlogits, logits, kGradAtolPerScale * scale, kGradRtol);
@@ -701,14 +734,15 @@ TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
     const float scale = 1.0f / static_cast<float>(tc.N);
     Floats dlogits_ref = logits.f, losses(tc.N);
     merino::cpu::crossentropy_forward_backward<float>(dlogits_ref.data(), losses.data(),
-                                                      targets.data(), tc.N, tc.V, kIgnore, scale);
+                                                      targets.data(), tc.N, tc.V, tc.V, kIgnore,
+                                                      scale);
     DeviceBuffer<bf16> d_logits(logits.t), d_grad(logits.t);
     DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
     DeviceBuffer<int32_t> d_targets(targets);
     merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N,
-                                       tc.V, kIgnore);
+                                       tc.V, tc.V, kIgnore);
     merino::cuda::crossentropy_forward_backward(d_grad.get(), d_losses_fb.get(), d_targets.get(),
-                                                tc.N, tc.V, kIgnore, scale);
+                                                tc.N, tc.V, tc.V, kIgnore, scale);
     expect_close("losses (forward)", d_losses.download(), losses, kLossAtol, kLossRtol);
     expect_close("losses (forward_backward)", d_losses_fb.download(), losses, kLossAtol,
                  kLossRtol);
@@ -723,6 +757,72 @@ TEST(CudaCrossEntropyBf16, ForwardAndForwardBackwardMatchCpu) {
           << "ignored row must get an all-zero gradient";
     }
   }
+}
+
+// A padded vocabulary (rows ld apart, ld - V padding columns holding large values that must not
+// be read): the losses and the scored columns' gradient are the CPU twin's on the compacted
+// [N, V] logits, the padding columns' gradient is zero. ld = 16 and 1024 take the packed paths
+// with the last pack partly padding; ld = 13 (V = 11) the scalar one. Kept small enough for an
+// emulated device.
+Floats widen(const Floats& v) { return v; }
+Floats widen(const std::vector<bf16>& v) { return to_float(v); }
+
+template <class T>
+void strided_ce_matches_compacted_cpu(uint32_t seed) {
+  struct Strided {
+    int N, V, ld;
+  };
+  std::mt19937 rng(seed);
+  for (const Strided tc : {Strided{3, 11, 16}, Strided{4, 1000, 1024}, Strided{3, 11, 13}}) {
+    SCOPED_TRACE("V=" + std::to_string(tc.V) + " ld=" + std::to_string(tc.ld));
+    const size_t n = static_cast<size_t>(tc.N) * tc.ld;
+    Floats padded = uniform(n, rng, -4.f, 4.f);
+    for (int r = 0; r < tc.N; ++r)
+      for (int v = tc.V; v < tc.ld; ++v) padded[static_cast<size_t>(r) * tc.ld + v] = 30.f;
+    std::vector<T> host;
+    if constexpr (std::is_same_v<T, float>) host = padded;
+    else host = to_bf16(padded);
+    const Floats seen = widen(host);  // the values the device sees
+    Floats compact(static_cast<size_t>(tc.N) * tc.V);
+    for (int r = 0; r < tc.N; ++r)
+      for (int v = 0; v < tc.V; ++v)
+        compact[static_cast<size_t>(r) * tc.V + v] = seen[static_cast<size_t>(r) * tc.ld + v];
+    const CeCase shape{tc.N, tc.V};
+    const std::vector<int32_t> targets = ce_targets(shape, rng);
+    const float scale = 0.5f;
+    Floats losses(tc.N);
+    merino::cpu::crossentropy_forward_backward<float>(compact.data(), losses.data(), targets.data(),
+                                                      tc.N, tc.V, tc.V, kIgnore, scale);
+    DeviceBuffer<T> d_logits(host), d_grad(host);
+    DeviceBuffer<float> d_losses(tc.N), d_losses_fb(tc.N);
+    DeviceBuffer<int32_t> d_targets(targets);
+    merino::cuda::crossentropy_forward(d_losses.get(), d_logits.get(), d_targets.get(), tc.N, tc.V,
+                                       tc.ld, kIgnore);
+    merino::cuda::crossentropy_forward_backward(d_grad.get(), d_losses_fb.get(), d_targets.get(),
+                                                tc.N, tc.V, tc.ld, kIgnore, scale);
+    expect_close("losses (forward)", d_losses.download(), losses, kLossAtol, kLossRtol);
+    expect_close("losses (forward_backward)", d_losses_fb.download(), losses, kLossAtol, kLossRtol);
+    const Floats grad = widen(d_grad.download());
+    Floats scored(compact.size());
+    for (int r = 0; r < tc.N; ++r) {
+      for (int v = 0; v < tc.ld; ++v) {
+        const float g = grad[static_cast<size_t>(r) * tc.ld + v];
+        if (v < tc.V) scored[static_cast<size_t>(r) * tc.V + v] = g;
+        else EXPECT_EQ(g, 0.f) << "padding column " << v << " of row " << r;
+      }
+    }
+    const double rtol = sizeof(T) == 2 ? kBf16Rtol : kGradRtol;
+    expect_close("dlogits", scored, compact, 2 * kGradAtolPerScale * scale, rtol);
+  }
+}
+
+TEST(CudaCrossEntropy, StridedRowsScoreOnlyTheFirstVColumns) {
+  REQUIRE_CUDA_DEVICE();
+  strided_ce_matches_compacted_cpu<float>(14);
+}
+TEST(CudaCrossEntropyBf16, StridedRowsScoreOnlyTheFirstVColumns) {
+  REQUIRE_CUDA_DEVICE();
+  strided_ce_matches_compacted_cpu<bf16>(15);
 }
 
 }  // namespace

@@ -228,6 +228,82 @@ void backward_matches_cpu() {
 }
 TEST_FP32_AND_BF16(CudaMatmul, BackwardMatchesCpu, backward_matches_cpu)
 
+// backward_gelu against the unfused CPU reference in double (matmul_backward, then
+// gelu_backward of dinp with the pre-activation): IC = 3072 and 64 take cuBLASLt's DGELU
+// epilogue, IC = 77 (aux leading dimension not a multiple of 8) and the misaligned pointers the
+// fallback. dpre's bound: the input-gradient GEMM's, carried by gelu' <= 1.13, plus cuBLASLt's
+// tanh (as for the forward epilogue, 5e-4 relative, here scaled by |dinp| (1 + |pre|) through
+// gelu'' ) and dpre's own rounding. Two identical calls give identical bits.
+template <class T, class G>
+void check_backward_gelu(merino::cuda::Matmul& mm, const Shape& s, std::mt19937& rng) {
+  SCOPED_TRACE(name(s));
+  const size_t NI = size_t(s.N) * s.IC, NO = size_t(s.N) * s.OC, OI = size_t(s.OC) * s.IC;
+  const auto pre = random_tensor<T>(NI, rng, -3, 3), w = random_tensor<T>(OI, rng, -1, 1);
+  const auto dout = random_tensor<T>(NO, rng, -1, 1);
+  const auto dw0 = random_tensor<G>(OI, rng, -1, 1), db0 = random_tensor<G>(s.OC, rng, -1, 1);
+  Doubles gelu(NI);  // the layer's input, gelu(pre), as the forward stored it in T
+  merino::cpu::gelu_forward<double>(gelu.data(), pre.d.data(), NI);
+  std::vector<T> inp_t(NI);
+  Doubles inp_seen(NI);
+  for (size_t i = 0; i < NI; ++i) {
+    inp_t[i] = round_to<T>(gelu[i]);
+    inp_seen[i] = to_double(inp_t[i]);
+  }
+
+  Doubles dinp(NI), dpre(NI), dw = dw0.d, db = db0.d;
+  merino::cpu::matmul_backward<double>(dinp.data(), dw.data(), db.data(), dout.d.data(),
+                                       inp_seen.data(), w.d.data(), s.N, s.IC, s.OC);
+  merino::cpu::gelu_backward<double>(dpre.data(), dinp.data(), pre.d.data(), NI);
+
+  DeviceBuffer<T> d_pre(pre.t, s.offset), d_inp(inp_t, s.offset), d_w(w.t, s.offset),
+      d_dout(dout.t, s.offset), d_dpre(random_tensor<T>(NI, rng, -9, 9).t, s.offset);
+  DeviceBuffer<G> d_dw(dw0.t, s.offset), d_db(db0.t, s.offset);
+  std::vector<T> first;
+  for (int run = 0; run < 2; ++run) {
+    d_dw.upload(dw0.t);
+    d_db.upload(db0.t);
+    mm.backward_gelu<T, G>(d_dpre.get(), d_dw.get(), d_db.get(), d_dout.get(), d_inp.get(),
+                           d_pre.get(), d_w.get(), s.N, s.IC, s.OC);
+    const std::vector<T> got = d_dpre.download();
+    if (run == 0) {
+      first = got;
+      continue;
+    }
+    EXPECT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(T)), 0)
+        << "dpre differs between two identical calls";
+  }
+  Doubles bound(NI);
+  const double gemm_atol = Tol<T>::kAcc * dot_scale(s.OC) + Tol<T>::kAtol;
+  for (size_t i = 0; i < NI; ++i) {
+    const double g = std::fabs(dinp[i]);
+    bound[i] = 1.13 * (gemm_atol + Tol<T>::kRtol * g) + 5e-4 * g * (1 + std::fabs(pre.d[i])) +
+               Tol<T>::kRtol * std::fabs(dpre[i]);
+  }
+  expect_within("dpre", d_dpre.download_doubles(), dpre, bound);
+  expect_gemm_close<G>("dweight", d_dw.download_doubles(), dw, s.N);
+  expect_close("dbias", d_db.download_doubles(), db,
+               Tol<G>::kAcc * std::sqrt(3.0) * dot_scale(s.N) + Tol<G>::kAtol, Tol<G>::kRtol);
+}
+
+template <class T>
+void backward_gelu_matches_unfused_cpu() {
+  merino::cuda::Matmul mm;
+  std::mt19937 rng(47);
+  for (const Shape& s : {Shape{64, 3072, 768, 0}, Shape{40, 64, 96, 0}, Shape{37, 77, 45, 0},
+                         Shape{40, 64, 96, 1}}) {
+    check_backward_gelu<T, T>(mm, s, rng);
+  }
+}
+TEST_FP32_AND_BF16(CudaMatmul, BackwardGeluMatchesUnfusedCpu, backward_gelu_matches_unfused_cpu)
+
+TEST(CudaMatmul, BackwardGeluBf16WithFp32GradientsMatchesUnfusedCpu) {
+  REQUIRE_CUDA_DEVICE();
+  merino::cuda::Matmul mm;
+  std::mt19937 rng(53);
+  check_backward_gelu<bf16, float>(mm, {64, 3072, 768, 0}, rng);
+  check_backward_gelu<bf16, float>(mm, {37, 77, 45, 0}, rng);
+}
+
 // Mixed precision: bf16 activations and weights, fp32 parameter gradients accumulated by the
 // GEMM (bf16 A / B, fp32 C / D) and by the column sums, never rounded to bf16.
 TEST(CudaMatmul, BackwardBf16WithFp32GradientsMatchesCpu) {

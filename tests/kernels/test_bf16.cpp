@@ -238,6 +238,27 @@ TEST_F(Bf16VsDouble, MatmulGelu) {
   for (size_t i = 0; i < unfused.size(); ++i) ASSERT_EQ(unfused[i], rout[i]) << "double: gelu of pre";
 }
 
+// dpre = gelu'(pre) times the fp32 product dout W, rounded once, as the GPU's DGELU epilogue
+// stores it: within one bf16 rounding of the exact value; dweight and dbias stay fp32.
+TEST_F(Bf16VsDouble, MatmulGeluBackward) {
+  constexpr int N = 9, IC = 40, OC = 24;
+  const Vec pre = rand(N * IC, 2.0), w = rand(OC * IC, 0.5), dout = rand(N * OC);
+  const auto pb = to_bf16(pre), wb = to_bf16(w), db = to_bf16(dout);
+  std::vector<bf16> inp(N * IC);
+  lo.gelu_forward(inp.data(), pb.data(), inp.size());
+  const Vec rpre = widen(pb), rinp = widen(inp), rw = widen(wb), rdout = widen(db);
+  std::vector<bf16> dpre(N * IC);
+  std::vector<float> dw(OC * IC, 0.5f), dbias(OC, 0.5f);
+  Vec rdpre(N * IC), rdw(OC * IC, 0.5), rdb(OC, 0.5);
+  lo.matmul_gelu_backward(dpre.data(), dw.data(), dbias.data(), db.data(), inp.data(), pb.data(),
+                          wb.data(), N, IC, OC);
+  ref.matmul_gelu_backward(rdpre.data(), rdw.data(), rdb.data(), rdout.data(), rinp.data(),
+                           rpre.data(), rw.data(), N, IC, OC);
+  expect_bf16_matches("matmul+gelu dpre", dpre, rdpre);
+  expect_float_matches("matmul+gelu dweight", dw, rdw);
+  expect_float_matches("matmul+gelu dbias", dbias, rdb);
+}
+
 TEST_F(Bf16VsDouble, AttentionAndRope) {
   constexpr int B = 2, Tn = 9, H = 6, KVH = 2, hd = 8;
   const size_t nq = size_t(B) * Tn * (H + 2 * KVH) * hd, no = size_t(B) * Tn * H * hd;
@@ -311,11 +332,11 @@ TEST_F(Bf16VsDouble, CrossEntropy) {
   std::vector<bf16> lb = to_bf16(logits);
   std::vector<float> losses(N);
   Vec rl = logits, rlosses(N);
-  lo.crossentropy_forward(losses.data(), lb.data(), targets.data(), N, V, -1);
-  ref.crossentropy_forward(rlosses.data(), rl.data(), targets.data(), N, V, -1);
+  lo.crossentropy_forward(losses.data(), lb.data(), targets.data(), N, V, V, -1);
+  ref.crossentropy_forward(rlosses.data(), rl.data(), targets.data(), N, V, V, -1);
   expect_float_matches("losses", losses, rlosses);
-  lo.crossentropy_forward_backward(lb.data(), losses.data(), targets.data(), N, V, -1, 0.5f);
-  ref.crossentropy_forward_backward(rl.data(), rlosses.data(), targets.data(), N, V, -1, 0.5);
+  lo.crossentropy_forward_backward(lb.data(), losses.data(), targets.data(), N, V, V, -1, 0.5f);
+  ref.crossentropy_forward_backward(rl.data(), rlosses.data(), targets.data(), N, V, V, -1, 0.5);
   expect_float_matches("losses (fused)", losses, rlosses);
   expect_bf16_matches("dlogits", lb, rl);
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cpu/activation.h"
@@ -75,6 +76,40 @@ TEST(CpuBackend, ProfilesOnlyWhenEnabled) {
 // Every op through the Backend interface must equal the free kernel it forwards to, called
 // with the same arguments: catches swapped or dropped arguments in the forwarding layer.
 // The dimensions are all distinct so that a swap changes the result.
+// The fused c_proj + GELU backward against naive loops: dpre = (dout W) * gelu'(pre), with the
+// derivative of the tanh-approximation GELU written out here; dweight and dbias accumulate.
+TEST(CpuBackend, MatmulGeluBackwardIsGeluBackwardOfTheInputGradient) {
+  CpuBackend<double> be;
+  std::mt19937 rng(91);
+  constexpr int N = 6, IC = 7, OC = 5;
+  const Vec pre = uniform(N * IC, rng, -3, 3), w = uniform(OC * IC, rng), d = uniform(N * OC, rng);
+  Vec inp(N * IC);
+  be.gelu_forward(inp.data(), pre.data(), inp.size());
+  Vec dpre(N * IC, 1e30), dw = uniform(OC * IC, rng), db = uniform(OC, rng);
+  Vec want_dw = dw, want_db = db, want_dpre(N * IC);
+  be.matmul_gelu_backward(dpre.data(), dw.data(), db.data(), d.data(), inp.data(), pre.data(),
+                          w.data(), N, IC, OC);
+  const double k = std::sqrt(2.0 / M_PI), a = 0.044715;
+  for (int n = 0; n < N; ++n) {
+    for (int i = 0; i < IC; ++i) {
+      double g = 0;
+      for (int o = 0; o < OC; ++o) g += d[n * OC + o] * w[o * IC + i];
+      const double x = pre[n * IC + i], t = std::tanh(k * (x + a * x * x * x));
+      const double gelu_prime = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * x * x);
+      want_dpre[n * IC + i] = g * gelu_prime;
+    }
+  }
+  for (int o = 0; o < OC; ++o) {
+    for (int n = 0; n < N; ++n) {
+      want_db[o] += d[n * OC + o];
+      for (int i = 0; i < IC; ++i) want_dw[o * IC + i] += d[n * OC + o] * inp[n * IC + i];
+    }
+  }
+  expect_near("dpre", dpre, want_dpre, 1e-12);
+  expect_near("dweight", dw, want_dw, 1e-12);
+  expect_near("dbias", db, want_db, 1e-12);
+}
+
 TEST(CpuBackend, ForwardsEveryOp) {
   CpuBackend<double> impl;
   Backend<double>& be = impl;
@@ -180,11 +215,11 @@ TEST(CpuBackend, ForwardsEveryOp) {
     auto tg = randint(N, rng, 0, V);
     tg[2] = -7;
     Vec lg1 = r(N * V), lg2 = lg1, l1(N), l2(N);
-    be.crossentropy_forward(l1.data(), lg1.data(), tg.data(), N, V, -7);
-    cpu::crossentropy_forward(l2.data(), lg2.data(), tg.data(), N, V, -7);
+    be.crossentropy_forward(l1.data(), lg1.data(), tg.data(), N, V, V, -7);
+    cpu::crossentropy_forward(l2.data(), lg2.data(), tg.data(), N, V, V, -7);
     same("crossentropy", l1, l2);
-    be.crossentropy_forward_backward(lg1.data(), l1.data(), tg.data(), N, V, -7, 0.3);
-    cpu::crossentropy_forward_backward(lg2.data(), l2.data(), tg.data(), N, V, -7, 0.3);
+    be.crossentropy_forward_backward(lg1.data(), l1.data(), tg.data(), N, V, V, -7, 0.3);
+    cpu::crossentropy_forward_backward(lg2.data(), l2.data(), tg.data(), N, V, V, -7, 0.3);
     same("crossentropy losses", l1, l2);
     same("crossentropy dlogits", lg1, lg2);
   }

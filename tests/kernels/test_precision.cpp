@@ -140,8 +140,8 @@ TEST(FloatVsDouble, CrossEntropy) {
   compare_precisions("crossentropy", [&](auto tag) {
     using T = decltype(tag);
     std::vector<T> lg = cast<T>(logits), l1(N), l2(N);
-    cpu::crossentropy_forward(l1.data(), lg.data(), tg.data(), N, V, -1);
-    cpu::crossentropy_forward_backward(lg.data(), l2.data(), tg.data(), N, V, -1, T(0.125));
+    cpu::crossentropy_forward(l1.data(), lg.data(), tg.data(), N, V, V, -1);
+    cpu::crossentropy_forward_backward(lg.data(), l2.data(), tg.data(), N, V, V, -1, T(0.125));
     return Outs<T>{l1, l2, lg};
   });
 }
