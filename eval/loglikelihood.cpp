@@ -71,9 +71,10 @@ struct Row {
 ScoredRequest score_continuation(Model<float>& model, size_t first_pos, const std::vector<int32_t>& cont,
                                  std::vector<float>& logits) {
   const int V = model.config().vocab_size;
+  const size_t row = size_t(model.config().padded_vocab());  // the logits' leading dimension
   ScoredRequest s{0.0, true};
   for (size_t j = 0; j < cont.size(); ++j) {
-    model.backend().download(logits.data(), model.logits() + (first_pos + j) * size_t(V), size_t(V));
+    model.backend().download(logits.data(), model.logits() + (first_pos + j) * row, size_t(V));
     score_position(logits.data(), V, cont[j], s);
   }
   return s;

@@ -61,8 +61,8 @@ class Model {
   A forward(const int32_t* tokens, const int32_t* targets, int B, int Tn);
   // Also writes the per-position losses (B*Tn, 0 where ignored) to `losses` on the host.
   A forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, std::vector<A>& losses);
-  // Device pointer to the last forward()'s logits, B*Tn rows of vocab_size, valid until the next
-  // forward; forward_backward leaves gradients there instead. Evaluation reads it for the
+  // Device pointer to the last forward()'s logits, B*Tn rows of padded_vocab() (ModelConfig) of
+  // which the first vocab_size are the vocabulary's, valid until the next forward; forward_backward leaves gradients there instead. Evaluation reads it for the
   // log-softmax over every vocabulary entry and the argmax (eval/loglikelihood.h).
   const T* logits() const;
   // Forward, then gradients of (grad_scale * mean loss) ADDED to grads() (accumulation).
