@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Rewrites a CUDA source (.cu) into C++ for the CPU emulation (tests/emu/include/merino_emu.h).
 
-usage: emu_transform.py INPUT.cu OUTPUT.cpp
+usage: emu_transform.py INPUT.cu OUTPUT.cpp [--plant OLD NEW]
+
+--plant replaces the first occurrence of OLD (backslash escapes such as \\n allowed) by NEW
+before the rewrites, and fails when OLD is not there: the planted-bug tests build kernels with a
+barrier removed or a shuffle lane changed and must fail.
 
 Three rewrites, everything else is left as it is (line numbers too: a `#line` directive and
 padding keep compiler messages pointing into the .cu file):
@@ -194,14 +198,24 @@ def transform(src, path):
     return '#line 1 "%s"\n' % path + out
 
 
+def unescape(text):
+    return text.encode().decode("unicode_escape")
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.stderr.write("usage: emu_transform.py INPUT.cu OUTPUT.cpp\n")
+    args = sys.argv[1:]
+    if len(args) not in (2, 5) or (len(args) == 5 and args[2] != "--plant"):
+        sys.stderr.write("usage: emu_transform.py INPUT.cu OUTPUT.cpp [--plant OLD NEW]\n")
         return 2
-    src_path, out_path = sys.argv[1], sys.argv[2]
+    src_path, out_path = args[0], args[1]
     try:
         with open(src_path) as f:
             src = f.read()
+        if len(args) == 5:
+            old, new = unescape(args[3]), unescape(args[4])
+            if old not in src:
+                raise ValueError("the text to plant a bug in is not there: %r" % old)
+            src = src.replace(old, new, 1)
         out = transform(src, src_path)
     except (OSError, ValueError) as e:
         sys.stderr.write("emu_transform.py: %s: %s\n" % (src_path, e))

@@ -104,5 +104,23 @@ TEST(EmuAttentionLong, BackwardFp32T1024MatchesCpu) { check_backward<float>(kLon
 TEST(EmuAttentionLong, ForwardBf16T1024MatchesCpu) { check_forward<bf16>(kLong); }
 TEST(EmuAttentionLong, BackwardBf16T1024MatchesCpu) { check_backward<bf16>(kLong); }
 
+// Full mode only (MERINO_EMU_FULL=1): every other head size at T = 1024, with groups of 3 and
+// an odd number of kv heads, and GPT-2 124M's 12 heads over two sequences.
+const Shape kAllHeads[] = {{1, 1024, 3, 1, 32},  {1, 1024, 3, 1, 48}, {1, 1024, 3, 3, 80},
+                           {1, 1024, 3, 1, 96},  {1, 1024, 3, 1, 112}, {1, 1024, 6, 3, 128},
+                           {2, 1024, 12, 12, 64}};
+
+template <class E>
+void check_all_heads() {
+  for (const Shape& s : kAllHeads) {
+    SCOPED_TRACE(::testing::Message() << "B=" << s.B << " H=" << s.H << " KVH=" << s.KVH
+                                      << " hd=" << s.hd);
+    check_forward<E>(s);
+    check_backward<E>(s);
+  }
+}
+TEST(EmuAttentionLongAllHeads, Fp32T1024MatchesCpu) { check_all_heads<float>(); }
+TEST(EmuAttentionLongAllHeads, Bf16T1024MatchesCpu) { check_all_heads<bf16>(); }
+
 }  // namespace
 }  // namespace merino::testing
