@@ -1,6 +1,6 @@
 // main() of the emulation tests: GoogleTest's, except that a test registered as full-mode only
-// (MERINO_EMU_FULL_ONLY=1, set by tests/emu/CMakeLists.txt) reports SKIPPED unless
-// MERINO_EMU_FULL=1 asks for the full run.
+// (tests/emu/CMakeLists.txt runs it with --merino_emu_full_only) reports SKIPPED unless the
+// environment asks for the full run with MERINO_EMU_FULL=1.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -16,7 +16,9 @@ bool env_is_1(const char* name) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (env_is_1("MERINO_EMU_FULL_ONLY") && !env_is_1("MERINO_EMU_FULL")) {
+  bool full_only = false;
+  for (int i = 1; i < argc; ++i) full_only |= std::strcmp(argv[i], "--merino_emu_full_only") == 0;
+  if (full_only && !env_is_1("MERINO_EMU_FULL")) {
     std::printf("[  SKIPPED ] full-mode emulation test: run with MERINO_EMU_FULL=1\n");
     return 0;
   }

@@ -8,7 +8,9 @@
 // the random-walk error, well inside the margin that file reports (13% / 42% of the bounds).
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -22,6 +24,10 @@ namespace {
 struct Shape {
   int B, T, H, KVH, hd;
 };
+void PrintTo(const Shape& s, std::ostream* os) {
+  *os << "B=" << s.B << " T=" << s.T << " H=" << s.H << " KVH=" << s.KVH << " hd=" << s.hd;
+}
+
 // GPT-2's T; two query heads sharing one kv head, so the GQA group sum runs too
 constexpr Shape kLong{1, 1024, 2, 1, 64};
 
@@ -105,22 +111,29 @@ TEST(EmuAttentionLong, ForwardBf16T1024MatchesCpu) { check_forward<bf16>(kLong);
 TEST(EmuAttentionLong, BackwardBf16T1024MatchesCpu) { check_backward<bf16>(kLong); }
 
 // Full mode only (MERINO_EMU_FULL=1): every other head size at T = 1024, with groups of 3 and
-// an odd number of kv heads, and GPT-2 124M's 12 heads over two sequences.
-const Shape kAllHeads[] = {{1, 1024, 3, 1, 32},  {1, 1024, 3, 1, 48}, {1, 1024, 3, 3, 80},
-                           {1, 1024, 3, 1, 96},  {1, 1024, 3, 1, 112}, {1, 1024, 6, 3, 128},
-                           {2, 1024, 12, 12, 64}};
+// an odd number of kv heads, and GPT-2 124M's 12 heads over two sequences; one test per shape
+// and precision, each well under a minute.
+class EmuAttentionLongAllHeads : public ::testing::TestWithParam<Shape> {};
 
-template <class E>
-void check_all_heads() {
-  for (const Shape& s : kAllHeads) {
-    SCOPED_TRACE(::testing::Message() << "B=" << s.B << " H=" << s.H << " KVH=" << s.KVH
-                                      << " hd=" << s.hd);
-    check_forward<E>(s);
-    check_backward<E>(s);
-  }
+TEST_P(EmuAttentionLongAllHeads, Fp32T1024MatchesCpu) {
+  check_forward<float>(GetParam());
+  check_backward<float>(GetParam());
 }
-TEST(EmuAttentionLongAllHeads, Fp32T1024MatchesCpu) { check_all_heads<float>(); }
-TEST(EmuAttentionLongAllHeads, Bf16T1024MatchesCpu) { check_all_heads<bf16>(); }
+TEST_P(EmuAttentionLongAllHeads, Bf16T1024MatchesCpu) {
+  check_forward<bf16>(GetParam());
+  check_backward<bf16>(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, EmuAttentionLongAllHeads,
+    ::testing::Values(Shape{1, 1024, 3, 1, 32}, Shape{1, 1024, 3, 1, 48}, Shape{1, 1024, 3, 3, 80},
+                      Shape{1, 1024, 3, 1, 96}, Shape{1, 1024, 3, 1, 112},
+                      Shape{1, 1024, 6, 3, 128}, Shape{2, 1024, 12, 12, 64}),
+    [](const ::testing::TestParamInfo<Shape>& i) {
+      const Shape& s = i.param;
+      return "B" + std::to_string(s.B) + "H" + std::to_string(s.H) + "KVH" +
+             std::to_string(s.KVH) + "hd" + std::to_string(s.hd);
+    });
 
 }  // namespace
 }  // namespace merino::testing
