@@ -115,6 +115,7 @@ unsigned char* g_static_arena = nullptr;  // kSharedPerBlock bytes
 Launch* g_launch = nullptr;               // the launch running now
 thread_local Thread* g_thread = nullptr;  // the CUDA thread running now
 unsigned long long g_launch_count = 0;
+bool g_descending = false;  // MERINO_EMU_SCHEDULE=descending: highest thread first
 std::unordered_map<const void*, size_t> g_max_dynamic;
 cudaError_t g_last_error = cudaSuccess;
 
@@ -138,6 +139,8 @@ void init_once() {
   g_stacks = new StackPool;
   g_dyn = new DynamicShared;
   g_static_arena = static_cast<unsigned char*>(map_pages(kSharedPerBlock));
+  const char* order = getenv("MERINO_EMU_SCHEDULE");
+  g_descending = order && strcmp(order, "descending") == 0;
   static unsigned char alt_stack[64 * 1024];
   stack_t ss{};
   ss.ss_sp = alt_stack;
@@ -234,7 +237,8 @@ void run_block(Launch& L) {
   }
   while (L.live > 0) {
     bool ran = false;
-    for (Thread& t : L.threads) {
+    for (int k = 0; k < L.nthreads; ++k) {
+      Thread& t = L.threads[g_descending ? L.nthreads - 1 - k : k];
       if (t.state != State::kRunnable) continue;
       ran = true;
       g_thread = &t;
