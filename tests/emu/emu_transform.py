@@ -10,7 +10,7 @@ barrier removed or a shuffle lane changed and must fail.
 Three rewrites, everything else is left as it is (line numbers too: a `#line` directive and
 padding keep compiler messages pointing into the .cu file):
   kernel<...><<<grid, block, smem, stream>>>(args)
-      -> ::merino_emu::launch(::merino_emu::func_id(kernel<...>), "kernel<...>",
+      -> ::merino_emu::launch(::merino_emu::func_id(kernel<...>), "file.cu:line kernel<...>",
              ::merino_emu::config(grid, block, smem, stream), [&]() { kernel<...>(args); })
      the emulator runs the lambda once per CUDA thread.
   extern __shared__ __align__(n) T name[];
@@ -20,6 +20,7 @@ padding keep compiler messages pointing into the .cu file):
      one object per block for each declaration (and template instance).
 A `__shared__` or `<<<` the rewrites do not understand is an error, never left behind.
 """
+import os
 import re
 import sys
 
@@ -86,7 +87,7 @@ def strip_align(type_text):
     return " ".join(re.sub(r"__align__\s*\([^)]*\)", " ", type_text).split())
 
 
-def rewrite_launches(src, plain):
+def rewrite_launches(src, plain, where):
     edits = []
     pos = 0
     while True:
@@ -116,8 +117,9 @@ def rewrite_launches(src, plain):
         args_end = match_forward(plain, k, "(", ")")
         args = src[k + 1:args_end]
         old = src[start:args_end + 1]
+        label = "%s:%d %s" % (where, src.count("\n", 0, at) + 1, kernel)
         new = ('::merino_emu::launch(::merino_emu::func_id(%s), "%s", ::merino_emu::config(%s), '
-               "[&]() { %s(%s); })" % (kernel, kernel, " ".join(cfg.split()), kernel,
+               "[&]() { %s(%s); })" % (kernel, label, " ".join(cfg.split()), kernel,
                                        " ".join(args.split())))
         edits.append((start, args_end + 1, new + "\n" * old.count("\n")))
         pos = args_end + 1
@@ -187,7 +189,7 @@ def rewrite_shared(src, plain):
 
 def transform(src, path):
     plain = blank_comments_and_strings(src)
-    edits = rewrite_launches(src, plain) + rewrite_shared(src, plain)
+    edits = rewrite_launches(src, plain, os.path.basename(path)) + rewrite_shared(src, plain)
     edits.sort()
     for (a, b, _), (c, _d, _e) in zip(edits, edits[1:]):
         if c < b:
