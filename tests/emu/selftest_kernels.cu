@@ -58,6 +58,14 @@ __global__ void shuffle_kernel(T* out) {
   out[3 * 32 + lane] = __shfl_xor_sync(0xffffffffu, v, 9);
 }
 
+__global__ void shuffle_bf16x2_kernel(float* out) {
+  const float lane = static_cast<float>(threadIdx.x);
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lane, -lane);
+  const __nv_bfloat162 w = __shfl_xor_sync(0xffffffffu, v, 1);
+  out[2 * threadIdx.x] = __low2float(w);
+  out[2 * threadIdx.x + 1] = __high2float(w);
+}
+
 __global__ void vote_kernel(unsigned* ballot, int* any, int* all, int period) {
   const int pred = threadIdx.x % period == 0;
   const unsigned b = __ballot_sync(0xffffffffu, pred);
@@ -164,6 +172,15 @@ template std::vector<float> shuffle_patterns<float>();
 template std::vector<int> shuffle_patterns<int>();
 template std::vector<double> shuffle_patterns<double>();
 template std::vector<unsigned long long> shuffle_patterns<unsigned long long>();
+
+std::vector<float> shuffle_bf16x2() {
+  float* d = device_zeros<float>(64);
+  shuffle_bf16x2_kernel<<<1, 32>>>(d);
+  check_launch();
+  std::vector<float> out = to_host(d, 64);
+  cudaFree(d);
+  return out;
+}
 
 Votes votes(int period) {
   unsigned* b = device_zeros<unsigned>(1);

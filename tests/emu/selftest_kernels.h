@@ -25,6 +25,10 @@ std::vector<float> warp_allreduce(const std::vector<float>& in, bool wrong_lane)
 template <class T>
 std::vector<T> shuffle_patterns();
 
+// A warp of __nv_bfloat162 {lane, -lane} exchanged with __shfl_xor_sync(mask 1): lane l's
+// result as two floats at out[2 l], out[2 l + 1].
+std::vector<float> shuffle_bf16x2();
+
 // __ballot_sync / __any_sync / __all_sync over the predicate lane % period == 0, lane 0's view.
 struct Votes {
   unsigned ballot;

@@ -81,6 +81,14 @@ TEST(EmuShuffle, PatternsFollowThePtxRules64BitInteger) {
   check_shuffle_patterns<unsigned long long>();
 }
 
+TEST(EmuShuffle, Bf16PairsMoveAsOneValue) {
+  const std::vector<float> got = shuffle_bf16x2();
+  for (int lane = 0; lane < 32; ++lane) {
+    EXPECT_EQ(got[2 * lane], float(lane ^ 1)) << lane;  // small integers are exact in bf16
+    EXPECT_EQ(got[2 * lane + 1], -float(lane ^ 1)) << lane;
+  }
+}
+
 TEST(EmuShuffle, VotesSeeEveryLane) {
   Votes v = votes(4);
   EXPECT_EQ(v.ballot, 0x11111111u);

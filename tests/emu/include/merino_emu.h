@@ -124,7 +124,8 @@ T& static_shared(const void* key) {
   return *static_cast<T*>(static_shared_impl(key, sizeof(T)));
 }
 
-// ---- warp shuffles, any trivially copyable type of at most 8 bytes
+// ---- warp shuffles: values of at most 8 bytes of plain data (int, float, double, 64-bit
+// integers, __nv_bfloat16 / __nv_bfloat162, whose host copy assignment is user-provided)
 
 namespace detail {
 enum class Shfl { kIdx, kUp, kDown, kXor };
@@ -137,8 +138,9 @@ struct ShflSlot {
 
 template <class T>
 T shfl(unsigned mask, T var, int arg, int width, Shfl kind) {
-  static_assert(std::is_trivially_copyable<T>::value && sizeof(T) <= 8,
-                "shuffles move values of up to 64 bits");
+  static_assert(std::is_standard_layout<T>::value && std::is_trivially_destructible<T>::value &&
+                    sizeof(T) <= 8,
+                "shuffles move plain values of up to 64 bits");
   if (width <= 0 || width > 32 || (width & (width - 1)) != 0) {
     fail("shuffle width %d is not a power of two in [1, 32]", width);
   }
@@ -156,7 +158,7 @@ T shfl(unsigned mask, T var, int arg, int width, Shfl kind) {
     }
   }
   ShflSlot slot{0, src, 0};
-  std::memcpy(&slot.value, &var, sizeof(T));
+  std::memcpy(&slot.value, static_cast<const void*>(&var), sizeof(T));
   warp_collective(mask, &slot, [](void* const* all) {
     for (int l = 0; l < 32; ++l) {
       if (!all[l]) continue;
@@ -170,8 +172,8 @@ T shfl(unsigned mask, T var, int arg, int width, Shfl kind) {
       }
     }
   });
-  T out;
-  std::memcpy(&out, &slot.result, sizeof(T));
+  T out = var;
+  std::memcpy(static_cast<void*>(&out), &slot.result, sizeof(T));
   return out;
 }
 
