@@ -40,8 +40,9 @@ namespace detail {
 constexpr int kLanes = 32;
 
 // (row, col) in the 16 x 16 tile of element e of the calling lane
-inline int owned_row(int e) { return (e * kLanes + static_cast<int>(::merino_emu::here().lane)) / 16; }
-inline int owned_col(int e) { return (e * kLanes + static_cast<int>(::merino_emu::here().lane)) % 16; }
+inline int owned_index(int e) { return e * kLanes + static_cast<int>(::merino_emu::here().lane); }
+inline int owned_row(int e) { return owned_index(e) / 16; }
+inline int owned_col(int e) { return owned_index(e) % 16; }
 
 inline void check_access(const void* p, unsigned ldm, unsigned elem_bytes, const char* what) {
   if (reinterpret_cast<uintptr_t>(p) % 32 != 0) {
