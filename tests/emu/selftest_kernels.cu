@@ -120,6 +120,14 @@ __global__ void dynamic_shared_kernel(int floats) {
 
 __global__ void trivial_kernel() {}
 
+__global__ void deadlock_kernel() {
+  if (threadIdx.x == 0) {
+    __syncthreads();
+  } else {
+    __syncwarp(0x3u);
+  }
+}
+
 __global__ void exited_lanes_kernel(float* out) {
   if (threadIdx.x < 16) return;
   out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.f, 1);
@@ -242,6 +250,11 @@ cudaError_t launch_status(dim3 grid, dim3 block, size_t smem, int max_dynamic_sm
   }
   trivial_kernel<<<grid, block, smem>>>();
   return cudaGetLastError();
+}
+
+void barrier_against_collective() {
+  deadlock_kernel<<<1, 2>>>();
+  check_launch();
 }
 
 void shuffle_with_exited_lanes() {

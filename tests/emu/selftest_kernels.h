@@ -53,6 +53,9 @@ void touch_dynamic_shared(size_t smem_bytes, int floats);
 // A launch of the trivial kernel with this configuration; returns cudaGetLastError().
 cudaError_t launch_status(dim3 grid, dim3 block, size_t smem, int max_dynamic_smem);
 
+// Thread 0 waits at __syncthreads while thread 1 waits for it in __syncwarp(0x3): a deadlock.
+void barrier_against_collective();
+
 // Lanes 0..15 of a warp exit, lanes 16..31 then call __shfl_xor_sync with the full mask.
 void shuffle_with_exited_lanes();
 

@@ -106,6 +106,10 @@ TEST(EmuShuffleDeathTest, ShuffleNamingExitedLanesAborts) {
   EXPECT_DEATH(shuffle_with_exited_lanes(), "have exited");
 }
 
+TEST(EmuBarrierDeathTest, DeadlockAborts) {
+  EXPECT_DEATH(barrier_against_collective(), "deadlock");
+}
+
 // D = A B in double from the bf16-rounded inputs (exact products; fp32 sums of 16 terms)
 std::vector<float> gemm_ref(const std::vector<float>& a, const std::vector<float>& b) {
   const auto r = [](float x) {  // round to bf16, nearest even (finite inputs)

@@ -335,8 +335,13 @@ void launch_impl(const void* func, const char* name, const LaunchConfig& cfg,
 void syncthreads() {
   Thread& t = *g_thread;
   Launch& L = *g_launch;
-  if (L.warps[t.linear / kWarp].waiting) {
-    fail("__syncthreads while lanes of this thread's warp wait in a warp collective");
+  const Warp& warp = L.warps[t.linear / kWarp];
+  for (uint32_t m = warp.waiting; m; m &= m - 1) {
+    const int l = __builtin_ctz(m);
+    if (warp.wait_mask[l] >> (t.linear % kWarp) & 1u) {
+      fail("__syncthreads while lane %d waits for this thread in a warp collective (mask %s)", l,
+           lanes(warp.wait_mask[l]).c_str());
+    }
   }
   ++L.at_barrier;
   if (L.at_barrier == L.live) {
