@@ -207,12 +207,12 @@ void BM_EncodeLlama2(benchmark::State& state) {
   static const std::unique_ptr<merino::Tokenizer> llama2 = [] {
     try {
       return std::make_unique<merino::Tokenizer>(
-          merino::Tokenizer::load_hf_json(shared_dir() + "/tokenizers/llama2/tokenizer.json"));
+          merino::Tokenizer::load_hf_json(merino::require_data_file("tokenizers/llama2/tokenizer.json")));
     } catch (const std::exception&) {
       return std::unique_ptr<merino::Tokenizer>();
     }
   }();
-  if (!llama2) return state.SkipWithError("llama2/tokenizer.json not found or not loadable");
+  if (!llama2) return state.SkipWithError("llama2/tokenizer.json not loadable: run `merino fetch llama2`");
   size_t tokens = 0;
   timed(state, s, [&] {
     const auto ids = llama2->encode_batch(s.lines, 1);

@@ -136,6 +136,12 @@ class TimingBackend final : public Backend<T> {
     timed("matmul_gelu_forward",
           [&] { inner_.matmul_gelu_forward(out, pre, inp, weight, bias, N, IC, OC); });
   }
+  void matmul_gelu_backward(T* dpre, A* dweight, A* dbias, const T* dout, const T* inp,
+                            const T* pre, const T* weight, int N, int IC, int OC) override {
+    timed("matmul_gelu_backward", [&] {
+      inner_.matmul_gelu_backward(dpre, dweight, dbias, dout, inp, pre, weight, N, IC, OC);
+    });
+  }
   void attention_forward(T* out, A* lse, const T* qkv, int B, int Tn, int H, int KVH,
                          int hd) override {
     timed("attention_forward", [&] { inner_.attention_forward(out, lse, qkv, B, Tn, H, KVH, hd); });
@@ -176,14 +182,14 @@ class TimingBackend final : public Backend<T> {
     timed("accumulate", [&] { inner_.accumulate(dst, src, n); });
   }
   void crossentropy_forward(A* losses, const T* logits, const int32_t* targets, int N, int V,
-                            int32_t ignore_index) override {
+                            int ld, int32_t ignore_index) override {
     timed("crossentropy_forward",
-          [&] { inner_.crossentropy_forward(losses, logits, targets, N, V, ignore_index); });
+          [&] { inner_.crossentropy_forward(losses, logits, targets, N, V, ld, ignore_index); });
   }
   void crossentropy_forward_backward(T* logits, A* losses, const int32_t* targets, int N, int V,
-                                     int32_t ignore_index, A dloss_scale) override {
+                                     int ld, int32_t ignore_index, A dloss_scale) override {
     timed("crossentropy_forward_backward", [&] {
-      inner_.crossentropy_forward_backward(logits, losses, targets, N, V, ignore_index,
+      inner_.crossentropy_forward_backward(logits, losses, targets, N, V, ld, ignore_index,
                                            dloss_scale);
     });
   }
