@@ -8,8 +8,8 @@
 // where stated) in its low 16 bits.
 //
 // Under MERINO_CUDA_EMU (the CPU emulation of the CUDA execution model, where inline asm does
-// not compile) every wrapper is written instead with 32-bit __shfl_sync, __syncwarp and plain
-// loads / stores, derived from the same ISA text and independently of the asm, so that a kernel
+// not compile) every wrapper is written instead with the emulator's warp collective (a gather of
+// every lane's registers), __syncwarp and plain loads / stores, derived from the same ISA text and independently of the asm, so that a kernel
 // indexing a fragment wrongly produces wrong numbers there too. All 32 lanes must call every
 // wrapper together (as the PTX instructions require).
 #pragma once
@@ -107,12 +107,26 @@ __device__ __forceinline__ float bf16_hi(uint32_t v) {
   return __uint_as_float(v & 0xffff0000u);
 }
 
-// Lane `src`'s pointer, shuffled as two 32-bit halves.
-__device__ __forceinline__ const unsigned char* shfl_ptr(const void* p, int src) {
-  const uint64_t v = reinterpret_cast<uint64_t>(p);
-  const uint32_t lo = __shfl_sync(kAll, static_cast<uint32_t>(v), src);
-  const uint32_t hi = __shfl_sync(kAll, static_cast<uint32_t>(v >> 32), src);
-  return reinterpret_cast<const unsigned char*>((uint64_t(hi) << 32) | lo);
+// Every lane's `mine`, in lane order: what 32 rounds of __shfl_sync would give each lane, as one
+// warp collective of the emulator (tests/emu: merino_emu.h is force-included in its builds), so
+// an emulated mma costs one rendezvous of the warp's fibers instead of 192.
+template <class T>
+__device__ __forceinline__ void gather_lanes(const T& mine, T (&all)[32]) {
+  struct Slot {
+    T value;
+    T* out;
+  };
+  Slot slot{mine, all};
+  merino_emu::warp_collective(kAll, &slot, [](void* const* lanes) {
+    for (int dst = 0; dst < 32; ++dst)
+      for (int src = 0; src < 32; ++src)
+        static_cast<Slot*>(lanes[dst])->out[src] = static_cast<Slot*>(lanes[src])->value;
+  });
+}
+
+// Every lane's row address.
+__device__ __forceinline__ void gather_rows(const void* row, const unsigned char* (&rows)[32]) {
+  gather_lanes(static_cast<const unsigned char*>(row), rows);
 }
 
 __device__ __forceinline__ uint16_t load_u16(const unsigned char* p) {
@@ -126,12 +140,16 @@ __device__ __forceinline__ uint16_t load_u16(const unsigned char* p) {
 __device__ __forceinline__ void mma_m16n8k16_bf16(float c[4], const uint32_t a[4],
                                                   const uint32_t b[2]) {
   using namespace emu_detail;
+  struct Fragments {
+    uint32_t a[4], b[2];
+  };
+  Fragments mine{{a[0], a[1], a[2], a[3]}, {b[0], b[1]}}, all[32];
+  gather_lanes(mine, all);
   float A[16][16], B[16][8];
   for (int src = 0; src < 32; ++src) {
     const int sg = src / 4, st = src % 4;
-    uint32_t av[4], bv[2];
-    for (int i = 0; i < 4; ++i) av[i] = __shfl_sync(kAll, a[i], src);
-    for (int i = 0; i < 2; ++i) bv[i] = __shfl_sync(kAll, b[i], src);
+    const uint32_t* av = all[src].a;
+    const uint32_t* bv = all[src].b;
     for (int i = 0; i < 4; ++i) {
       const int row = sg + (i % 2) * 8, col = 2 * st + (i / 2) * 8;
       A[row][col] = bf16_lo(av[i]);
@@ -156,20 +174,18 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float c[4], const uint32_t a[4
 __device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* row) {
   using namespace emu_detail;
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  for (int i = 0; i < 4; ++i) {
-    const unsigned char* p = shfl_ptr(row, 8 * i + g);
-    r[i] = *reinterpret_cast<const uint32_t*>(p + 4 * t);
-  }
+  const unsigned char* rows[32];
+  gather_rows(row, rows);
+  for (int i = 0; i < 4; ++i) r[i] = *reinterpret_cast<const uint32_t*>(rows[8 * i + g] + 4 * t);
   __syncwarp();
 }
 
 __device__ __forceinline__ void ldmatrix_x2(uint32_t r[2], const void* row) {
   using namespace emu_detail;
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  for (int i = 0; i < 2; ++i) {
-    const unsigned char* p = shfl_ptr(row, 8 * i + g);
-    r[i] = *reinterpret_cast<const uint32_t*>(p + 4 * t);
-  }
+  const unsigned char* rows[32];
+  gather_rows(row, rows);
+  for (int i = 0; i < 2; ++i) r[i] = *reinterpret_cast<const uint32_t*>(rows[8 * i + g] + 4 * t);
   __syncwarp();
 }
 
@@ -177,9 +193,11 @@ __device__ __forceinline__ void ldmatrix_x2(uint32_t r[2], const void* row) {
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], const void* row) {
   using namespace emu_detail;
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const unsigned char* rows[32];
+  gather_rows(row, rows);
   for (int i = 0; i < 4; ++i) {
-    const unsigned char* p0 = shfl_ptr(row, 8 * i + 2 * t);
-    const unsigned char* p1 = shfl_ptr(row, 8 * i + 2 * t + 1);
+    const unsigned char* p0 = rows[8 * i + 2 * t];
+    const unsigned char* p1 = rows[8 * i + 2 * t + 1];
     r[i] = uint32_t(load_u16(p0 + 2 * g)) | (uint32_t(load_u16(p1 + 2 * g)) << 16);
   }
   __syncwarp();

@@ -1,6 +1,6 @@
 // The emulator's execution of a kernel launch: one Boost.Context fiber per CUDA thread, the
-// threads of a block run in thread order on the calling OS thread, each until it reaches a
-// block barrier, a warp collective or its end; blocks run one after another. A fiber switch
+// threads of a block run on the calling OS thread, warp by warp (run_block), each until it
+// reaches a block barrier, a warp collective or its end; blocks run one after another. A fiber switch
 // is a few register saves (fcontext), no system call, which is what makes per-thread execution
 // of whole test suites affordable (swapcontext would make a sigprocmask call per switch).
 #include <boost/context/fiber.hpp>
@@ -235,15 +235,29 @@ void run_block(Launch& L) {
                           return std::move(t.sched);
                         });
   }
+  // Warp by warp: a warp's threads run (in lane order) until none of them can go on -- all at
+  // __syncthreads, done, or in a collective waiting for a lane that is -- before the next warp
+  // starts. One warp so runs as far ahead of the others as the block barriers allow, and a
+  // missing __syncthreads shows as a read of shared memory another warp has not written yet or
+  // has already overwritten (round robin over all threads keeps the warps in lockstep between
+  // their warp collectives, which hides that).
+  const int nwarps = (L.nthreads + kWarp - 1) / kWarp;
   while (L.live > 0) {
     bool ran = false;
-    for (int k = 0; k < L.nthreads; ++k) {
-      Thread& t = L.threads[g_descending ? L.nthreads - 1 - k : k];
-      if (t.state != State::kRunnable) continue;
-      ran = true;
-      g_thread = &t;
-      tl_current = &t.view;
-      t.self = std::move(t.self).resume();
+    for (int wk = 0; wk < nwarps; ++wk) {
+      const int first = (g_descending ? nwarps - 1 - wk : wk) * kWarp;
+      const int n = std::min(kWarp, L.nthreads - first);
+      for (bool progress = true; progress;) {
+        progress = false;
+        for (int k = 0; k < n; ++k) {
+          Thread& t = L.threads[first + (g_descending ? n - 1 - k : k)];
+          if (t.state != State::kRunnable) continue;
+          progress = ran = true;
+          g_thread = &t;
+          tl_current = &t.view;
+          t.self = std::move(t.self).resume();
+        }
+      }
     }
     if (!ran) {
       g_thread = nullptr;
