@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # The README's install line lists the same packages: keep the two equal.
 packages=(cmake ninja-build g++ pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
           libgtest-dev libbenchmark-dev libopenblas-dev libzstd-dev libpcre2-dev libicu-dev
-          openmpi-bin libopenmpi-dev curl unzip ca-certificates)
+          openmpi-bin libopenmpi-dev curl unzip ca-certificates libboost-context-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
