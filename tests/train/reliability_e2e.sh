@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reproductions of issue 22 (fault-injection probe) on a tiny model, one CTest each:
-#   reliability_e2e.sh MERINO SHARED_DATA MODE
+#   reliability_e2e.sh MERINO DATASETS MODE   (DATASETS: the committed datasets/)
 # Each mode ends with the newest checkpoint holding the newest weights, or with a refusal that
 # changed nothing on disk, or with one clear line and the documented exit code (docs/CLI.md).
 #   stale_resume   resuming from an older checkpoint replaces the later step_N it rewrites
@@ -17,7 +17,7 @@
 #   memory         micro_batch 65536 under ulimit -v: one line with the sizes, exit 1
 #   small_address_space  ulimit -v 600000: a run or one line with the sizes
 set -euo pipefail
-merino=$1 shared=$2 mode=$3
+merino=$1 datasets=$2 mode=$3
 work=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
