@@ -363,10 +363,10 @@ void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, i
   // first layer or a projection came in between
   if (step == 0 || st.projects_in) norm_forward(be_, kinds_, ln1_site(step), x_in, N, C);
   const AttentionDims dims{B, Tn, C, b.n_heads, b.n_kv_heads, b.head_dim()};
-  attention_sublayer_forward(be_, kinds_, dims,
+  forward_attention_sublayer(be_, kinds_, dims,
                              {param(o.qkv_w), param(o.qkv_b), param(o.o_w), param(o.o_b)}, x_in,
                              a.ln1, {a.qkv, a.att, a.lse, a.x_mid}, ln2_site(step));
-  ffn_sublayer_forward(be_, kinds_, N, C, b.ffn_dim,
+  forward_ffn_sublayer(be_, kinds_, N, C, b.ffn_dim,
                        {param(o.fc_w), param(o.fc_b), param(o.proj_w), param(o.proj_b)}, a.x_mid,
                        a.ln2, {a.h, a.a, a.x_out}, next);
 }

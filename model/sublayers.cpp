@@ -33,7 +33,7 @@ void residual_norm_forward(Backend<T>& be, const SublayerKinds& k, const NormSit
 }
 
 template <class T>
-void attention_sublayer_forward(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
+void forward_attention_sublayer(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
                                 const AttentionWeights<T>& w, const T* x, const T* normed,
                                 const AttentionActs<T>& a, const NormSite<T>& next) {
   const int N = d.B * d.Tn, H = d.n_heads, KVH = d.n_kv_heads, hd = d.head_dim;
@@ -45,7 +45,7 @@ void attention_sublayer_forward(Backend<T>& be, const SublayerKinds& k, const At
 }
 
 template <class T>
-void ffn_sublayer_forward(Backend<T>& be, const SublayerKinds& k, int N, int C, int F,
+void forward_ffn_sublayer(Backend<T>& be, const SublayerKinds& k, int N, int C, int F,
                           const FfnWeights<T>& w, const T* x, const T* normed, const FfnActs<T>& a,
                           const NormSite<T>* next) {
   switch (k.activation) {
@@ -73,10 +73,10 @@ void ffn_sublayer_forward(Backend<T>& be, const SublayerKinds& k, int N, int C, 
                              int);                                                                 \
   template void residual_norm_forward(Backend<T>&, const SublayerKinds&, const NormSite<T>&, T*,   \
                                       const T*, const T*, int, int);                               \
-  template void attention_sublayer_forward(                                                        \
+  template void forward_attention_sublayer(                                                        \
       Backend<T>&, const SublayerKinds&, const AttentionDims&, const AttentionWeights<T>&,         \
       const T*, const T*, const AttentionActs<T>&, const NormSite<T>&);                            \
-  template void ffn_sublayer_forward(Backend<T>&, const SublayerKinds&, int, int, int,             \
+  template void forward_ffn_sublayer(Backend<T>&, const SublayerKinds&, int, int, int,             \
                                      const FfnWeights<T>&, const T*, const T*, const FfnActs<T>&,  \
                                      const NormSite<T>*);
 MERINO_SUBLAYERS(float)

@@ -18,13 +18,14 @@ struct SublayerKinds {
 };
 SublayerKinds sublayer_kinds(const ModelConfig& cfg);
 
-// One norm application: its parameters (bias null for RMSNorm or no bias) and where it writes
-// (mean null for RMSNorm).
+// One norm application: its parameters and where it writes (bias and mean null for RMSNorm).
 template <class T>
 struct NormSite {
-  const T *weight = nullptr, *bias = nullptr;
+  const T* weight = nullptr;
+  const T* bias = nullptr;
   T* out = nullptr;
-  acc_t<T>*mean = nullptr, *rstd = nullptr;
+  acc_t<T>* mean = nullptr;
+  acc_t<T>* rstd = nullptr;
 };
 
 template <class T>
@@ -52,7 +53,7 @@ struct AttentionActs {
   T* out = nullptr;         // [N, C]: the residual sum
 };
 template <class T>
-void attention_sublayer_forward(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
+void forward_attention_sublayer(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
                                 const AttentionWeights<T>& w, const T* x, const T* normed,
                                 const AttentionActs<T>& a, const NormSite<T>& next);
 
@@ -70,7 +71,7 @@ struct FfnActs {
   T* out = nullptr;  // [N, C]: the residual sum
 };
 template <class T>
-void ffn_sublayer_forward(Backend<T>& be, const SublayerKinds& k, int N, int C, int F,
+void forward_ffn_sublayer(Backend<T>& be, const SublayerKinds& k, int N, int C, int F,
                           const FfnWeights<T>& w, const T* x, const T* normed, const FfnActs<T>& a,
                           const NormSite<T>* next);
 

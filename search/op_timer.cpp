@@ -80,7 +80,7 @@ OpRun::OpRun(const Op& op, Backend<float>& be) : be_(be) {
                                       values(N * C)};
       // the sub-layer's input norm was fused into the residual add before it (x stands for
       // both the residual and its norm)
-      run_ = [=, &be] { attention_sublayer_forward(be, kKinds, d, wt, x, x, acts, next); };
+      run_ = [=, &be] { forward_attention_sublayer(be, kKinds, d, wt, x, x, acts, next); };
       return;
     }
     case OpKind::Ffn: {
@@ -91,7 +91,7 @@ OpRun::OpRun(const Op& op, Backend<float>& be) : be_(be) {
       const float* x = values(N * C);
       const NormSite<float> next{values(C), values(C, w), values(N * C), values(N), values(N)};
       const FfnActs<float> acts{values(N * glu * F), values(N * F), values(N * C)};
-      run_ = [=, &be] { ffn_sublayer_forward(be, kKinds, T, C, F, wt, x, x, acts, &next); };
+      run_ = [=, &be] { forward_ffn_sublayer(be, kKinds, T, C, F, wt, x, x, acts, &next); };
       return;
     }
     case OpKind::Final: {
