@@ -15,27 +15,21 @@ struct Model<T>::Step {
   int block = 0;
   const LayerOffsets* set = nullptr;
   bool projects_in = false;  // first executed layer of a block whose width differs
+  int in_w = 0;              // projects_in: the width projected from
 };
 
 template <class T>
 struct Model<T>::LayerActs {
-  T *proj_out = nullptr;  // input after the width projection (projects_in only)
+  T* proj_out = nullptr;  // input after the width projection (projects_in only)
   T* ln1 = nullptr;
   A *ln1_mean = nullptr, *ln1_rstd = nullptr;
   T *qkv = nullptr, *att = nullptr;
   A* lse = nullptr;
-  T *x_mid = nullptr;
+  T* x_mid = nullptr;
   T* ln2 = nullptr;
   A *ln2_mean = nullptr, *ln2_rstd = nullptr;
   T *h = nullptr, *a = nullptr;
-  T *x_out = nullptr;
-};
-
-template <class T>
-struct Model<T>::NormSite {
-  const T *weight = nullptr, *bias = nullptr;
-  T* out = nullptr;
-  A *mean = nullptr, *rstd = nullptr;
+  T* x_out = nullptr;
 };
 
 template <class T>
@@ -64,6 +58,7 @@ std::vector<typename Model<T>::Step> Model<T>::build_steps(const ModelConfig& cf
       s.block = int(bi);
       s.set = &bo.sets[b.share ? 0 : e / b.repeat];
       s.projects_in = e == 0 && bo.proj_in_w != LayerOffsets::kNone;
+      s.in_w = steps.empty() ? cfg.embed_dim() : cfg.blocks[size_t(steps.back().block)].d_model;
       steps.push_back(s);
     }
   }
@@ -78,14 +73,17 @@ std::vector<typename Model<T>::Step> Model<T>::build_steps(const ModelConfig& cf
 template <class T>
 Model<T>::Model(const ModelConfig& cfg, Backend<T>& backend)
     : cfg_(cfg),
+      kinds_(sublayer_kinds(cfg)),
       be_(backend),
       layout_(build_param_layout(cfg)),
       steps_(build_steps(cfg_, layout_)),
       sc_(new Scratch) {
   const size_t padded = layout_.total + layout_.head_padding;
   params_ = alloc<T>(padded);
-  if constexpr (kMixedPrecision<T>) master_ = alloc<A>(layout_.total);
-  else master_ = params_;
+  if constexpr (kMixedPrecision<T>)
+    master_ = alloc<A>(layout_.total);
+  else
+    master_ = params_;
   grads_ = alloc<A>(padded);
   plan_grad_ready();
 }
@@ -148,7 +146,9 @@ void Model<T>::plan_grad_ready() {
   // of the buffer down, merged where adjacent
   for (size_t e = layout_.entries.size(); e-- > 0;) {
     const ParamEntry& p = layout_.entries[e];
-    auto& list = phase[e] == kHead ? ready_after_head_ : phase[e] == kEnd ? ready_at_end_ : ready_after_step_[size_t(phase[e])];
+    auto& list = phase[e] == kHead  ? ready_after_head_
+                 : phase[e] == kEnd ? ready_at_end_
+                                    : ready_after_step_[size_t(phase[e])];
     if (!list.empty() && p.offset + p.numel == list.back().first) {
       list.back().first = p.offset;
       list.back().second += p.numel;
@@ -289,7 +289,8 @@ void Model<T>::lay_out_activations(const ModelConfig& cfg, const ParamLayout& la
 }
 
 template <class T>
-typename Model<T>::A Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B, int Tn) {
+typename Model<T>::A Model<T>::forward(const int32_t* tokens, const int32_t* targets, int B,
+                                       int Tn) {
   std::vector<A> losses;
   return run_forward(tokens, targets, B, Tn, false, A(1), losses);
 }
@@ -306,8 +307,8 @@ const T* Model<T>::logits() const {
 }
 
 template <class T>
-typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int B,
-                                                int Tn, A grad_scale) {
+typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int32_t* targets,
+                                                int B, int Tn, A grad_scale) {
   std::vector<A> losses;
   return run_forward(tokens, targets, B, Tn, true, grad_scale, losses);
 }
@@ -315,6 +316,11 @@ typename Model<T>::A Model<T>::forward_backward(const int32_t* tokens, const int
 template <class T>
 const T* Model<T>::param(size_t offset) const {
   return offset == LayerOffsets::kNone ? nullptr : params_ + offset;
+}
+
+template <class T>
+typename Model<T>::A* Model<T>::grad(size_t offset) {
+  return offset == LayerOffsets::kNone ? nullptr : grads_ + offset;
 }
 
 template <class T>
@@ -337,19 +343,12 @@ typename Model<T>::NormSite Model<T>::final_norm_site() {
 }
 
 template <class T>
-void Model<T>::norm_forward(const NormSite& n, const T* x, int N, int C) {
-  const A eps = A(cfg_.norm_eps);
-  if (cfg_.norm == NormKind::LayerNorm) be_.layernorm_forward(n.out, n.mean, n.rstd, x, n.weight, n.bias, N, C, eps);
-  else be_.rmsnorm_forward(n.out, n.rstd, x, n.weight, N, C, eps);
-}
-
-template <class T>
-void Model<T>::residual_norm_forward(const NormSite& n, T* sum, const T* a, const T* b, int N, int C) {
-  const A eps = A(cfg_.norm_eps);
+void Model<T>::norm_backward(T* dx, size_t w, size_t b, const T* dout, const T* x, const A* mean,
+                             const A* rstd, int N, int C) {
   if (cfg_.norm == NormKind::LayerNorm)
-    be_.residual_layernorm_forward(sum, n.out, n.mean, n.rstd, a, b, n.weight, n.bias, N, C, eps);
+    be_.layernorm_backward(dx, grad(w), grad(b), dout, x, param(w), mean, rstd, N, C);
   else
-    be_.residual_rmsnorm_forward(sum, n.out, n.rstd, a, b, n.weight, N, C, eps);
+    be_.rmsnorm_backward(dx, grad(w), dout, x, param(w), rstd, N, C);
 }
 
 template <class T>
@@ -358,36 +357,18 @@ void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, i
   LayerActs& a = acts_[step];
   const BlockConfig& b = cfg_.blocks[st.block];
   const LayerOffsets& o = *st.set;
-  const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
-  const int q = b.n_heads * hd;
+  const int N = B * Tn, C = b.d_model;
 
   // the previous layer already normalised x_in, fused with its residual add, unless this is the
   // first layer or a projection came in between
-  if (step == 0 || st.projects_in) norm_forward(ln1_site(step), x_in, N, C);
-  be_.matmul_forward(a.qkv, a.ln1, param(o.qkv_w), param(o.qkv_b), N, C, b.qkv_dim());
-  if (cfg_.position == PositionKind::RoPE)
-    be_.rope_forward(a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
-  be_.attention_forward(a.att, a.lse, a.qkv, B, Tn, b.n_heads, b.n_kv_heads, hd);
-  be_.matmul_forward(a.x_mid, a.att, param(o.o_w), param(o.o_b), N, q, C);
-  residual_norm_forward(ln2_site(step), a.x_mid, a.x_mid, x_in, N, C);
-
-  const size_t NF = size_t(N) * F;
-  switch (cfg_.activation) {
-    case ActivationKind::GELU:  // one GEMM with a GELU epilogue where the device has one
-      be_.matmul_gelu_forward(a.a, a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
-      break;
-    case ActivationKind::ReLU:
-      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, F);
-      be_.relu_forward(a.a, a.h, NF);
-      break;
-    case ActivationKind::SwiGLU:
-      be_.matmul_forward(a.h, a.ln2, param(o.fc_w), param(o.fc_b), N, C, 2 * F);
-      be_.swiglu_forward(a.a, a.h, N, F);
-      break;
-  }
-  be_.matmul_forward(a.x_out, a.a, param(o.proj_w), param(o.proj_b), N, F, C);
-  if (next) residual_norm_forward(*next, a.x_out, a.x_out, a.x_mid, N, C);
-  else be_.residual_forward(a.x_out, a.x_out, a.x_mid, size_t(N) * C);
+  if (step == 0 || st.projects_in) norm_forward(be_, kinds_, ln1_site(step), x_in, N, C);
+  const AttentionDims dims{B, Tn, C, b.n_heads, b.n_kv_heads, b.head_dim()};
+  forward_attention_sublayer(be_, kinds_, dims,
+                             {param(o.qkv_w), param(o.qkv_b), param(o.o_w), param(o.o_b)}, x_in,
+                             a.ln1, {a.qkv, a.att, a.lse, a.x_mid}, ln2_site(step));
+  forward_ffn_sublayer(be_, kinds_, N, C, b.ffn_dim,
+                       {param(o.fc_w), param(o.fc_b), param(o.proj_w), param(o.proj_b)}, a.x_mid,
+                       a.ln2, {a.h, a.a, a.x_out}, next);
 }
 
 template <class T>
@@ -397,8 +378,6 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   const LayerOffsets& o = *st.set;
   const int N = B * Tn, C = b.d_model, F = b.ffn_dim, hd = b.head_dim();
   const int q = b.n_heads * hd;
-  auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
-  const bool ln = cfg_.norm == NormKind::LayerNorm;
   Scratch& s = *sc_;
   const size_t NF = size_t(N) * F;
 
@@ -406,38 +385,40 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
   int fc_out = F;
   switch (cfg_.activation) {
     case ActivationKind::GELU:  // one GEMM with a DGELU epilogue where the device has one
-      be_.matmul_gelu_backward(s.dh, G(o.proj_w), G(o.proj_b), dresid, a.a, a.h, param(o.proj_w),
-                               N, F, C);
+      be_.matmul_gelu_backward(s.dh, grad(o.proj_w), grad(o.proj_b), dresid, a.a, a.h,
+                               param(o.proj_w), N, F, C);
       break;
     case ActivationKind::ReLU:
-      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
+      be_.matmul_backward(s.da, grad(o.proj_w), grad(o.proj_b), dresid, a.a, param(o.proj_w), N, F,
+                          C);
       be_.relu_backward(s.dh, s.da, a.h, NF);
       break;
     case ActivationKind::SwiGLU:
-      be_.matmul_backward(s.da, G(o.proj_w), G(o.proj_b), dresid, a.a, param(o.proj_w), N, F, C);
+      be_.matmul_backward(s.da, grad(o.proj_w), grad(o.proj_b), dresid, a.a, param(o.proj_w), N, F,
+                          C);
       be_.swiglu_backward(s.dh, s.da, a.h, N, F);
       fc_out = 2 * F;
       break;
   }
-  be_.matmul_backward(s.dln, G(o.fc_w), G(o.fc_b), s.dh, a.ln2, param(o.fc_w), N, C, fc_out);
-  if (ln) be_.layernorm_backward(dresid, G(o.ln2_w), G(o.ln2_b), s.dln, a.x_mid, param(o.ln2_w), a.ln2_mean, a.ln2_rstd, N, C);
-  else be_.rmsnorm_backward(dresid, G(o.ln2_w), s.dln, a.x_mid, param(o.ln2_w), a.ln2_rstd, N, C);
+  be_.matmul_backward(s.dln, grad(o.fc_w), grad(o.fc_b), s.dh, a.ln2, param(o.fc_w), N, C, fc_out);
+  norm_backward(dresid, o.ln2_w, o.ln2_b, s.dln, a.x_mid, a.ln2_mean, a.ln2_rstd, N, C);
 
   // dresid now holds d x_mid; x_mid = x_in + o_proj(attention(qkv(norm1(x_in))))
-  be_.matmul_backward(s.datt, G(o.o_w), G(o.o_b), dresid, a.att, param(o.o_w), N, q, C);
+  be_.matmul_backward(s.datt, grad(o.o_w), grad(o.o_b), dresid, a.att, param(o.o_w), N, q, C);
   be_.attention_backward(s.dqkv, s.datt, a.qkv, a.att, a.lse, B, Tn, b.n_heads, b.n_kv_heads, hd);
   if (cfg_.position == PositionKind::RoPE)
     be_.rope_backward(s.dqkv, B, Tn, b.n_heads, b.n_kv_heads, hd, cfg_.rope_theta);
-  be_.matmul_backward(s.dln, G(o.qkv_w), G(o.qkv_b), s.dqkv, a.ln1, param(o.qkv_w), N, C, b.qkv_dim());
-  if (ln) be_.layernorm_backward(dresid, G(o.ln1_w), G(o.ln1_b), s.dln, x_in, param(o.ln1_w), a.ln1_mean, a.ln1_rstd, N, C);
-  else be_.rmsnorm_backward(dresid, G(o.ln1_w), s.dln, x_in, param(o.ln1_w), a.ln1_rstd, N, C);
+  be_.matmul_backward(s.dln, grad(o.qkv_w), grad(o.qkv_b), s.dqkv, a.ln1, param(o.qkv_w), N, C,
+                      b.qkv_dim());
+  norm_backward(dresid, o.ln1_w, o.ln1_b, s.dln, x_in, a.ln1_mean, a.ln1_rstd, N, C);
 }
 
 template <class T>
 typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B,
                                            int Tn, bool backward, A grad_scale,
                                            std::vector<A>& losses) {
-  if (B < 1 || Tn < 1) throw std::invalid_argument("forward: batch and sequence length must be >= 1");
+  if (B < 1 || Tn < 1)
+    throw std::invalid_argument("forward: batch and sequence length must be >= 1");
   if (Tn > cfg_.context_length)
     throw std::invalid_argument("forward: sequence length " + std::to_string(Tn) +
                                 " exceeds context_length " + std::to_string(cfg_.context_length));
@@ -451,16 +432,15 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
     if (targets[i] == kIgnoreIndex) continue;
     if (targets[i] < 0 || targets[i] >= V)
       throw std::invalid_argument("forward: target " + std::to_string(targets[i]) +
-                                  " at position " + std::to_string(i) + " is outside the vocabulary");
+                                  " at position " + std::to_string(i) +
+                                  " is outside the vocabulary");
     ++scored;
   }
   ensure_activations(B, Tn);
   Scratch& s = *sc_;
   be_.upload(s.tokens, tokens, size_t(N));
   be_.upload(s.targets, targets, size_t(N));
-  auto G = [&](size_t off) -> A* { return off == LayerOffsets::kNone ? nullptr : grads_ + off; };
   const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
-  const bool ln = cfg_.norm == NormKind::LayerNorm;
 
   be_.embedding_forward(s.embed_out, s.tokens, param(layout_.wte), param(layout_.wpe), B, Tn, E,
                         cfg_.position_offset);
@@ -468,13 +448,15 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   auto step_input = [&](size_t i) -> const T* {
     return steps_[i].projects_in ? acts_[i].proj_out : i == 0 ? s.embed_out : acts_[i - 1].x_out;
   };
-  auto projection_source = [&](size_t i) -> const T* { return i == 0 ? s.embed_out : acts_[i - 1].x_out; };
+  auto projection_source = [&](size_t i) -> const T* {
+    return i == 0 ? s.embed_out : acts_[i - 1].x_out;
+  };
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].projects_in) {
       const BlockOffsets& bo = layout_.blocks[steps_[i].block];
-      const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
-      be_.matmul_forward(acts_[i].proj_out, projection_source(i), param(bo.proj_in_w), param(bo.proj_in_b),
-                         N, in_w, cfg_.blocks[steps_[i].block].d_model);
+      be_.matmul_forward(acts_[i].proj_out, projection_source(i), param(bo.proj_in_w),
+                         param(bo.proj_in_b), N, steps_[i].in_w,
+                         cfg_.blocks[steps_[i].block].d_model);
     }
     // the last layer's output feeds the final norm (same width: final_dim is the last block's)
     const bool last = i + 1 == steps_.size();
@@ -510,28 +492,29 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
 
   // backward: logits now hold dlogits (zero in the padding columns)
   T* dhead_in = s.lm_in_proj ? s.dlm : s.dln;
-  be_.matmul_backward(dhead_in, G(layout_.lm_head), nullptr, s.logits, head_in,
+  be_.matmul_backward(dhead_in, grad(layout_.lm_head), nullptr, s.logits, head_in,
                       param(layout_.lm_head), N, head_w, Vp);
   if (s.lm_in_proj)
-    be_.matmul_backward(s.dln, G(layout_.lm_proj_w), nullptr, s.dlm, s.lnf, param(layout_.lm_proj_w), N, Cf, E);
+    be_.matmul_backward(s.dln, grad(layout_.lm_proj_w), nullptr, s.dlm, s.lnf,
+                        param(layout_.lm_proj_w), N, Cf, E);
   T* dresid = s.dresid;
   T* dother = s.dresid_alt;
   be_.zero(dresid, size_t(N) * Cf);
-  if (ln) be_.layernorm_backward(dresid, G(layout_.lnf_w), G(layout_.lnf_b), s.dln, x_last, param(layout_.lnf_w), s.lnf_mean, s.lnf_rstd, N, Cf);
-  else be_.rmsnorm_backward(dresid, G(layout_.lnf_w), s.dln, x_last, param(layout_.lnf_w), s.lnf_rstd, N, Cf);
+  norm_backward(dresid, layout_.lnf_w, layout_.lnf_b, s.dln, x_last, s.lnf_mean, s.lnf_rstd, N, Cf);
   report_ready(ready_after_head_);
   for (size_t i = steps_.size(); i-- > 0;) {
     layer_backward(steps_[i], acts_[i], step_input(i), dresid, B, Tn);
     if (steps_[i].projects_in) {
       const BlockOffsets& bo = layout_.blocks[steps_[i].block];
-      const int in_w = i == 0 ? E : cfg_.blocks[steps_[i - 1].block].d_model;
-      be_.matmul_backward(dother, G(bo.proj_in_w), G(bo.proj_in_b), dresid, projection_source(i),
-                          param(bo.proj_in_w), N, in_w, cfg_.blocks[steps_[i].block].d_model);
+      be_.matmul_backward(dother, grad(bo.proj_in_w), grad(bo.proj_in_b), dresid,
+                          projection_source(i), param(bo.proj_in_w), N, steps_[i].in_w,
+                          cfg_.blocks[steps_[i].block].d_model);
       std::swap(dresid, dother);
     }
     report_ready(ready_after_step_[i]);
   }
-  be_.embedding_backward(G(layout_.wte), G(layout_.wpe), dresid, s.tokens, B, Tn, E, cfg_.position_offset);
+  be_.embedding_backward(grad(layout_.wte), grad(layout_.wpe), dresid, s.tokens, B, Tn, E,
+                         cfg_.position_offset);
   report_ready(ready_at_end_);
   return mean_loss();
 }

@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "model/config.h"
 #include "model/param_layout.h"
+#include "model/sublayers.h"
 
 namespace merino {
 
@@ -62,8 +63,9 @@ class Model {
   // Also writes the per-position losses (B*Tn, 0 where ignored) to `losses` on the host.
   A forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, std::vector<A>& losses);
   // Device pointer to the last forward()'s logits, B*Tn rows of padded_vocab() (ModelConfig) of
-  // which the first vocab_size are the vocabulary's, valid until the next forward; forward_backward leaves gradients there instead. Evaluation reads it for the
-  // log-softmax over every vocabulary entry and the argmax (eval/loglikelihood.h).
+  // which the first vocab_size are the vocabulary's, valid until the next forward; forward_backward
+  // leaves gradients there instead. Evaluation reads it for the log-softmax over every vocabulary
+  // entry and the argmax (eval/loglikelihood.h).
   const T* logits() const;
   // Forward, then gradients of (grad_scale * mean loss) ADDED to grads() (accumulation).
   A forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
@@ -79,7 +81,6 @@ class Model {
  private:
   struct LayerActs;  // activations saved by one executed layer
   struct Step;       // one executed layer: which block, which parameter set
-  struct NormSite;   // one norm application: its parameters and where it writes
   struct Scratch;
   using Take = std::function<void*(size_t bytes)>;
   static std::vector<Step> build_steps(const ModelConfig& cfg, const ParamLayout& layout);
@@ -91,13 +92,16 @@ class Model {
   // returns the mean loss; `losses` receives the per-position losses on the host
   A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
                 A grad_scale, std::vector<A>& losses);
+  using NormSite = merino::NormSite<T>;
   const T* param(size_t offset) const;  // null for LayerOffsets::kNone
+  A* grad(size_t offset);               // null for LayerOffsets::kNone
   NormSite ln1_site(size_t step);
   NormSite ln2_site(size_t step);
   NormSite final_norm_site();
-  void norm_forward(const NormSite& n, const T* x, int N, int C);
-  // sum = a + b, then the norm of sum (the residual add fused with the norm after it)
-  void residual_norm_forward(const NormSite& n, T* sum, const T* a, const T* b, int N, int C);
+  // the backward of the norm whose weight and bias are at offsets w, b (b: kNone for RMSNorm),
+  // with the statistics its forward saved; norm_forward's mirror
+  void norm_backward(T* dx, size_t w, size_t b, const T* dout, const T* x, const A* mean,
+                     const A* rstd, int N, int C);
   // next: the norm that reads this layer's output (the next layer's first norm, or the final
   // norm), computed fused with the output's residual add; null when a projection comes first
   void layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn);
@@ -108,15 +112,16 @@ class Model {
   void report_ready(const std::vector<std::pair<size_t, size_t>>& ranges);
 
   ModelConfig cfg_;
+  SublayerKinds kinds_;
   Backend<T>& be_;
   ParamLayout layout_;
   std::vector<Step> steps_;
   T* params_ = nullptr;
   A* master_ = nullptr;
   A* grads_ = nullptr;
-  std::vector<void*> owned_;       // every device allocation, freed in the destructor
-  std::vector<void*> act_owned_;   // activation allocations, replaced when the batch grows
-  size_t act_tokens_ = 0;          // B*Tn the activations were sized for
+  std::vector<void*> owned_;      // every device allocation, freed in the destructor
+  std::vector<void*> act_owned_;  // activation allocations, replaced when the batch grows
+  size_t act_tokens_ = 0;         // B*Tn the activations were sized for
   std::vector<LayerActs> acts_;
   std::unique_ptr<Scratch> sc_;
   GradReadyHook grad_ready_;

@@ -8,47 +8,16 @@
 #include <stdexcept>
 #include <vector>
 
-#include "data/splitmix.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "model/config.h"
+#include "model/sublayers.h"
 
 namespace merino::search {
 namespace {
 
-constexpr float kEps = 1e-5f;  // LayerNorm epsilon of the search's GPT-2 style models
-
-// Backend buffers for one operation, released together. Values are random rather than the
-// backend's zeros so that GELU, softmax and the loss see inputs like a real model's.
-class Buffers {
- public:
-  explicit Buffers(CpuBackend<float>& be) : be_(be) {}
-  ~Buffers() {
-    for (void* p : owned_) be_.release(p);
-  }
-  Buffers(const Buffers&) = delete;
-  Buffers& operator=(const Buffers&) = delete;
-
-  float* values(size_t n, float scale = 1.0f) {
-    std::vector<float> host(n);
-    for (float& v : host) v = scale * (float(rng_.next() >> 40) / float(1 << 23) - 1.0f);
-    float* p = be_.alloc(n);
-    owned_.push_back(p);
-    be_.upload(p, host.data(), n);
-    return p;
-  }
-  int32_t* ids(size_t n, int below) {
-    std::vector<int32_t> host(n);
-    for (int32_t& v : host) v = int32_t(rng_.below(uint64_t(below)));
-    int32_t* p = be_.alloc_index(n);
-    owned_.push_back(p);
-    be_.upload(p, host.data(), n);
-    return p;
-  }
-
- private:
-  CpuBackend<float>& be_;
-  std::vector<void*> owned_;
-  SplitMix64 rng_{1};
-};
+// The search's models are GPT-2 style: ModelConfig's defaults (LayerNorm, GELU, learned
+// positions, biases).
+const SublayerKinds kKinds = sublayer_kinds(ModelConfig{});
 
 // Short operations get more runs so that a scheduler hiccup is outvoted; long ones, whose runs
 // are each steadier, get the fewest that still have a median.
@@ -74,78 +43,102 @@ double median_seconds(const Run& run) {
 
 }  // namespace
 
-int timing_threads() { return omp_get_max_threads(); }
-
-double time_op(const Op& op) {
-  CpuBackend<float> be;
-  Buffers buf(be);
+OpRun::OpRun(const Op& op, Backend<float>& be) : be_(be) {
   const int T = op.seq_len;
   const size_t N = size_t(T);
   constexpr float w = 0.02f;  // GPT-2 initialisation scale
   switch (op.kind) {
     case OpKind::Vocab: {
       const int E = op.a, V = op.b;
-      const int32_t* tokens = buf.ids(N, V);
-      const int32_t* targets = buf.ids(N, V);
-      const float *wte = buf.values(size_t(V) * E, w), *wpe = buf.values(N * E, w);
-      float *x = buf.values(N * E), *logits = buf.values(N * V), *losses = buf.values(N);
-      return median_seconds([&] {
+      const int32_t* tokens = ids(N, V);
+      const int32_t* targets = ids(N, V);
+      const float *wte = values(size_t(V) * E, w), *wpe = values(N * E, w);
+      float *x = values(N * E), *logits = values(N * V), *losses = values(N);
+      run_ = [=, &be] {
         be.embedding_forward(x, tokens, wte, wpe, 1, T, E, 0);
         be.matmul_forward(logits, x, wte, nullptr, T, E, V);
         be.crossentropy_forward(losses, logits, targets, T, V, V, -1);
-      });
+      };
+      return;
     }
     case OpKind::Projection: {
       const int in = op.a, out = op.b;
-      const float *x = buf.values(N * in), *wt = buf.values(size_t(out) * in, w),
-                  *b = buf.values(size_t(out), w);
-      float* y = buf.values(N * out);
-      return median_seconds([&] { be.matmul_forward(y, x, wt, b, T, in, out); });
+      const float *x = values(N * in), *wt = values(size_t(out) * in, w),
+                  *b = values(size_t(out), w);
+      float* y = values(N * out);
+      run_ = [=, &be] { be.matmul_forward(y, x, wt, b, T, in, out); };
+      return;
     }
     case OpKind::Attention: {
       const int C = op.a, H = op.b;
-      const float *x = buf.values(N * C), *ln_w = buf.values(C), *ln_b = buf.values(C, w);
-      const float *qkv_w = buf.values(size_t(3) * C * C, w), *qkv_b = buf.values(3 * size_t(C), w);
-      const float *o_w = buf.values(size_t(C) * C, w), *o_b = buf.values(C, w);
-      float *ln = buf.values(N * C), *mean = buf.values(N), *rstd = buf.values(N);
-      float *qkv = buf.values(N * 3 * C), *att = buf.values(N * C), *lse = buf.values(N * H);
-      float* y = buf.values(N * C);
-      // as Model::forward runs a sublayer: its input norm was fused into the residual add
-      // before it, and its own residual add is fused with the norm after it
-      return median_seconds([&] {
-        be.matmul_forward(qkv, x, qkv_w, qkv_b, T, C, 3 * C);
-        be.attention_forward(att, lse, qkv, 1, T, H, H, C / H);
-        be.matmul_forward(y, att, o_w, o_b, T, C, C);
-        be.residual_layernorm_forward(y, ln, mean, rstd, y, x, ln_w, ln_b, T, C, kEps);
-      });
+      const AttentionDims d{1, T, C, H, H, C / H};
+      const AttentionWeights<float> wt{values(size_t(3) * C * C, w), values(3 * size_t(C), w),
+                                       values(size_t(C) * C, w), values(C, w)};
+      const float* x = values(N * C);
+      const NormSite<float> next{values(C), values(C, w), values(N * C), values(N), values(N)};
+      const AttentionActs<float> acts{values(N * 3 * C), values(N * C), values(N * H),
+                                      values(N * C)};
+      // the sub-layer's input norm was fused into the residual add before it (x stands for
+      // both the residual and its norm)
+      run_ = [=, &be] { forward_attention_sublayer(be, kKinds, d, wt, x, x, acts, next); };
+      return;
     }
     case OpKind::Ffn: {
       const int C = op.a, F = op.b;
-      const float *x = buf.values(N * C), *ln_w = buf.values(C), *ln_b = buf.values(C, w);
-      const float *fc_w = buf.values(size_t(F) * C, w), *fc_b = buf.values(F, w);
-      const float *proj_w = buf.values(size_t(C) * F, w), *proj_b = buf.values(C, w);
-      float *ln = buf.values(N * C), *mean = buf.values(N), *rstd = buf.values(N);
-      float *h = buf.values(N * F), *a = buf.values(N * F), *y = buf.values(N * C);
-      return median_seconds([&] {
-        be.matmul_gelu_forward(a, h, x, fc_w, fc_b, T, C, F);
-        be.matmul_forward(y, a, proj_w, proj_b, T, F, C);
-        be.residual_layernorm_forward(y, ln, mean, rstd, y, x, ln_w, ln_b, T, C, kEps);
-      });
+      const int glu = kKinds.activation == ActivationKind::SwiGLU ? 2 : 1;
+      const FfnWeights<float> wt{values(size_t(glu) * F * C, w), values(size_t(glu) * F, w),
+                                 values(size_t(C) * F, w), values(C, w)};
+      const float* x = values(N * C);
+      const NormSite<float> next{values(C), values(C, w), values(N * C), values(N), values(N)};
+      const FfnActs<float> acts{values(N * glu * F), values(N * F), values(N * C)};
+      run_ = [=, &be] { forward_ffn_sublayer(be, kKinds, T, C, F, wt, x, x, acts, &next); };
+      return;
     }
     case OpKind::Final: {
       const int Cf = op.a, E = op.b;
-      const float *x = buf.values(N * Cf), *ln_w = buf.values(Cf), *ln_b = buf.values(Cf, w);
-      const float* proj_w = Cf != E ? buf.values(size_t(E) * Cf, w) : nullptr;
-      float *ln = buf.values(N * Cf), *mean = buf.values(N), *rstd = buf.values(N);
-      float* y = buf.values(N * E);
+      const float* x = values(N * Cf);
+      const NormSite<float> norm{values(Cf), values(Cf, w), values(N * Cf), values(N), values(N)};
+      const float* proj_w = Cf != E ? values(size_t(E) * Cf, w) : nullptr;
+      float* y = values(N * E);
       // the one norm no residual add precedes (the first layer's) has the final norm's cost
-      return median_seconds([&] {
-        be.layernorm_forward(ln, mean, rstd, x, ln_w, ln_b, T, Cf, kEps);
-        if (Cf != E) be.matmul_forward(y, ln, proj_w, nullptr, T, Cf, E);
-      });
+      run_ = [=, &be] {
+        norm_forward(be, kKinds, norm, x, T, Cf);
+        if (Cf != E) be.matmul_forward(y, norm.out, proj_w, nullptr, T, Cf, E);
+      };
+      return;
     }
   }
-  throw std::logic_error("time_op: unknown op kind");
+  throw std::logic_error("OpRun: unknown op kind");
+}
+
+OpRun::~OpRun() {
+  for (void* p : owned_) be_.release(p);
+}
+
+float* OpRun::values(size_t n, float scale) {
+  std::vector<float> host(n);
+  for (float& v : host) v = scale * (float(rng_.next() >> 40) / float(1 << 23) - 1.0f);
+  float* p = be_.alloc(n);
+  owned_.push_back(p);
+  be_.upload(p, host.data(), n);
+  return p;
+}
+
+int32_t* OpRun::ids(size_t n, int below) {
+  std::vector<int32_t> host(n);
+  for (int32_t& v : host) v = int32_t(rng_.below(uint64_t(below)));
+  int32_t* p = be_.alloc_index(n);
+  owned_.push_back(p);
+  be_.upload(p, host.data(), n);
+  return p;
+}
+
+int timing_threads() { return omp_get_max_threads(); }
+
+double time_op(const Op& op) {
+  CpuBackend<float> be;
+  const OpRun op_run(op, be);
+  return median_seconds([&] { op_run.run(); });
 }
 
 }  // namespace merino::search
