@@ -15,7 +15,8 @@ namespace merino {
 template <class T>
 std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout, uint64_t seed);
 
-// Deterministic normal samples; exposed for tests and data shuffling.
+// Deterministic normal samples (SplitMix64 + Box-Muller): the weight initialisation's, exposed
+// for the tests that restate its draws.
 struct NormalRng {
   explicit NormalRng(uint64_t seed) : state(seed) {}
   uint64_t next_u64();
