@@ -50,6 +50,7 @@ print(f"{len(a)} steps, largest relative loss difference {worst:.3g} (allowed {t
 assert worst <= tol, [(s, a[s], b[s]) for s in a if abs(a[s] - b[s]) > tol * abs(a[s])]
 PY
 compare() { python3 "$work/compare.py" "$@"; }
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 
 case "$mode" in
 equivalence)
@@ -91,7 +92,10 @@ resume)
     local dir=$1; shift
     "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.dir="$dir" "$@" >/dev/null & pid=$!
     wait_for "$dir/step_00000020/state.json"
-    pkill -9 -P "$pid" || true; kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    local procs=("$pid" $(descendants "$pid"))
+    kill -9 "${procs[@]}" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    # a killed rank exits a moment after its signal and holds the run.dir lock until then
+    for _ in $(seq 100); do flock -n "$dir/.lock" true && break; sleep 0.1; done
     rm -rf "$dir/step_00000030"; ln -sfn step_00000020 "$dir/latest"
   }
   two --set run.dir="$work/a" >/dev/null
