@@ -53,6 +53,16 @@ constexpr merino::bench::Timing kTiming{5, 10};  // reference calls; calls per i
 
 constexpr size_t F = sizeof(float);
 
+// The inputs, outputs and scratch of a norm backward of N rows of C (RMSNorm uses a subset).
+struct NormBackwardBuffers {
+  NormBackwardBuffers(int N, int C)
+      : inp(floats(size_t(N) * C, 1, -2.f, 2.f)), dout(floats(size_t(N) * C, 4)),
+        w(floats(C, 2, 0.5f, 1.5f)), mean(floats(N, 5, -0.1f, 0.1f)),
+        rstd(floats(N, 6, 0.9f, 1.1f)), dinp(floats(size_t(N) * C, 7)), dw(floats(C, 8)),
+        db(floats(C, 9)), scratch(merino::cuda::layernorm_backward_scratch_floats(N, C)) {}
+  DeviceArray<float> inp, dout, w, mean, rstd, dinp, dw, db, scratch;
+};
+
 void BM_LayerNormForward(benchmark::State& st) {
   const int N = static_cast<int>(st.range(1)), C = static_cast<int>(st.range(2));
   const size_t NC = static_cast<size_t>(N) * C;
@@ -74,11 +84,10 @@ void BM_LayerNormForward(benchmark::State& st) {
 void BM_LayerNormBackward(benchmark::State& st) {
   const int N = static_cast<int>(st.range(1)), C = static_cast<int>(st.range(2));
   const size_t NC = static_cast<size_t>(N) * C;
-  DeviceArray<float> inp = floats(NC, 1, -2.f, 2.f), dout = floats(NC, 4),
-                     w = floats(C, 2, 0.5f, 1.5f), mean = floats(N, 5, -0.1f, 0.1f),
-                     rstd = floats(N, 6, 0.9f, 1.1f), dinp = floats(NC, 7), dw = floats(C, 8),
-                     db = floats(C, 9),
-                     scratch(merino::cuda::layernorm_backward_scratch_floats(N, C));
+  NormBackwardBuffers buf(N, C);
+  DeviceArray<float>&inp = buf.inp, &dout = buf.dout, &w = buf.w, &mean = buf.mean,
+                     &rstd = buf.rstd, &dinp = buf.dinp, &dw = buf.dw, &db = buf.db,
+                     &scratch = buf.scratch;
   run_against_reference(
       st,
       [&] {
@@ -231,11 +240,10 @@ template <bool RMS>
 void BM_NormBackwardReduce(benchmark::State& st) {
   const int N = static_cast<int>(st.range(1)), C = static_cast<int>(st.range(2));
   const size_t NC = static_cast<size_t>(N) * C;
-  DeviceArray<float> inp = floats(NC, 1, -2.f, 2.f), dout = floats(NC, 4),
-                     w = floats(C, 2, 0.5f, 1.5f), mean = floats(N, 5, -0.1f, 0.1f),
-                     rstd = floats(N, 6, 0.9f, 1.1f), dinp = floats(NC, 7), dw = floats(C, 8),
-                     db = floats(C, 9),
-                     scratch(merino::cuda::layernorm_backward_scratch_floats(N, C));
+  NormBackwardBuffers buf(N, C);
+  DeviceArray<float>&inp = buf.inp, &dout = buf.dout, &w = buf.w, &mean = buf.mean,
+                     &rstd = buf.rstd, &dinp = buf.dinp, &dw = buf.dw, &db = buf.db,
+                     &scratch = buf.scratch;
   auto backward = [&](merino::cuda::NormReduce reduce) {
     if (RMS) {
       merino::cuda::rmsnorm_backward(dinp.get(), dw.get(), dout.get(), inp.get(), w.get(),
