@@ -48,6 +48,7 @@
 #include <string>
 #include <type_traits>
 
+#include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 
 namespace merino::cuda {
@@ -55,20 +56,10 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 namespace wmma = nvcuda::wmma;
+using namespace attention_launch;
 
 constexpr int kWarp = 32;
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
-constexpr size_t kDefaultSmem = 48 * 1024;
-
-struct Dims {
-  int T, H, KVH, group;  // group = H / KVH query heads per kv head
-  int64_t C3;            // qkv row stride, elements
-  int64_t Cq;            // out / dout row stride (H hd), also where the k heads start in qkv
-  float scale;           // 1 / sqrt(hd)
-  float scale_log2;      // scale * log2(e)
-  bool vec;              // all base pointers 16-byte aligned: 16-byte loads
-};
 
 __device__ __forceinline__ float warp_max(float v) {
   for (int o = kWarp / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -846,83 +837,18 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
 // ---------------------------------------------------------------------------------------------
 // host side
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-// Calls f(std::integral_constant<int, HD>) for the instance hd selects; check_shape has
-// refused every other hd.
-template <class F>
-void with_head_dim(int hd, F&& f) {
-  switch (hd) {
-    case 32: f(std::integral_constant<int, 32>()); break;
-    case 48: f(std::integral_constant<int, 48>()); break;
-    case 64: f(std::integral_constant<int, 64>()); break;
-    case 80: f(std::integral_constant<int, 80>()); break;
-    case 96: f(std::integral_constant<int, 96>()); break;
-    case 112: f(std::integral_constant<int, 112>()); break;
-    default: f(std::integral_constant<int, 128>()); break;
-  }
-}
-
-void check_shape(const char* op, int B, int Tn, int H, int KVH, int hd) {
-  const std::string where = std::string("merino::cuda::") + op + ": ";
-  if (hd < 32 || hd > 128 || hd % 16 != 0) {
-    throw std::invalid_argument(where + "head_dim " + std::to_string(hd) +
-                                " is not supported (32, 48, 64, 80, 96, 112 or 128)");
-  }
-  if (B < 0 || Tn < 0 || H <= 0 || KVH <= 0 || H % KVH != 0) {
-    throw std::invalid_argument(where + "bad shape B=" + std::to_string(B) + " T=" +
-                                std::to_string(Tn) + " H=" + std::to_string(H) + " KVH=" +
-                                std::to_string(KVH) + " (need B, T >= 0, H % KVH == 0)");
-  }
-  if (B > 65535 || H > 65535) {
-    throw std::invalid_argument(where + "B and H must be at most 65535 (grid limits)");
-  }
-}
-
-Dims make_dims(int Tn, int H, int KVH, int hd, bool vec) {
-  Dims d;
-  d.T = Tn;
-  d.H = H;
-  d.KVH = KVH;
-  d.group = H / KVH;
-  d.C3 = int64_t(H + 2 * KVH) * hd;
-  d.Cq = int64_t(H) * hd;
-  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  d.scale_log2 = d.scale * kLog2e;
-  d.vec = vec;
-  return d;
-}
-
-// Opts the kernel in to `smem` bytes of dynamic shared memory when that is above the default.
-template <class Kernel>
-void allow_smem(Kernel kernel, size_t smem) {
-  if (smem <= kDefaultSmem) return;
-  int dev = 0, optin = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  if (smem > static_cast<size_t>(optin)) {
-    throw std::runtime_error("merino::cuda attention: a kernel needs " + std::to_string(smem) +
-                             " bytes of shared memory, the device allows " +
-                             std::to_string(optin));
-  }
-  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(smem)));
-}
-
-int tiles(int n, int tile) { return (n + tile - 1) / tile; }
-
 template <class T, int HD>
 void launch_forward(T* out, float* lse, const T* qkv, int B, const Dims& d, cudaStream_t stream) {
   if constexpr (std::is_same_v<T, float>) {
     const auto kernel = forward_simt_kernel<HD>;
     const size_t smem = simt_forward_smem<HD>();
-    allow_smem(kernel, smem);
+    allow_smem(kernel, smem, "attention");
     const dim3 grid(tiles(d.T, SimtTiles<HD>::kRows), d.H, B);
     kernel<<<grid, kSimtThreads, smem, stream>>>(out, lse, qkv, d);
   } else {
     const auto kernel = forward_tc_kernel<HD>;
     const size_t smem = FwdTcLayout<HD>::kBytes;
-    allow_smem(kernel, smem);
+    allow_smem(kernel, smem, "attention");
     const dim3 grid(tiles(d.T, kTile), d.H, B);
     kernel<<<grid, kFwdWarps * kWarp, smem, stream>>>(out, lse, qkv, d);
   }
@@ -942,24 +868,24 @@ void launch_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const f
     using S = SimtTiles<HD>;
     const auto kv_kernel = backward_kv_simt_kernel<HD>;
     const size_t kv_smem = simt_backward_kv_smem<HD>();
-    allow_smem(kv_kernel, kv_smem);
+    allow_smem(kv_kernel, kv_smem, "attention");
     const dim3 kv_grid(tiles(d.T, S::kRows), d.KVH, B);
     kv_kernel<<<kv_grid, kSimtThreads, kv_smem, stream>>>(dqkv, dout, qkv, lse, Dsum, d);
     CUDA_CHECK(cudaGetLastError());
     const auto q_kernel = backward_q_simt_kernel<HD>;
     const size_t q_smem = simt_backward_q_smem<HD>();
-    allow_smem(q_kernel, q_smem);
+    allow_smem(q_kernel, q_smem, "attention");
     const dim3 q_grid(tiles(d.T, S::kRows), d.H, B);
     q_kernel<<<q_grid, kSimtThreads, q_smem, stream>>>(dqkv, dout, qkv, lse, Dsum, d);
   } else {
     const size_t smem = BwdTcLayout<HD>::kBytes;
     const auto kv_kernel = backward_kv_tc_kernel<HD>;
-    allow_smem(kv_kernel, smem);
+    allow_smem(kv_kernel, smem, "attention");
     const dim3 kv_grid(tiles(d.T, kTile), d.KVH, B);
     kv_kernel<<<kv_grid, kBwdWarps * kWarp, smem, stream>>>(dqkv, dout, qkv, lse, Dsum, d);
     CUDA_CHECK(cudaGetLastError());
     const auto q_kernel = backward_q_tc_kernel<HD>;
-    allow_smem(q_kernel, smem);
+    allow_smem(q_kernel, smem, "attention");
     const dim3 q_grid(tiles(d.T, kTile), d.H, B);
     q_kernel<<<q_grid, kBwdWarps * kWarp, smem, stream>>>(dqkv, dout, qkv, lse, Dsum, d);
   }
@@ -991,21 +917,11 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, cons
   if (B == 0 || Tn == 0) return;
   const Dims d = make_dims(Tn, H, KVH, hd,
                            aligned16(dqkv) && aligned16(dout) && aligned16(qkv) && aligned16(out));
-  float* Dsum = scratch;
-  if (!Dsum) {
-    CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&Dsum),
-                               attention_backward_scratch_floats(B, Tn, H) * sizeof(float),
-                               stream));
-  }
-  try {
+  with_backward_scratch(scratch, B, Tn, H, stream, [&](float* Dsum) {
     with_head_dim(hd, [&](auto k) {
       launch_backward<T, decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
     });
-  } catch (...) {
-    if (!scratch) cudaFreeAsync(Dsum, stream);
-    throw;
-  }
-  if (!scratch) CUDA_CHECK(cudaFreeAsync(Dsum, stream));
+  });
 }
 
 template void attention_forward<float>(float*, float*, const float*, int, int, int, int, int,

@@ -35,6 +35,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/attention.cuh"
+#include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/mma.cuh"
 
@@ -43,19 +44,11 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 using namespace mma;
+using namespace attention_launch;
 
 constexpr int kWarp = 32;
-constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 constexpr int kPad = 8;  // elements of padding per shared row
-
-struct Dims {
-  int T, H, KVH, group;
-  int64_t C3;  // qkv row stride (elements)
-  int64_t Cq;  // out / dout row stride (H hd); also where the k heads start in a qkv row
-  float scale, scale_log2;
-  bool vec;  // every base pointer 16-byte aligned: cp.async and vector stores
-};
 
 // Rows [row0, row0 + R) of a row-major [T][HD] view (row stride `stride`) into shared memory
 // with row stride HD + kPad; rows >= T become zeros. Asynchronous when d.vec.
@@ -518,73 +511,11 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
 // ---------------------------------------------------------------------------------------------
 // Host side
 
-template <class F>
-void with_head_dim(int hd, F&& f) {
-  switch (hd) {
-    case 32: f(std::integral_constant<int, 32>()); break;
-    case 48: f(std::integral_constant<int, 48>()); break;
-    case 64: f(std::integral_constant<int, 64>()); break;
-    case 80: f(std::integral_constant<int, 80>()); break;
-    case 96: f(std::integral_constant<int, 96>()); break;
-    case 112: f(std::integral_constant<int, 112>()); break;
-    case 128: f(std::integral_constant<int, 128>()); break;
-  }
-}
-
-// The rules of v1 (attention.cuh), with v2's name in the message.
-void check_shape(const char* op, int B, int Tn, int H, int KVH, int hd) {
-  const std::string where = std::string("merino::cuda::") + op + ": ";
-  if (hd < 32 || hd > 128 || hd % 16 != 0) {
-    throw std::invalid_argument(where + "head_dim " + std::to_string(hd) +
-                                " is not supported (32, 48, 64, 80, 96, 112 or 128)");
-  }
-  if (B < 0 || Tn < 0 || H <= 0 || KVH <= 0 || H % KVH != 0) {
-    throw std::invalid_argument(where + "bad shape B=" + std::to_string(B) + " T=" +
-                                std::to_string(Tn) + " H=" + std::to_string(H) + " KVH=" +
-                                std::to_string(KVH) + " (need B, T >= 0, H % KVH == 0)");
-  }
-  if (B > 65535 || H > 65535) {
-    throw std::invalid_argument(where + "B and H must be at most 65535 (grid limits)");
-  }
-}
-
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
-Dims make_dims(int T, int H, int KVH, int hd, bool vec) {
-  Dims d;
-  d.T = T;
-  d.H = H;
-  d.KVH = KVH;
-  d.group = H / KVH;
-  d.C3 = int64_t(H + 2 * KVH) * hd;
-  d.Cq = int64_t(H) * hd;
-  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  d.scale_log2 = d.scale * kLog2e;
-  d.vec = vec;
-  return d;
-}
-
-template <class Kernel>
-void allow_smem(Kernel kernel, size_t smem) {
-  int dev = 0, optin = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  if (smem > static_cast<size_t>(optin)) {
-    throw std::runtime_error("merino::cuda attention v2: a kernel needs " + std::to_string(smem) +
-                             " bytes of shared memory, the device allows " +
-                             std::to_string(optin));
-  }
-  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(smem)));
-}
-
-int tiles(int n, int tile) { return (n + tile - 1) / tile; }
-
 template <int HD>
 void launch_forward(bf16* out, float* lse, const bf16* qkv, int B, const Dims& d,
                     cudaStream_t stream) {
   const auto kernel = forward_v2_kernel<HD>;
-  allow_smem(kernel, FwdLayout<HD>::kBytes);
+  allow_smem(kernel, FwdLayout<HD>::kBytes, "attention v2");
   const dim3 grid(tiles(d.T, kFwdRows), d.H, B);
   kernel<<<grid, kFwdWarps * kWarp, FwdLayout<HD>::kBytes, stream>>>(out, lse, qkv, d);
   CUDA_CHECK(cudaGetLastError());
@@ -599,12 +530,12 @@ void launch_backward(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* 
       Dsum, dout, out, rows, HD, d);
   CUDA_CHECK(cudaGetLastError());
   const auto kv_kernel = backward_kv_v2_kernel<HD>;
-  allow_smem(kv_kernel, BwdKvLayout<HD>::kBytes);
+  allow_smem(kv_kernel, BwdKvLayout<HD>::kBytes, "attention v2");
   kv_kernel<<<dim3(tiles(d.T, kBwdKv), d.KVH, B), kBwdWarps * kWarp, BwdKvLayout<HD>::kBytes,
               stream>>>(dqkv, dout, qkv, lse, Dsum, d);
   CUDA_CHECK(cudaGetLastError());
   const auto q_kernel = backward_q_v2_kernel<HD>;
-  allow_smem(q_kernel, BwdQLayout<HD>::kBytes);
+  allow_smem(q_kernel, BwdQLayout<HD>::kBytes, "attention v2");
   q_kernel<<<dim3(tiles(d.T, kBwdKv), d.H, B), kBwdWarps * kWarp, BwdQLayout<HD>::kBytes,
              stream>>>(dqkv, dout, qkv, lse, Dsum, d);
   CUDA_CHECK(cudaGetLastError());
@@ -637,21 +568,11 @@ void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, c
     if (B == 0 || Tn == 0) return;
     const Dims d = make_dims(
         Tn, H, KVH, hd, aligned16(dqkv) && aligned16(dout) && aligned16(qkv) && aligned16(out));
-    float* Dsum = scratch;
-    if (!Dsum) {
-      CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&Dsum),
-                                 attention_backward_scratch_floats(B, Tn, H) * sizeof(float),
-                                 stream));
-    }
-    try {
+    with_backward_scratch(scratch, B, Tn, H, stream, [&](float* Dsum) {
       with_head_dim(hd, [&](auto k) {
         launch_backward<decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
       });
-    } catch (...) {
-      if (!scratch) cudaFreeAsync(Dsum, stream);
-      throw;
-    }
-    if (!scratch) CUDA_CHECK(cudaFreeAsync(Dsum, stream));
+    });
   }
 }
 
