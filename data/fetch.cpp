@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <map>
 
+#include "base/sha256.h"
 #include "data/run_program.h"
-#include "data/sha256.h"
 #include "data/shard.h"
 
 namespace merino {

@@ -10,7 +10,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 
 namespace merino {
 namespace {

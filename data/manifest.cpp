@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "data/shard.h"
 
 namespace merino {

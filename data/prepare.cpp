@@ -11,11 +11,11 @@
 #include <limits>
 #include <thread>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
+#include "base/sha256.h"
 #include "data/input_file.h"
 #include "data/manifest.h"
 #include "data/piece_reader.h"
-#include "data/sha256.h"
 #include "data/shard.h"
 #include "data/shard_sink.h"
 

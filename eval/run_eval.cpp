@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "data/named_tokenizer.h"
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/sha256.h"
 #include "data/data_paths.h"
-#include "data/sha256.h"
 #include "data/shard.h"
 #include "eval/python_text.h"
 #include "eval/wikitext.h"

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <functional>
 
+#include "base/sha256.h"
 #include "data/data_paths.h"
-#include "data/sha256.h"
 #include "data/shard.h"
 #include "eval/python_text.h"
 #include "eval/tasks.h"

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "data/shard.h"
 #include "interop/hf_tensors.h"
 #include "model/param_layout.h"

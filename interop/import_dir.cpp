@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "data/shard.h"
 #include "interop/hf_config.h"
 #include "interop/hf_tensors.h"

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "model/yaml_reader.h"
 
 namespace merino::search {

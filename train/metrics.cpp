@@ -3,7 +3,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 #include "data/shard.h"
 
 namespace merino {

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <vector>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
 #include "kernels/device_memory.h"
 
 namespace merino {

@@ -11,14 +11,14 @@
 #include <optional>
 #include <vector>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
+#include "base/text_format.h"
 #include "data/loader.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
-#include "train/device_backend.h"
 #include "train/communicator.h"
+#include "train/device_backend.h"
 #include "train/grad_sync.h"
-#include "model/text_format.h"
 #include "train/metrics.h"
 #include "train/run_dir_lock.h"
 #include "train/stop_signal.h"

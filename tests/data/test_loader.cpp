@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/splitmix.h"
 #include "data/loader.h"
-#include "data/splitmix.h"
 #include "data_test_support.h"
 
 namespace merino {

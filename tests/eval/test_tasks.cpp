@@ -6,7 +6,7 @@
 
 #include <cstdlib>
 
-#include "data/sha256.h"
+#include "base/sha256.h"
 #include "data/shard.h"
 #include "eval/tasks.h"
 #include "eval_test_util.h"

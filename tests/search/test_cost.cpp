@@ -2,7 +2,7 @@
 // candidates, FLOPs equal count_model's, and the latency model behaves like a roofline.
 #include <gtest/gtest.h>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
 #include "model/yaml_reader.h"
 #include "search/cost.h"

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
 #include "model/yaml_reader.h"
 #include "search/evolution.h"

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
 #include "model/yaml_reader.h"
 #include "search/evolution.h"

@@ -1,5 +1,5 @@
 // FIPS 180-4 section 6.2, written out directly: message schedule of 64 words, 64 rounds.
-#include "data/sha256.h"
+#include "base/sha256.h"
 
 #include <algorithm>
 #include <cerrno>

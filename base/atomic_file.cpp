@@ -1,4 +1,4 @@
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {
