@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

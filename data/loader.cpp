@@ -10,7 +10,9 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "base/errors.h"
 #include "base/splitmix.h"
+#include "data/shard.h"
 
 namespace merino {
 namespace {

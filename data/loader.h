@@ -20,7 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "base/atomic_file.h"
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

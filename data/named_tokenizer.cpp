@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "base/errors.h"
 #include "data/data_paths.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

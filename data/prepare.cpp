@@ -12,11 +12,11 @@
 #include <thread>
 
 #include "base/atomic_file.h"
+#include "base/errors.h"
 #include "base/sha256.h"
 #include "data/input_file.h"
 #include "data/manifest.h"
 #include "data/piece_reader.h"
-#include "data/shard.h"
 #include "data/shard_sink.h"
 
 namespace merino {

@@ -3,12 +3,12 @@
 #include <cstdio>
 
 #include "base/atomic_file.h"
+#include "base/errors.h"
 #include "data/named_tokenizer.h"
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
 #include "model/config.h"
-#include "model/yaml_reader.h"
 #include "train/device_backend.h"
 
 namespace merino::eval {

@@ -3,13 +3,12 @@
 #include <cstdio>
 
 #include "base/atomic_file.h"
+#include "base/errors.h"
 #include "data/named_tokenizer.h"
-#include "data/shard.h"
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
 #include "eval/zero_shot_evaluate.h"
-#include "model/yaml_reader.h"
 #include "train/device_backend.h"
 
 namespace merino::eval {

@@ -5,7 +5,7 @@
 #include <iterator>
 
 #include "base/atomic_file.h"
-#include "data/shard.h"
+#include "base/errors.h"
 #include "interop/hf_tensors.h"
 #include "model/param_layout.h"
 #include "train/safetensors.h"

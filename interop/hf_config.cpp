@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::interop {
 namespace {

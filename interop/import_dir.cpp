@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
-#include "data/shard.h"
+#include "base/errors.h"
 #include "interop/hf_config.h"
 #include "interop/hf_tensors.h"
 #include "model/param_layout.h"

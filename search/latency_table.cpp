@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "base/atomic_file.h"
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::search {
 namespace {

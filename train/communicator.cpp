@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <numeric>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino {
 

@@ -1,7 +1,7 @@
 #include "train/device_backend.h"
 
+#include "base/errors.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "model/yaml_reader.h"
 #include "train/peak_flops.h"
 #ifdef MERINO_HAVE_CUDA
 #include <cuda_runtime.h>

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

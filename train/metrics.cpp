@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "base/atomic_file.h"
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 

@@ -33,8 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/errors.h"
 #include "kernels/cuda/cuda_check.cuh"
-#include "model/yaml_reader.h"
 #include "train/communicator.h"
 #include "train/rendezvous.h"
 #include "train/staged_shards.h"

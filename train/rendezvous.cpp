@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "train/communicator.h"
 
 namespace merino {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/errors.h"
 #include "base/splitmix.h"
 #include "data/loader.h"
 #include "data_test_support.h"

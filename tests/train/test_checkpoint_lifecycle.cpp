@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/errors.h"
 #include "base/sha256.h"
-#include "data/shard.h"
 #include "model/config.h"
 #include "model/param_layout.h"
 #include "temp_path.h"

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "train/communicator.h"
 #include "train/grad_sync.h"
 #include "train/launch_env.h"

@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "train/communicator.h"
 #include "train/rendezvous.h"
 
