@@ -14,6 +14,8 @@
 #include <iterator>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "base/atomic_file.h"
 #include "base/errors.h"
 #include "base/sha256.h"
