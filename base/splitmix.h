@@ -1,7 +1,9 @@
-// The loader's random numbers, written out so that a (seed, epoch) gives the same order with
-// every compiler and standard library (std::uniform_int_distribution and std::shuffle are
-// implementation-defined). SplitMix64 is Steele, Lea & Flood's generator (Java's
-// SplittableRandom, the seeder of xoshiro); bounded draws use Lemire's unbiased multiply-shift.
+// The project's one SplitMix64 (Steele, Lea & Flood 2014: Java's SplittableRandom, the seeder of
+// xoshiro; constants from Vigna's splitmix64.c). Its mixing step serves three users: the loader's
+// shuffles (the generator below), the weight initialisation (model/init.h's NormalRng) and the
+// bf16 stochastic rounding (kernels/bf16.h, also on the device). Written out so that a seed gives
+// the same numbers with every compiler and standard library (std::uniform_int_distribution and
+// std::shuffle are implementation-defined); bounded draws use Lemire's unbiased multiply-shift.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,18 +11,26 @@
 #include <utility>
 #include <vector>
 
+#include "base/host_device.h"
+
 namespace merino {
+
+// The generator's state advances by this odd constant (2^64 / golden ratio) per draw.
+constexpr uint64_t kSplitMix64Gamma = 0x9e3779b97f4a7c15ULL;
+
+// SplitMix64's output function: a bijection on 64-bit words whose output bits all depend on
+// all input bits, so mix64(key + i) is also a counter-based stream (one value per index i).
+MERINO_HOST_DEVICE inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 class SplitMix64 {
  public:
   explicit SplitMix64(uint64_t seed) : state_(seed) {}
 
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t next() { return mix64(state_ += kSplitMix64Gamma); }
 
   // Uniform in [0, n), n > 0.
   uint64_t below(uint64_t n) {
