@@ -8,8 +8,8 @@
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
+#include "kernels/device_backend.h"
 #include "model/config.h"
-#include "train/device_backend.h"
 
 namespace merino::eval {
 namespace {

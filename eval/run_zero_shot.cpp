@@ -9,7 +9,7 @@
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
 #include "eval/zero_shot_evaluate.h"
-#include "train/device_backend.h"
+#include "kernels/device_backend.h"
 
 namespace merino::eval {
 namespace {

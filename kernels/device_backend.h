@@ -14,7 +14,7 @@ struct DeviceBackend {
   std::unique_ptr<Backend<T>> backend;
   void* stream = nullptr;  // the CUDA stream its ops run on (null on the CPU)
   // FLOP/s the backend can reach at best: measured sgemm on the CPU; on a GPU the datasheet's
-  // dense peak of the CUDA cores (fp32) or of the bf16 tensor cores (bf16), train/peak_flops.h
+  // dense peak of the CUDA cores (fp32) or of the bf16 tensor cores (bf16), kernels/peak_flops.h
   double (*peak_flops)(const Backend<T>&) = nullptr;
 };
 

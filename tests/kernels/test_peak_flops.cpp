@@ -1,9 +1,9 @@
-// The datasheet peaks MFU is measured against on a GPU (train/peak_flops.h), against NVIDIA's
+// The datasheet peaks MFU is measured against on a GPU (kernels/peak_flops.h), against NVIDIA's
 // whitepaper arithmetic: SMs x dense FLOP per clock per SM x the clock the tensor-core figure is
 // quoted at (not the table's own numbers).
 #include <gtest/gtest.h>
 
-#include "train/peak_flops.h"
+#include "kernels/peak_flops.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
-#include "train/device_backend.h"
+#include "kernels/device_backend.h"
 
 #include "base/errors.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "train/peak_flops.h"
+#include "kernels/peak_flops.h"
 #ifdef MERINO_HAVE_CUDA
 #include <cuda_runtime.h>
 
