@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "base/errors.h"
-#include "train/communicator.h"
-#include "train/grad_sync.h"
-#include "train/launch_env.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/grad_sync.h"
+#include "train/distributed/launch_env.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The rendezvous that hands rank 0's NCCL id to every rank (train/rendezvous.h), without a GPU:
+// The rendezvous that hands rank 0's NCCL id to every rank (train/distributed/rendezvous.h), without a GPU:
 // each rank is a thread of this process, talking over loopback TCP or through files in a
 // temporary directory, with timeouts of a fraction of a second. Plus the choice of method from
 // the launcher's environment.
@@ -20,8 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "base/errors.h"
-#include "train/communicator.h"
-#include "train/rendezvous.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/rendezvous.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "train/grad_sync.h"
+#include "train/distributed/grad_sync.h"
 
 namespace merino {
 

@@ -11,7 +11,7 @@
 #pragma once
 #include <string>
 
-#include "train/launch_env.h"
+#include "train/distributed/launch_env.h"
 
 namespace merino {
 

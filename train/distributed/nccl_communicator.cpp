@@ -35,9 +35,9 @@
 
 #include "base/errors.h"
 #include "kernels/cuda/cuda_check.cuh"
-#include "train/communicator.h"
-#include "train/rendezvous.h"
-#include "train/staged_shards.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/rendezvous.h"
+#include "train/distributed/staged_shards.h"
 
 namespace merino {
 

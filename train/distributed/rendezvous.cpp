@@ -1,4 +1,4 @@
-#include "train/rendezvous.h"
+#include "train/distributed/rendezvous.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "base/errors.h"
-#include "train/communicator.h"
+#include "train/distributed/communicator.h"
 
 namespace merino {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/launch_env.h"
+#include "train/distributed/launch_env.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "train/launch_env.h"
+#include "train/distributed/launch_env.h"
 
 namespace merino {
 

@@ -1,4 +1,4 @@
-// The NCCL functions merino calls (train/nccl_communicator.cpp), each forwarding to libnccl
+// The NCCL functions merino calls (train/distributed/nccl_communicator.cpp), each forwarding to libnccl
 // opened on first use (kernels/cuda/lazy_library.h): only a CUDA data-parallel run maps it.
 #include <nccl.h>
 

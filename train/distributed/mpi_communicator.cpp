@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "train/communicator.h"
+#include "train/distributed/communicator.h"
 
 namespace merino {
 namespace {

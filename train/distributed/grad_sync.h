@@ -7,7 +7,7 @@
 #pragma once
 #include <cstddef>
 
-#include "train/communicator.h"
+#include "train/distributed/communicator.h"
 
 namespace merino {
 
