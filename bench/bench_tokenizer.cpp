@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "data/data_paths.h"
-#include "data/pretokenizer.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace {
 

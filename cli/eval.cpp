@@ -5,7 +5,7 @@
 
 #include "base/errors.h"
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/run_eval.h"
 #include "eval/run_zero_shot.h"
 #include "eval/tasks.h"

@@ -9,8 +9,8 @@
 
 #include "base/text_format.h"
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
 #include "data/prepare.h"
+#include "data/tokenizer/named_tokenizer.h"
 
 namespace merino::cli {
 namespace {

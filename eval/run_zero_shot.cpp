@@ -4,7 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "base/errors.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"

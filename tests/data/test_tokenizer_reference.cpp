@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "data/byte_level.h"
-#include "data/pretokenizer.h"
-#include "data/utf8.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/utf8.h"
 #include "tests/data/tokenizer_test_support.h"
 
 namespace merino::test {

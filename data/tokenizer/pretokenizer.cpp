@@ -1,4 +1,4 @@
-#include "data/pretokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

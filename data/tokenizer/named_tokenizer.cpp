@@ -1,4 +1,4 @@
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 
 #include <filesystem>
 #include <stdexcept>

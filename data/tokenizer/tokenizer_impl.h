@@ -20,10 +20,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/added_tokens.h"
-#include "data/bpe_merge.h"
-#include "data/pretokenizer.h"
-#include "data/word_cache.h"
+#include "data/tokenizer/added_tokens.h"
+#include "data/tokenizer/bpe_merge.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/word_cache.h"
 
 namespace merino::tok {
 

@@ -1,4 +1,4 @@
-#include "data/bpe_merge.h"
+#include "data/tokenizer/bpe_merge.h"
 
 #include <algorithm>
 #include <climits>

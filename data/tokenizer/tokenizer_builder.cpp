@@ -1,12 +1,12 @@
-#include "data/tokenizer_builder.h"
+#include "data/tokenizer/tokenizer_builder.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
-#include "data/byte_level.h"
-#include "data/nfc.h"
-#include "data/utf8.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/nfc.h"
+#include "data/tokenizer/utf8.h"
 
 namespace merino::tok {
 namespace {

@@ -1,5 +1,5 @@
 // merino::Tokenizer: the public face over TokenizerImpl, plus the thread pool for batches.
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 #include <algorithm>
 #include <atomic>
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "data/tokenizer_impl.h"
+#include "data/tokenizer/tokenizer_impl.h"
 
 namespace merino {
 

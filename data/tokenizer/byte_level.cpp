@@ -1,8 +1,8 @@
-#include "data/byte_level.h"
+#include "data/tokenizer/byte_level.h"
 
 #include <array>
 
-#include "data/utf8.h"
+#include "data/tokenizer/utf8.h"
 
 namespace merino::tok {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/word_cache.h"
+#include "data/tokenizer/word_cache.h"
 
 #include <algorithm>
 #include <cstring>

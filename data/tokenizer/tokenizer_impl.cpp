@@ -1,7 +1,7 @@
-#include "data/tokenizer_impl.h"
+#include "data/tokenizer/tokenizer_impl.h"
 
-#include "data/nfc.h"
-#include "data/utf8.h"
+#include "data/tokenizer/nfc.h"
+#include "data/tokenizer/utf8.h"
 
 #include <cstdint>
 

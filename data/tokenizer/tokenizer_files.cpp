@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "data/tokenizer.h"
-#include "data/tokenizer_builder.h"
+#include "data/tokenizer/tokenizer.h"
+#include "data/tokenizer/tokenizer_builder.h"
 
 namespace merino {
 namespace {

@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/added_tokens.h"
-#include "data/tokenizer_impl.h"
+#include "data/tokenizer/added_tokens.h"
+#include "data/tokenizer/tokenizer_impl.h"
 
 namespace merino::tok {
 
