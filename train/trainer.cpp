@@ -19,7 +19,7 @@
 #include "train/checkpoint.h"
 #include "train/distributed/communicator.h"
 #include "train/distributed/grad_sync.h"
-#include "train/metrics.h"
+#include "train/metrics_log.h"
 #include "train/run_dir_lock.h"
 #include "train/stop_signal.h"
 
