@@ -76,8 +76,9 @@ size_t count_intact_shards(const std::string& out_dir, const Manifest& m, int th
 void remove_temporaries(const std::string& out_dir) {
   for (const fs::directory_entry& e : fs::directory_iterator(out_dir)) {
     const std::string name = e.path().filename().string();
-    if (AtomicFile::is_temporary_name(name) && (is_prepared_shard_name(name.substr(0, name.rfind(".tmp."))) ||
-                                                name.rfind("manifest.json.tmp.", 0) == 0))
+    if (AtomicFile::is_temporary_name(name) &&
+        (is_prepared_shard_name(name.substr(0, name.rfind(".tmp."))) ||
+         name.rfind("manifest.json.tmp.", 0) == 0))
       fs::remove(e.path());
   }
 }

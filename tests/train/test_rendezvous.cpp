@@ -1,5 +1,5 @@
-// The rendezvous that hands rank 0's NCCL id to every rank (train/distributed/rendezvous.h), without a GPU:
-// each rank is a thread of this process, talking over loopback TCP or through files in a
+// The rendezvous that hands rank 0's NCCL id to every rank (train/distributed/rendezvous.h),
+// without a GPU: each rank is a thread of this process, talking over loopback TCP or through files in a
 // temporary directory, with timeouts of a fraction of a second. Plus the choice of method from
 // the launcher's environment.
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
-// The NCCL functions merino calls (train/distributed/nccl_communicator.cpp), each forwarding to libnccl
-// opened on first use (kernels/cuda/lazy_library.h): only a CUDA data-parallel run maps it.
+// The NCCL functions merino calls (train/distributed/nccl_communicator.cpp), each forwarding to
+// libnccl opened on first use (kernels/cuda/lazy_library.h): only a CUDA data-parallel run maps it.
 #include <nccl.h>
 
 #include "kernels/cuda/lazy_library.h"
