@@ -4,7 +4,7 @@
 // gpt2-124m (B=16, T=1024; bf16 also B=32 and 64), mobilellm-125m and the searched MeRino shape.
 // The bf16 benchmarks are registered first, so they run first.
 // Reported: tokens/s; MFU against NVIDIA's datasheet dense peak of the mode's units
-// (train/peak_flops.h: 989 TFLOP/s bf16 on an H100 SXM or H200, the convention MFU is published
+// (kernels/peak_flops.h: 989 TFLOP/s bf16 on an H100 SXM or H200, the convention MFU is published
 // in; the clock-based CudaBackend::peak_flops where the GPU is not known) and, beside it,
 // mfu_boost_clock against CudaBackend::peak_flops (SMs x the boost clock the driver reports);
 // and `gemm_ratio`, the model's FLOP/s over the FLOP/s of a large GEMM of the mode's type
@@ -29,9 +29,9 @@
 #include "bench/timing_backend.h"
 #include "kernels/bf16.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/peak_flops.h"
 #include "model/model.h"
 #include "model/param_layout.h"
-#include "train/peak_flops.h"
 
 namespace {
 

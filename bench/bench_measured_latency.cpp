@@ -14,7 +14,7 @@
 #include <limits>
 #include <vector>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 #include "search/measured_cost.h"

@@ -24,8 +24,8 @@
 
 #include "bench/textbook_bpe.h"
 #include "data/data_paths.h"
-#include "data/pretokenizer.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/pretokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
 
 namespace merino::reference {
 

@@ -3,12 +3,12 @@
 #include <memory>
 #include <string>
 
+#include "base/errors.h"
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/run_eval.h"
 #include "eval/run_zero_shot.h"
 #include "eval/tasks.h"
-#include "model/yaml_reader.h"
 
 namespace merino::cli {
 

@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
+#include "base/text_format.h"
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
 #include "data/prepare.h"
-#include "model/text_format.h"
+#include "data/tokenizer/named_tokenizer.h"
 
 namespace merino::cli {
 namespace {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
 #include "cli/commands.h"
 #include "search/default_budget.h"
 #include "search/measured_cost.h"

@@ -2,9 +2,8 @@
 
 #include <filesystem>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "train/checkpoint.h"
 
 namespace merino::eval {

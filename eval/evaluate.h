@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 #include "eval/metrics.h"
 #include "eval/tasks.h"
 #include "model/model.h"

@@ -2,15 +2,14 @@
 
 #include <cstdio>
 
-#include "data/atomic_file.h"
-#include "data/named_tokenizer.h"
-#include "data/shard.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/eval_checkpoint.h"
 #include "eval/evaluate.h"
 #include "eval/progress_line.h"
 #include "eval/zero_shot_evaluate.h"
-#include "model/yaml_reader.h"
-#include "train/device_backend.h"
+#include "kernels/device_backend.h"
 
 namespace merino::eval {
 namespace {

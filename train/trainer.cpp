@@ -11,15 +11,16 @@
 #include <optional>
 #include <vector>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
+#include "base/text_format.h"
 #include "data/loader.h"
+#include "data/shard_names.h"
+#include "kernels/device_backend.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
-#include "train/device_backend.h"
-#include "train/communicator.h"
-#include "train/grad_sync.h"
-#include "model/text_format.h"
-#include "train/metrics.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/grad_sync.h"
+#include "train/metrics_log.h"
 #include "train/run_dir_lock.h"
 #include "train/stop_signal.h"
 
@@ -57,25 +58,6 @@ std::vector<DecayRange> decay_ranges(const ParamLayout& layout, bool decay_embed
     else
       out.push_back({e.offset, e.numel, decay});
   }
-  return out;
-}
-
-std::vector<std::string> shards(const std::string& dir, const std::string& split) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(split + "_", 0) == 0 && entry.path().extension() == ".bin") {
-      // a directory or FIFO under a shard's name is refused here by name (the reader would block
-      // on a FIFO's open, or fail without naming it)
-      std::error_code type_ec;
-      if (!entry.is_regular_file(type_ec)) throw DataError(entry.path().string() + ": not a regular file");
-      out.push_back(entry.path().string());
-    }
-  }
-  if (ec) throw DataError(dir + ": cannot read data directory: " + ec.message());
-  std::sort(out.begin(), out.end());
-  if (out.empty()) throw DataError(dir + ": no " + split + "_*.bin shards (run `merino prepare` first)");
   return out;
 }
 
@@ -125,8 +107,8 @@ class Trainer {
         be_(*device_.backend),
         plan_(reserve_memory(be_, cfg, zero1_, comm)),
         model_(cfg.model, be_),
-        train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
-        val_(shards(cfg.data_dir, "val"), loader_options(cfg, false, comm)),
+        train_(cfg.data_dir, loader_options(cfg, kTrainSplit, cfg.shuffle, comm)),
+        val_(cfg.data_dir, loader_options(cfg, kValSplit, false, comm)),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
         counts_(zero1_ ? shard_counts(model_.num_params(), world_)
                           : std::vector<size_t>(1, model_.num_params())),
@@ -146,8 +128,10 @@ class Trainer {
   int run(const std::string& resume);
 
  private:
-  static LoaderOptions loader_options(const TrainConfig& cfg, bool shuffle, const Communicator& comm) {
+  static LoaderOptions loader_options(const TrainConfig& cfg, const std::string& split,
+                                      bool shuffle, const Communicator& comm) {
     LoaderOptions o;
+    o.split = split;
     o.batch = cfg.micro_batch;
     o.seq_len = cfg.seq_len;
     o.seed = cfg.seed;

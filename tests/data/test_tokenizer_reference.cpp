@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "bench/textbook_bpe.h"
-#include "data/pretokenizer.h"
-#include "data/utf8.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/utf8.h"
 #include "tests/data/tokenizer_test_support.h"
 
 namespace merino::test {

@@ -1,10 +1,9 @@
 // run_eval's bad-input contract: each problem is one exception naming the file or option.
 #include <gtest/gtest.h>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/run_eval.h"
 #include "eval_test_util.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 namespace {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/run_eval.h"
 #include "eval_test_util.h"
