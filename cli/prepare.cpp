@@ -1,12 +1,11 @@
 // `merino prepare --input FILE... --out DIR --tokenizer gpt2|neox|PATH`: token shards for
 // training (docs/DATA.md). The work is data/prepare.cpp; this file parses options, shows
-// progress on a terminal and prints the summary.
-#include <unistd.h>
-
+// its progress line and prints the summary.
 #include <cstdio>
 #include <memory>
 #include <string>
 
+#include "base/progress_line.h"
 #include "cli/commands.h"
 #include "data/named_tokenizer.h"
 #include "data/prepare.h"
@@ -15,46 +14,22 @@
 namespace merino::cli {
 namespace {
 
-// One line, redrawn in place at most twice a second; only called when stderr is a terminal.
-class ProgressLine {
- public:
-  void show(const PrepareProgress& p) {
-    if (p.seconds - last_ < 0.5) return;
-    last_ = p.seconds;
-    const double done = double(p.input_bytes - p.input_bytes_start) / 1e6;
-    const double rate = p.seconds > 0 ? done / p.seconds : 0;
-    const double left = double(p.input_bytes_total - p.input_bytes) / 1e6;
-    std::fprintf(stderr, "\r\033[Kprepare: %.1f/%.1f MB (%.2f MB/s), %s docs, %s tokens, ETA %s",
-                 double(p.input_bytes) / 1e6, double(p.input_bytes_total) / 1e6, rate, grouped(p.documents).c_str(),
-                 grouped(p.tokens).c_str(), rate > 0 ? duration(left / rate).c_str() : "?");
-    std::fflush(stderr);
-    shown_ = true;
-  }
-  // Clears the line so what follows (the summary, or an error) starts clean.
-  void clear() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-    shown_ = false;
-  }
-
- private:
-  double last_ = -1;
-  bool shown_ = false;
-};
-
 int run_prepare(PrepareOptions options, const std::string& tokenizer, const std::string& data_dir) {
   const NamedTokenizer named = load_named_tokenizer(tokenizer, data_dir);
   options.tokenizer_name = named.name;
-  ProgressLine line;
-  std::function<void(const PrepareProgress&)> progress;
-  if (::isatty(STDERR_FILENO)) progress = [&line](const PrepareProgress& p) { line.show(p); };
-  PrepareResult r;
-  try {
-    r = prepare_shards(options, named.tokenizer, progress);
-  } catch (...) {
-    line.clear();
-    throw;
-  }
-  line.clear();
+  ProgressLine line("prepare", "MB", progress_output(stderr), 1);
+  bool started = false;
+  PrepareProgress last;
+  auto detail = [](const PrepareProgress& p) {
+    return grouped(p.documents) + " docs, " + grouped(p.tokens) + " tokens";
+  };
+  const PrepareResult r = prepare_shards(options, named.tokenizer, [&](const PrepareProgress& p) {
+    if (!started) line.resumed_from(double(p.input_bytes_start) / 1e6);  // shards kept from a run before
+    started = true;
+    last = p;
+    line.update(double(p.input_bytes) / 1e6, double(p.input_bytes_total) / 1e6, detail(p));
+  });
+  if (started) line.finish(double(last.input_bytes) / 1e6, double(last.input_bytes_total) / 1e6, detail(last));
   if (r.already_complete)
     std::printf("%s: already complete, all %s shards verified\n", options.out_dir.c_str(), grouped(r.shards_kept).c_str());
   else
