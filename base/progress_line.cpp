@@ -30,15 +30,21 @@ ProgressOutput progress_output(std::FILE* file, bool terminal) {
     std::fflush(file);
   };
   o.now = [] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
   };
   return o;
 }
 
-ProgressOutput progress_output(std::FILE* file) { return progress_output(file, ::isatty(::fileno(file)) != 0); }
+ProgressOutput progress_output(std::FILE* file) {
+  return progress_output(file, ::isatty(::fileno(file)) != 0);
+}
 
 ProgressLine::ProgressLine(std::string label, std::string unit, ProgressOutput out, int decimals)
-    : label_(std::move(label)), unit_(std::move(unit)), out_(std::move(out)), decimals_(decimals),
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      out_(std::move(out)),
+      decimals_(decimals),
       start_(out_.now()) {}
 
 ProgressLine::~ProgressLine() { break_line(); }
@@ -86,8 +92,10 @@ std::string ProgressLine::text(double done, double total, const std::string& det
   const double seconds = now - start_;
   const double rate = seconds > 0 ? (done - start_done_) / seconds : 0;
   if (rate > 0) s += ", " + rate_text(rate) + " " + unit_ + "/s";
-  if (last) s += ", took " + duration(seconds);
-  else if (total > 0 && rate > 0) s += ", ETA " + duration(std::max(0.0, total - done) / rate);
+  if (last)
+    s += ", took " + duration(seconds);
+  else if (total > 0 && rate > 0)
+    s += ", ETA " + duration(std::max(0.0, total - done) / rate);
   if (!detail.empty()) s += ", " + detail;
   return s;
 }

@@ -48,7 +48,8 @@ class ProgressLine {
   void break_line();
 
  private:
-  std::string text(double done, double total, const std::string& detail, double now, bool last) const;
+  std::string text(double done, double total, const std::string& detail, double now,
+                   bool last) const;
   void draw(const std::string& line, bool last);
 
   std::string label_, unit_;
@@ -56,8 +57,8 @@ class ProgressLine {
   int decimals_;
   double start_, start_done_ = 0;
   double last_draw_ = 0;
-  bool drawn_ = false;   // anything written yet
-  bool open_ = false;    // an in-place line without its newline
+  bool drawn_ = false;  // anything written yet
+  bool open_ = false;   // an in-place line without its newline
 };
 
 }  // namespace merino

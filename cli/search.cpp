@@ -209,8 +209,10 @@ int run_search(SearchOptions o) {
   const auto t0 = std::chrono::steady_clock::now();
   ProgressLine line("search", "iterations", progress_output(stderr));
   const Progress progress = [&](long long it, const Evaluation& best) {
-    if (it < s.iterations) line.update(double(it), double(s.iterations), best_so_far(best));
-    else line.finish(double(it), double(s.iterations), best_so_far(best));
+    if (it < s.iterations)
+      line.update(double(it), double(s.iterations), best_so_far(best));
+    else
+      line.finish(double(it), double(s.iterations), best_so_far(best));
   };
   const std::unique_ptr<MeasuredLatency> measured = o.measure ? open_measured(o) : nullptr;
   SearchReport r;

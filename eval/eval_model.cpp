@@ -11,17 +11,33 @@
 namespace merino::eval {
 namespace {
 
-// The kernel's estimate of memory a process can take without swapping (MemAvailable), if known.
+// A number of bytes from a one-value cgroup file; nullopt for "max" or no such file.
+std::optional<size_t> cgroup_bytes(const char* path) {
+  std::ifstream in(path);
+  size_t bytes = 0;
+  if (in >> bytes) return bytes;
+  return std::nullopt;
+}
+
+// The kernel's estimate of memory a process can take without swapping (MemAvailable), or less
+// when a container's cgroup (v2) limit leaves less; nullopt when neither is known.
 std::optional<size_t> available_host_memory() {
+  std::optional<size_t> available;
   std::ifstream in("/proc/meminfo");
   std::string line;
-  while (std::getline(in, line)) {
+  while (!available && std::getline(in, line)) {
     std::istringstream fields(line);
     std::string key;
     size_t kib = 0;
-    if (fields >> key >> kib && key == "MemAvailable:") return kib * 1024;
+    if (fields >> key >> kib && key == "MemAvailable:") available = kib * 1024;
   }
-  return std::nullopt;
+  const std::optional<size_t> limit = cgroup_bytes("/sys/fs/cgroup/memory.max");
+  const std::optional<size_t> used = cgroup_bytes("/sys/fs/cgroup/memory.current");
+  if (limit && used) {
+    const size_t left = *limit > *used ? *limit - *used : 0;
+    if (!available || left < *available) available = left;
+  }
+  return available;
 }
 
 // "the address-space limit (ulimit -v) is N MiB", or "" when there is none
@@ -31,10 +47,11 @@ std::string address_space_limit() {
   return "the address-space limit (ulimit -v) is " + mebibytes(size_t(as.rlim_cur));
 }
 
-std::string needs(int batch, const ModelConfig& cfg, const MemoryPlan& plan, const std::string& where) {
+std::string needs(int batch, const ModelConfig& cfg, const MemoryPlan& plan,
+                  const std::string& where) {
   return "--batch " + std::to_string(batch) + ": scoring " + std::to_string(batch) + " x " +
-         std::to_string(cfg.context_length) + " tokens per forward pass needs " + mebibytes(plan.total()) +
-         " on " + where + " (" + plan.describe() + ")";
+         std::to_string(cfg.context_length) + " tokens per forward pass needs " +
+         mebibytes(plan.total()) + " on " + where + " (" + plan.describe() + ")";
 }
 
 // The host's memory is refused up front: the block is written as it is handed out, so a plan

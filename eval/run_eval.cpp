@@ -47,7 +47,8 @@ EvalRun run_eval(const RunEvalOptions& o) {
   const int batch = o.batch > 0 ? o.batch : auto_batch(ckpt.config.context_length);
   EvalModel m = load_eval_model(ckpt, o.device, batch);
   EvalRun run;
-  run.result = evaluate(*m.model, tok.tokenizer, task, {o.stride, o.batch, o.progress ? o.progress(task.name) : nullptr});
+  run.result = evaluate(*m.model, tok.tokenizer, task,
+                        {o.stride, o.batch, o.progress ? o.progress(task.name) : nullptr});
   run.report = report(o, task, ckpt, tok.name, run.result);
   return run;
 }

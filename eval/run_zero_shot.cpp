@@ -29,7 +29,8 @@ TaskNames task_names(const std::vector<std::string>& names, const std::string& d
       add(name, plan.run);
       continue;
     }
-    for (const std::string& t : merino_task_names()) add(t, zero_shot_data_present(t, data_dir) ? plan.run : plan.missing);
+    for (const std::string& t : merino_task_names())
+      add(t, zero_shot_data_present(t, data_dir) ? plan.run : plan.missing);
   }
   return plan;
 }
@@ -56,7 +57,8 @@ bool is_zero_shot_spec(const std::string& spec) {
   const std::vector<std::string> names = split_task_spec(spec);
   if (names.empty()) return false;
   for (const std::string& n : names)
-    if (n != "merino" && !is_zero_shot_task(n)) return names.size() > 1;  // a list is never a perplexity task
+    if (n != "merino" && !is_zero_shot_task(n))
+      return names.size() > 1;  // a list is never a perplexity task
   return true;
 }
 
@@ -64,12 +66,14 @@ ZeroShotPlan plan_zero_shot(const std::vector<std::string>& names, const std::st
   const TaskNames named = task_names(names, data_dir);
   if (named.run.empty())
     throw DataError(zero_shot_task_dir(data_dir, named.missing.at(0)) +
-                    ": no zero-shot data for any of the tasks asked for (looked in every data root, docs/DATA.md; "
+                    ": no zero-shot data for any of the tasks asked for (looked in every data "
+                    "root, docs/DATA.md; "
                     "run `merino fetch zero-shot`, docs/EVAL.md lists the files)");
   ZeroShotPlan plan;
   plan.missing = named.missing;
   // every task's data read and checked before the model is loaded, so bad input fails fast
-  for (const std::string& name : named.run) plan.tasks.push_back(load_zero_shot_task(name, data_dir));
+  for (const std::string& name : named.run)
+    plan.tasks.push_back(load_zero_shot_task(name, data_dir));
   return plan;
 }
 
@@ -110,16 +114,18 @@ ZeroShotRun run_zero_shot(const RunZeroShotOptions& o, const ZeroShotPlan& plan)
                        {"verified", tasks[t].verified}};
   }
   j["missing"] = plan.missing;
-  j["config"] = {{"model", ckpt.config.name},
-                 {"tokenizer", tok.name},
-                 {"checkpoint", o.checkpoint},
-                 {"checkpoint_resolved", ckpt.resolved_dir},
-                 {"step", ckpt.step},
-                 {"context_length", L},
-                 {"batch", batch},
-                 {"limit", o.limit > 0 ? nlohmann::ordered_json(o.limit) : nlohmann::ordered_json(nullptr)},
-                 {"num_fewshot", 0},
-                 {"protocol", "lm-evaluation-harness 0.4 (4e7e0d4), shared/data/zero-shot/LM_EVAL_ZERO_SHOT.md"}};
+  j["config"] = {
+      {"model", ckpt.config.name},
+      {"tokenizer", tok.name},
+      {"checkpoint", o.checkpoint},
+      {"checkpoint_resolved", ckpt.resolved_dir},
+      {"step", ckpt.step},
+      {"context_length", L},
+      {"batch", batch},
+      {"limit", o.limit > 0 ? nlohmann::ordered_json(o.limit) : nlohmann::ordered_json(nullptr)},
+      {"num_fewshot", 0},
+      {"protocol",
+       "lm-evaluation-harness 0.4 (4e7e0d4), shared/data/zero-shot/LM_EVAL_ZERO_SHOT.md"}};
   return run;
 }
 

@@ -3,10 +3,9 @@
 // cli/eval.cpp prints the warnings, the per-task lines and the table, and writes the JSON.
 #pragma once
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "eval/evaluate.h"
 #include "eval/zero_shot_evaluate.h"
@@ -18,8 +17,8 @@ struct RunZeroShotOptions {
   std::string checkpoint;
   std::string tokenizer = "gpt2";
   std::string data_dir;  // --data-dir: the first data root (data/data_paths.h), or ""
-  int batch = 0;      // 0: auto_batch(context length)
-  double limit = 0;   // see ZeroShotOptions
+  int batch = 0;         // 0: auto_batch(context length)
+  double limit = 0;      // see ZeroShotOptions
   std::string device = "cpu";
   ProgressFactory progress;                              // may be empty
   std::function<void(const ZeroShotResult&)> task_done;  // as each task ends; may be empty

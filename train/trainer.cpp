@@ -442,10 +442,12 @@ int Trainer<T>::run(const std::string& resume) {
                       {"elapsed_s", state_.elapsed_seconds}});
     if (lead_) {
       char figures[128];
-      std::snprintf(figures, sizeof figures, "loss %.4f, lr %.3g, grad norm %.3f, %.0f tok/s", loss, lr,
-                    grad_norm_, tok_s);
-      if (last) line->finish(double(state_.step), double(cfg_.max_steps), figures);
-      else line->update(double(state_.step), double(cfg_.max_steps), figures);
+      std::snprintf(figures, sizeof figures, "loss %.4f, lr %.3g, grad norm %.3f, %.0f tok/s", loss,
+                    lr, grad_norm_, tok_s);
+      if (last)
+        line->finish(double(state_.step), double(cfg_.max_steps), figures);
+      else
+        line->update(double(state_.step), double(cfg_.max_steps), figures);
     }
     // the checkpoint comes before the validation, so a failing validation cannot lose the step
     const bool periodic = cfg_.checkpoint_every > 0 && state_.step % cfg_.checkpoint_every == 0;
@@ -474,8 +476,8 @@ int Trainer<T>::run(const std::string& resume) {
   }
   if (lead_)
     std::printf("done: %lld steps, %llu tokens, checkpoint %s\n",
-                static_cast<long long>(state_.step), static_cast<unsigned long long>(state_.tokens_seen),
-                last_checkpoint_.c_str());
+                static_cast<long long>(state_.step),
+                static_cast<unsigned long long>(state_.tokens_seen), last_checkpoint_.c_str());
   return 0;
 }
 

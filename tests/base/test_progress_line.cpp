@@ -14,7 +14,8 @@ struct progress_line : ::testing::Test {
   double now = 1000;  // seconds; the line measures from its creation
   std::vector<std::string> written;
   ProgressOutput output(bool terminal) {
-    return {terminal, [this](const std::string& s) { written.push_back(s); }, [this] { return now; }};
+    return {terminal, [this](const std::string& s) { written.push_back(s); },
+            [this] { return now; }};
   }
 };
 
@@ -23,7 +24,9 @@ TEST_F(progress_line, terminal_line_with_rate_and_eta) {
   now += 10;
   line.update(20, 100, "2345 tok/s");  // 2 windows/s, 80 left: 40 s
   ASSERT_EQ(written.size(), 1u);
-  EXPECT_EQ(written[0], "\r\033[Keval wikitext2: 20/100 windows (20.0%), 2.00 windows/s, ETA 0m40s, 2345 tok/s");
+  EXPECT_EQ(
+      written[0],
+      "\r\033[Keval wikitext2: 20/100 windows (20.0%), 2.00 windows/s, ETA 0m40s, 2345 tok/s");
 }
 
 TEST_F(progress_line, terminal_redraws_at_most_every_half_second) {

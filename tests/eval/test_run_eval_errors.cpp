@@ -52,7 +52,8 @@ TEST_F(eval_run_errors, missing_task_file_is_reported_before_the_checkpoint) {
 TEST_F(eval_run_errors, tokenizer_larger_than_the_model_vocabulary) {
   o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(37, 8));
   EXPECT_EQ(message_of(o),
-            "DataError: the tokenizer has 50257 tokens but the model's vocabulary is 37 (pass the --tokenizer the "
+            "DataError: the tokenizer has 50257 tokens but the model's vocabulary is 37 (pass the "
+            "--tokenizer the "
             "model was trained with)");
 }
 
@@ -71,9 +72,11 @@ TEST_F(eval_run_errors, batch_beyond_the_memory_names_the_sizes) {
     FAIL() << "no error";
   } catch (const EnvironmentError& e) {
     const std::string m = e.what();
-    EXPECT_TRUE(std::regex_match(m, std::regex("--batch 1048576: scoring 1048576 x 8 tokens per forward pass needs "
-                                           "[0-9]+\\.[0-9] MiB on cpu \\(parameters .*\\), but [0-9]+\\.[0-9] MiB "
-                                           "of memory is available; lower --batch"))) << m;
+    EXPECT_TRUE(std::regex_match(
+        m, std::regex("--batch 1048576: scoring 1048576 x 8 tokens per forward pass needs "
+                      "[0-9]+\\.[0-9] MiB on cpu \\(parameters .*\\), but [0-9]+\\.[0-9] MiB "
+                      "of memory is available; lower --batch")))
+        << m;
     EXPECT_EQ(m.find('\n'), std::string::npos);
   }
 }

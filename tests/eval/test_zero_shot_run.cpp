@@ -17,7 +17,8 @@ struct zero_shot_run : ::testing::Test {
     return nlohmann::json::parse(run_zero_shot(o, plan_zero_shot(tasks, o.data_dir)).report.dump());
   }
   void SetUp() override {
-    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
+    if (!test::zero_shot_data_here())
+      GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
     o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(50257, 16), 7);
     o.data_dir = test::kZeroShotRoot;
     o.limit = 3;
@@ -31,7 +32,8 @@ TEST_F(zero_shot_run, results_layout) {
   const nlohmann::json& cb = j["results"]["cb"];
   EXPECT_EQ(cb["alias"], "cb");
   EXPECT_EQ(cb["n"], 3);
-  for (const char* key : {"acc,none", "acc_stderr,none", "f1,none", "f1_stderr,none"}) EXPECT_TRUE(cb.contains(key)) << key;
+  for (const char* key : {"acc,none", "acc_stderr,none", "f1,none", "f1_stderr,none"})
+    EXPECT_TRUE(cb.contains(key)) << key;
   EXPECT_EQ(cb["f1_stderr,none"], "N/A");
   EXPECT_FALSE(j["results"]["boolq"].contains("acc_norm,none"));  // not in lm-eval's boolq metrics
   EXPECT_TRUE(j["results"]["lambada_openai"].contains("perplexity,none"));
@@ -52,8 +54,10 @@ TEST_F(zero_shot_run, merino_set_skips_tasks_without_data) {
   // (shared/data lacks hellaswag and winogrande)
   EXPECT_EQ(j["results"].size() + j["missing"].size(), 12u);
   for (const std::string& name : merino_task_names())
-    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kZeroShotRoot)) << name;
-  for (const auto& name : j["missing"]) EXPECT_FALSE(zero_shot_data_present(name, test::kZeroShotRoot)) << name;
+    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kZeroShotRoot))
+        << name;
+  for (const auto& name : j["missing"])
+    EXPECT_FALSE(zero_shot_data_present(name, test::kZeroShotRoot)) << name;
   EXPECT_FALSE(j["results"].contains("piqa"));  // not in MeRino's table
 }
 
