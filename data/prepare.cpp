@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <future>
 #include <limits>
@@ -160,7 +159,6 @@ PrepareResult prepare_shards(const PrepareOptions& o, const Tokenizer& tok,
   PrepareProgress status;
   for (const InputFile& in : inputs) status.input_bytes_total += in.bytes;
   status.input_bytes_start = reader.input_bytes();
-  const auto began = std::chrono::steady_clock::now();
 
   const auto read_batch = [&reader] { return reader.next_batch(kBatchBytes); };
   std::future<PieceBatch> pending = std::async(std::launch::async, read_batch);
@@ -177,7 +175,6 @@ PrepareResult prepare_shards(const PrepareOptions& o, const Tokenizer& tok,
       status.input_bytes = batch.input_bytes;
       status.documents = sink.documents();
       status.tokens = sink.tokens();
-      status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       progress(status);
     }
   }

@@ -22,12 +22,4 @@ LoadedCheckpoint load_for_eval(const std::string& dir) {
   return c;
 }
 
-void check_output_directory(const std::string& json_out) {
-  if (json_out.empty()) return;
-  const fs::path parent = fs::path(json_out).parent_path();
-  std::error_code ec;
-  if (!parent.empty() && !fs::is_directory(parent, ec))
-    throw ConfigError("--json " + json_out + ": directory " + parent.string() + " does not exist");
-}
-
 }  // namespace merino::eval
