@@ -78,6 +78,9 @@ class TimingBackend final : public Backend<T> {
   void zero_bytes(void* p, size_t bytes) override {
     timed("zero", [&] { inner_.zero_bytes(p, bytes); });
   }
+  void copy_bytes(void* dst, const void* src, size_t bytes) override {
+    timed("copy", [&] { inner_.copy_bytes(dst, src, bytes); });
+  }
   void reserve(const MemoryPlan& plan) override { inner_.reserve(plan); }
   MemoryUse memory_use() const override { return inner_.memory_use(); }
 
@@ -156,6 +159,16 @@ class TimingBackend final : public Backend<T> {
   }
   void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override {
     timed("rope_backward", [&] { inner_.rope_backward(dqkv, B, Tn, H, KVH, hd, theta); });
+  }
+  void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override {
+    timed("rope_forward_at", [&] { inner_.rope_forward_at(qkv, B, Tn, H, KVH, hd, theta, pos0); });
+  }
+  void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B, int Tq,
+                                int Tk, int cap, int H, int KVH, int hd) override {
+    timed("attention_cached_forward", [&] {
+      inner_.attention_cached_forward(out, k_cache, v_cache, qkv, B, Tq, Tk, cap, H, KVH, hd);
+    });
   }
   void gelu_forward(T* out, const T* inp, size_t n) override {
     timed("gelu_forward", [&] { inner_.gelu_forward(out, inp, n); });

@@ -25,6 +25,9 @@ class RecordingBackend final : public Backend<float> {
     inner_.download_bytes(dst, src, bytes);
   }
   void zero_bytes(void* p, size_t bytes) override { inner_.zero_bytes(p, bytes); }
+  void copy_bytes(void* dst, const void* src, size_t bytes) override {
+    inner_.copy_bytes(dst, src, bytes);
+  }
   void reserve(const MemoryPlan& plan) override { inner_.reserve(plan); }
   MemoryUse memory_use() const override { return inner_.memory_use(); }
 
@@ -108,6 +111,16 @@ class RecordingBackend final : public Backend<float> {
   void rope_backward(float* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override {
     note("rope_backward", B, Tn, H, KVH, hd, theta);
     inner_.rope_backward(dqkv, B, Tn, H, KVH, hd, theta);
+  }
+  void rope_forward_at(float* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override {
+    note("rope_forward_at", B, Tn, H, KVH, hd, theta, pos0);
+    inner_.rope_forward_at(qkv, B, Tn, H, KVH, hd, theta, pos0);
+  }
+  void attention_cached_forward(float* out, float* k_cache, float* v_cache, const float* qkv,
+                                int B, int Tq, int Tk, int cap, int H, int KVH, int hd) override {
+    note("attention_cached_forward", B, Tq, Tk, cap, H, KVH, hd);
+    inner_.attention_cached_forward(out, k_cache, v_cache, qkv, B, Tq, Tk, cap, H, KVH, hd);
   }
   void gelu_forward(float* out, const float* inp, size_t n) override {
     note("gelu_forward", n);
