@@ -39,8 +39,10 @@ struct KVCache {
 
   // Every row of this cache gets positions 0 .. n - 1 of row src_row of src (src may be this
   // cache: the other rows are overwritten), and length becomes n. src must be a cache of the
-  // same model with n <= src.length and n <= capacity.
-  void copy_prefix_from(const KVCache& src, int src_row, int n);
+  // same model with n <= src.length and n <= capacity. With count >= 0 only rows first ..
+  // first + count - 1 get them (forking several contexts of one batched run, each into its own
+  // rows); the caller then fills every row it runs before the next forward_cached.
+  void copy_prefix_from(const KVCache& src, int src_row, int n, int first = 0, int count = -1);
 
   Backend<T>& backend;
   int batch = 0, capacity = 0;

@@ -113,6 +113,78 @@ TEST(zero_shot_scoring, batched_equals_naive_bit_for_bit) {
   EXPECT_LT(greedy, requests);
 }
 
+// Documents shaped like HellaSwag's, whose choices fork from a context run once: contexts of
+// 1-20 tokens, 2-6 choices of 1-9 tokens (some sharing first tokens, so the shared prefix runs
+// into the continuations; some with nothing shared beyond the context), a continuation longer
+// than the window (scored in pieces) and contexts long enough that the choices' windows are
+// truncated differently (nothing shared at all). The cached attention adds the same products
+// in the same order as the full one, so fp32 matches one forward pass per request bit for bit.
+TEST(zero_shot_scoring, forked_prefixes_equal_naive_bit_for_bit) {
+  const int L = 24;
+  for (uint64_t seed : {4u, 5u}) {
+    CpuBackend<float> backend;
+    Model<float> model(config(yaml(29, L, 8, seed == 4)), backend);
+    model.init_weights(seed);
+    std::mt19937 rng{uint32_t(seed)};
+    auto tok = [&] { return int32_t(rng() % 29u); };
+    std::vector<TokenRequest> reqs;
+    std::vector<size_t> group;
+    for (size_t d = 0; d < 30; ++d) {
+      const int kind = int(d % 5);
+      Ids context(kind == 4 ? size_t(L) + rng() % 10 : 1 + rng() % 20);
+      for (auto& t : context) t = tok();
+      const Ids common = {tok(), tok()};
+      const size_t choices = 2 + rng() % 5;
+      for (size_t c = 0; c < choices; ++c) {
+        Ids cont(1 + rng() % 9);
+        for (auto& t : cont) t = tok();
+        if (kind == 1) cont.insert(cont.begin(), common.begin(), common.end());  // shared first tokens
+        if (kind == 2) cont[0] = int32_t(c);  // nothing shared beyond the context
+        if (kind == 3 && c == 0) cont.resize(size_t(2 * L + 3), 7);  // three pieces
+        reqs.push_back({context, cont});
+        group.push_back(d);
+      }
+    }
+    const std::vector<ScoredRequest> naive = score_naive(model, reqs);
+    for (int batch : {1, 2, 3, 5, 1000}) {
+      const std::vector<ScoredRequest> batched = score_requests(model, reqs, group, {batch, nullptr});
+      for (size_t i = 0; i < reqs.size(); ++i) {
+        EXPECT_EQ(batched[i].loglikelihood, naive[i].loglikelihood) << "seed " << seed << " batch " << batch << " request " << i;
+        EXPECT_EQ(batched[i].greedy, naive[i].greedy) << "seed " << seed << " batch " << batch << " request " << i;
+      }
+    }
+  }
+}
+
+// The shared prefix runs once per document: at batch 1 (no padding) a document of choices
+// c_1..c_k after a context of n tokens, with no first token in common, costs n + sum(|c_i| - 1)
+// positions, not k n + sum(|c_i| - 1) as one forward pass per choice does.
+TEST(zero_shot_scoring, the_context_runs_once_per_document) {
+  CpuBackend<float> backend;
+  Model<float> model(config(yaml(29, 32, 8, true)), backend);
+  model.init_weights(3);
+  std::vector<TokenRequest> reqs;
+  std::vector<size_t> group;
+  uint64_t expected = 0, each = 0;
+  for (size_t d = 0; d < 3; ++d) {
+    const Ids context(5 + 3 * d, int32_t(d + 1));
+    expected += context.size();
+    for (int32_t c = 0; c < 4; ++c) {
+      const Ids cont(size_t(2 + c + d), int32_t(10 + c));
+      expected += cont.size() - 1;
+      each += context.size() + cont.size() - 1;
+      reqs.push_back({context, cont});
+      group.push_back(d);
+    }
+  }
+  LoglikelihoodStats stats, unshared;
+  score_requests(model, reqs, group, {1, nullptr}, &stats);
+  score_requests(model, reqs, {}, {1, nullptr}, &unshared);
+  EXPECT_EQ(stats.positions, expected);
+  EXPECT_EQ(unshared.positions, each);
+  EXPECT_EQ(stats.rows, reqs.size());
+}
+
 // A continuation longer than L: pieces of L tokens from the end, the first taking the rest,
 // each after all that precedes it.
 TEST(zero_shot_scoring, long_continuation_is_scored_in_pieces) {
