@@ -49,8 +49,7 @@ struct Setup {
     model = std::make_unique<Model<float>>(
         load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/tiny.yaml"), backend);
     model->init_weights(1);
-    tokenizer = std::make_unique<Tokenizer>(
-        load_named_tokenizer("gpt2").tokenizer);
+    tokenizer = std::make_unique<Tokenizer>(load_named_tokenizer("gpt2").tokenizer);
     task = eval::load_task("wikitext2");
     task.documents.resize(kDocuments);
   }
@@ -63,7 +62,8 @@ Setup& setup() {
 
 // tokens/s of one full pass over the documents
 double rate(int batch) {
-  const eval::EvalResult r = eval::evaluate(*setup().model, *setup().tokenizer, setup().task, {0, batch, nullptr});
+  const eval::EvalResult r =
+      eval::evaluate(*setup().model, *setup().tokenizer, setup().task, {0, batch, nullptr});
   return double(r.totals.tokens) / r.seconds;
 }
 
@@ -98,7 +98,8 @@ struct Requests {
 
 // docs documents of `choices` continuations of min_len..max_len tokens after a context of
 // min_context..max_context tokens
-Requests shaped(size_t docs, size_t min_context, size_t max_context, size_t choices, size_t min_len, size_t max_len) {
+Requests shaped(size_t docs, size_t min_context, size_t max_context, size_t choices, size_t min_len,
+                size_t max_len) {
   std::mt19937 rng(5);
   auto tok = [&] { return int32_t(rng() % 50000); };
   Requests r;
@@ -146,8 +147,15 @@ Seconds naive_seconds(const Requests& r) {
 }
 
 void zero_shot_naive(benchmark::State& state, const Requests& r) {
-  for (auto _ : state) state.SetIterationTime(seconds_of([&] { eval::score_naive(*setup().model, r.requests); }).wall);
-  state.counters["requests/s"] = benchmark::Counter(double(r.requests.size()), benchmark::Counter::kIsIterationInvariantRate);
+  for (auto _ : state)
+    state.SetIterationTime(seconds_of([&] { eval::score_naive(*setup().model, r.requests); }).wall);
+  state.counters["requests/s"] =
+      benchmark::Counter(double(r.requests.size()), benchmark::Counter::kIsIterationInvariantRate);
+  const size_t window = size_t(setup().model->config().context_length) + 1;
+  double positions = 0;  // one whole window per request
+  for (const eval::TokenRequest& q : r.requests)
+    positions += double(std::min(q.context.size() + q.continuation.size(), window) - 1);
+  state.counters["positions"] = positions;
 }
 
 void zero_shot_engine(benchmark::State& state, const Requests& r, const Seconds& naive) {
@@ -155,7 +163,9 @@ void zero_shot_engine(benchmark::State& state, const Requests& r, const Seconds&
   Seconds total;
   eval::LoglikelihoodStats stats;
   for (auto _ : state) {
-    const Seconds s = seconds_of([&] { eval::score_requests(*setup().model, r.requests, r.group, {batch, nullptr}, &stats); });
+    const Seconds s = seconds_of([&] {
+      eval::score_requests(*setup().model, r.requests, r.group, {batch, nullptr}, &stats);
+    });
     total.wall += s.wall;
     total.cpu += s.cpu;
     state.SetIterationTime(s.wall);
@@ -177,18 +187,43 @@ const Seconds& boolq_naive() {
   return best;
 }
 
-void BM_ZeroShotHellaSwag_Naive(benchmark::State& state) { zero_shot_naive(state, hellaswag_shaped()); }
-void BM_ZeroShotHellaSwag_Engine(benchmark::State& state) { zero_shot_engine(state, hellaswag_shaped(), hellaswag_naive()); }
+void BM_ZeroShotHellaSwag_Naive(benchmark::State& state) {
+  zero_shot_naive(state, hellaswag_shaped());
+}
+void BM_ZeroShotHellaSwag_Engine(benchmark::State& state) {
+  zero_shot_engine(state, hellaswag_shaped(), hellaswag_naive());
+}
 void BM_ZeroShotBoolQ_Naive(benchmark::State& state) { zero_shot_naive(state, boolq_shaped()); }
-void BM_ZeroShotBoolQ_Engine(benchmark::State& state) { zero_shot_engine(state, boolq_shaped(), boolq_naive()); }
+void BM_ZeroShotBoolQ_Engine(benchmark::State& state) {
+  zero_shot_engine(state, boolq_shaped(), boolq_naive());
+}
 
 }  // namespace
 
-BENCHMARK(BM_ZeroShotHellaSwag_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_ZeroShotHellaSwag_Engine)->Arg(1)->Arg(16)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotHellaSwag_Naive)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+BENCHMARK(BM_ZeroShotHellaSwag_Engine)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK(BM_ZeroShotBoolQ_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_ZeroShotBoolQ_Engine)->Arg(1)->Arg(16)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotBoolQ_Engine)
+    ->Arg(1)
+    ->Arg(16)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK(BM_EvalTiny_Batch1)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_EvalTiny_Auto)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_EvalTiny_Batch)->Arg(4)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_EvalTiny_Batch)
+    ->Arg(4)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK_MAIN();

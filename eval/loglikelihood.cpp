@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <numeric>
 #include <string>
 
@@ -39,7 +38,8 @@ std::vector<TokenRequest> pieces_of(const TokenRequest& r, int L) {
   std::vector<TokenRequest> out;
   for (size_t begin = 0, len = n - l * ((n - 1) / l); begin < n; begin += len, len = l) {
     TokenRequest piece{r.context, {}};
-    piece.context.insert(piece.context.end(), r.continuation.begin(), r.continuation.begin() + ptrdiff_t(begin));
+    piece.context.insert(piece.context.end(), r.continuation.begin(),
+                         r.continuation.begin() + ptrdiff_t(begin));
     piece.continuation.assign(r.continuation.begin() + ptrdiff_t(begin),
                               r.continuation.begin() + ptrdiff_t(begin + len));
     out.push_back(std::move(piece));
@@ -67,8 +67,8 @@ void score_position(const float* logits, int V, int32_t target, ScoredRequest& o
 // Adds continuation tokens j0 .. j1 - 1 to s, token j predicted by logit row first_row + j - j0
 // of the last forward pass. Tokens are added in order, so a request scored over two passes
 // sums exactly as over one.
-void score_tokens(Model<float>& model, size_t first_row, const std::vector<int32_t>& cont, size_t j0, size_t j1,
-                  ScoredRequest& s, std::vector<float>& logits) {
+void score_tokens(Model<float>& model, size_t first_row, const std::vector<int32_t>& cont,
+                  size_t j0, size_t j1, ScoredRequest& s, std::vector<float>& logits) {
   const int V = model.config().vocab_size;
   const size_t ld = size_t(model.config().padded_vocab());
   for (size_t j = j0; j < j1; ++j) {
@@ -88,7 +88,8 @@ bool starts_with(const std::vector<int32_t>& a, const std::vector<int32_t>& pref
 
 // Each group's rows: a request whose input is a prefix of an existing row's input joins that
 // row. Groups in order of their first request; rows longest first (ties: first request first).
-std::vector<std::vector<Row>> plan_groups(const std::vector<Window>& windows, const std::vector<size_t>& group) {
+std::vector<std::vector<Row>> plan_groups(const std::vector<Window>& windows,
+                                          const std::vector<size_t>& group) {
   std::vector<size_t> order(windows.size());
   std::iota(order.begin(), order.end(), size_t(0));
   // each group's requests together, longest input first, so a row exists before its prefixes
@@ -101,7 +102,8 @@ std::vector<std::vector<Row>> plan_groups(const std::vector<Window>& windows, co
     const size_t i = order[k];
     if (k == 0 || group[i] != group[order[k - 1]]) groups.emplace_back();
     std::vector<Row>& rows = groups.back();
-    auto host = std::find_if(rows.begin(), rows.end(), [&](const Row& r) { return starts_with(r.input, windows[i].input); });
+    auto host = std::find_if(rows.begin(), rows.end(),
+                             [&](const Row& r) { return starts_with(r.input, windows[i].input); });
     if (host == rows.end()) host = rows.insert(rows.end(), Row{windows[i].input, {}});
     host->requests.push_back(i);
   }
@@ -119,7 +121,8 @@ size_t common_prefix(const std::vector<Row>& rows) {
   size_t n = rows[0].input.size();
   for (const Row& r : rows) {
     const size_t m = std::min(n, r.input.size());
-    n = size_t(std::mismatch(r.input.begin(), r.input.begin() + ptrdiff_t(m), rows[0].input.begin()).first -
+    n = size_t(std::mismatch(r.input.begin(), r.input.begin() + ptrdiff_t(m), rows[0].input.begin())
+                   .first -
                r.input.begin());
   }
   return n;
@@ -141,21 +144,27 @@ size_t pass_positions(const std::vector<ForkedGroup>& groups, size_t first, size
 // Runs the passes and scores every piece from their logits.
 class Engine {
  public:
-  Engine(Model<float>& model, const std::vector<TokenRequest>& pieces, const std::vector<Window>& windows,
-         const LoglikelihoodOptions& options)
-      : model_(model), pieces_(pieces), windows_(windows), options_(options),
-        scored_(pieces.size(), ScoredRequest{0.0, true}), logits_(size_t(model.config().vocab_size)) {}
+  Engine(Model<float>& model, const std::vector<TokenRequest>& pieces,
+         const std::vector<Window>& windows, const LoglikelihoodOptions& options)
+      : model_(model),
+        pieces_(pieces),
+        windows_(windows),
+        options_(options),
+        scored_(pieces.size(), ScoredRequest{0.0, true}),
+        logits_(size_t(model.config().vocab_size)) {}
 
   // Rows of single-row groups: forward passes of `batch` rows, longest first, right-padded.
   void run_plain(std::vector<Row> rows) {
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.input.size() > b.input.size(); });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row& a, const Row& b) { return a.input.size() > b.input.size(); });
     const size_t batch = size_t(options_.batch);
     for (size_t first = 0; first < rows.size(); first += batch) {
       const size_t last = std::min(rows.size(), first + batch);
       const int Tn = int(rows[first].input.size());
       std::vector<int32_t> tokens((last - first) * size_t(Tn), 0);
       for (size_t r = first; r < last; ++r)
-        std::copy(rows[r].input.begin(), rows[r].input.end(), tokens.begin() + ptrdiff_t((r - first) * size_t(Tn)));
+        std::copy(rows[r].input.begin(), rows[r].input.end(),
+                  tokens.begin() + ptrdiff_t((r - first) * size_t(Tn)));
       const std::vector<int32_t> targets(tokens.size(), Model<float>::kIgnoreIndex);
       model_.forward(tokens.data(), targets.data(), int(last - first), Tn);
       count_pass(last - first, size_t(Tn));
@@ -174,18 +183,21 @@ class Engine {
   // batched prefix; each group's prefix is forked into one cache row per row of the group, and
   // the rows' remaining tokens run together. A group whose shared tokens are far fewer would
   // make the others rerun theirs: it joins only while the pass runs at most 1/8 more positions
-  // than its groups would alone (a pass of batch rows runs ~1.2x faster per position than a pass
-  // of one document, bench_eval).
+  // than its groups would alone. Batching documents makes a position cheaper (bench_eval: batch
+  // 16 runs 17% more positions than batch 1, padding, in 25% less time), not free.
   void run_forked(std::vector<ForkedGroup> groups) {
     if (groups.empty()) return;
-    std::stable_sort(groups.begin(), groups.end(), [](const ForkedGroup& a, const ForkedGroup& b) { return a.shared > b.shared; });
+    std::stable_sort(groups.begin(), groups.end(), [](const ForkedGroup& a, const ForkedGroup& b) {
+      return a.shared > b.shared;
+    });
     const size_t batch = size_t(options_.batch);
     std::vector<std::pair<size_t, size_t>> passes;  // [first, last) of groups
     // the cache holds the widest pass's rows (<= batch) and the longest row (<= L): at most the
     // k/v activations that one forward pass of `batch` full windows already holds
     size_t rows = 0, capacity = 0;
     for (size_t first = 0; first < groups.size();) {
-      size_t last = first + 1, width = groups[first].rows.size(), alone = pass_positions(groups, first, last);
+      size_t last = first + 1, width = groups[first].rows.size(),
+             alone = pass_positions(groups, first, last);
       while (last < groups.size() && width + groups[last].rows.size() <= batch) {
         const size_t own = pass_positions(groups, last, last + 1);
         if (8 * pass_positions(groups, first, last + 1) > 9 * (alone + own)) break;
@@ -209,13 +221,15 @@ class Engine {
   // groups [first, last) share their first n = groups[last - 1].shared tokens (sorted); when
   // they are one group of more rows than `batch`, its prefix row 0 is forked again for each
   // chunk of rows (continuations write past position n, so the prefix stays intact).
-  void run_forked_pass(KVCache<float>& cache, const std::vector<ForkedGroup>& groups, size_t first, size_t last) {
+  void run_forked_pass(KVCache<float>& cache, const std::vector<ForkedGroup>& groups, size_t first,
+                       size_t last) {
     const size_t n = groups[last - 1].shared, G = last - first;
     cache.length = 0;
     if (n > 0) {
       std::vector<int32_t> tokens;
       for (size_t g = first; g < last; ++g)
-        tokens.insert(tokens.end(), groups[g].rows[0].input.begin(), groups[g].rows[0].input.begin() + ptrdiff_t(n));
+        tokens.insert(tokens.end(), groups[g].rows[0].input.begin(),
+                      groups[g].rows[0].input.begin() + ptrdiff_t(n));
       model_.forward_cached(cache, tokens.data(), int(G), int(n));
       count_pass(G, n);
       for (size_t g = first; g < last; ++g)
@@ -235,7 +249,8 @@ class Engine {
       std::vector<int32_t> tokens((end - begin) * Tc, 0);
       for (size_t q = begin; q < end; ++q) {
         const std::vector<int32_t>& in = queue[q].first->input;
-        std::copy(in.begin() + ptrdiff_t(n), in.end(), tokens.begin() + ptrdiff_t((q - begin) * Tc));
+        std::copy(in.begin() + ptrdiff_t(n), in.end(),
+                  tokens.begin() + ptrdiff_t((q - begin) * Tc));
       }
       model_.forward_cached(cache, tokens.data(), int(end - begin), int(Tc));
       count_pass(end - begin, Tc);
@@ -251,8 +266,8 @@ class Engine {
   // Rows begin .. end - 1 of the queue go to cache rows 0 ..: each gets its prefix row's first n
   // positions. Groups are forked last first: a group's rows start at or after its prefix row, and
   // the prefix rows not yet forked lie before them.
-  static void fork(KVCache<float>& cache, const std::vector<std::pair<const Row*, int>>& queue, size_t begin,
-                   size_t end, int n) {
+  static void fork(KVCache<float>& cache, const std::vector<std::pair<const Row*, int>>& queue,
+                   size_t begin, size_t end, int n) {
     if (n == 0) {
       cache.length = 0;
       return;
@@ -271,7 +286,9 @@ class Engine {
   void score_from(size_t i, size_t row_of_from, size_t from, size_t to) {
     const size_t fs = windows_[i].first_scored;
     const size_t lo = std::max(fs, from), hi = std::min(fs + pieces_[i].continuation.size(), to);
-    if (lo < hi) score_tokens(model_, row_of_from + lo - from, pieces_[i].continuation, lo - fs, hi - fs, scored_[i], logits_);
+    if (lo < hi)
+      score_tokens(model_, row_of_from + lo - from, pieces_[i].continuation, lo - fs, hi - fs,
+                   scored_[i], logits_);
   }
   void finish(size_t i) {
     ++done_;
@@ -299,8 +316,10 @@ class Engine {
 
 }  // namespace
 
-std::vector<ScoredRequest> score_requests(Model<float>& model, const std::vector<TokenRequest>& requests,
-                                          const std::vector<size_t>& group, const LoglikelihoodOptions& options,
+std::vector<ScoredRequest> score_requests(Model<float>& model,
+                                          const std::vector<TokenRequest>& requests,
+                                          const std::vector<size_t>& group,
+                                          const LoglikelihoodOptions& options,
                                           LoglikelihoodStats* stats) {
   if (options.batch < 1) throw std::invalid_argument("score_requests: batch must be >= 1");
   const int L = model.config().context_length;
@@ -337,11 +356,13 @@ std::vector<ScoredRequest> score_requests(Model<float>& model, const std::vector
   }
   const std::vector<ScoredRequest> scored = std::move(engine).scored();
   std::vector<ScoredRequest> out(requests.size());
-  for (size_t i = 0; i < pieces.size(); ++i) combine(out[owner[i]], scored[i], i == 0 || owner[i - 1] != owner[i]);
+  for (size_t i = 0; i < pieces.size(); ++i)
+    combine(out[owner[i]], scored[i], i == 0 || owner[i - 1] != owner[i]);
   return out;
 }
 
-std::vector<ScoredRequest> score_naive(Model<float>& model, const std::vector<TokenRequest>& requests) {
+std::vector<ScoredRequest> score_naive(Model<float>& model,
+                                       const std::vector<TokenRequest>& requests) {
   const int L = model.config().context_length;
   std::vector<ScoredRequest> out(requests.size());
   std::vector<float> logits(size_t(model.config().vocab_size));

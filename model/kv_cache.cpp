@@ -40,10 +40,9 @@ void KVCache<T>::copy_prefix_from(const KVCache& src, int src_row, int n, int fi
     throw std::invalid_argument("KVCache::copy_prefix_from: cannot copy " + std::to_string(n) +
                                 " positions of row " + std::to_string(src_row) +
                                 " (source: " + std::to_string(src.batch) + " rows, " +
-                                std::to_string(src.length) + " positions; destination rows " +
-                                std::to_string(first) + " + " + std::to_string(count) + " of " +
-                                std::to_string(batch) + ", capacity " + std::to_string(capacity) +
-                                ")");
+                                std::to_string(src.length) + " positions; destination capacity " +
+                                std::to_string(capacity) + ", rows " + std::to_string(first) +
+                                " .. " + std::to_string(first + count - 1) + ")");
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& s = src.layers[i];
     const Layer& d = layers[i];

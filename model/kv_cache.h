@@ -37,11 +37,11 @@ struct KVCache {
   KVCache(const KVCache&) = delete;
   KVCache& operator=(const KVCache&) = delete;
 
-  // Every row of this cache gets positions 0 .. n - 1 of row src_row of src (src may be this
-  // cache: the other rows are overwritten), and length becomes n. src must be a cache of the
-  // same model with n <= src.length and n <= capacity. With count >= 0 only rows first ..
-  // first + count - 1 get them (forking several contexts of one batched run, each into its own
-  // rows); the caller then fills every row it runs before the next forward_cached.
+  // Rows first .. first + count - 1 of this cache (count < 0: through the last row; by default
+  // every row) get positions 0 .. n - 1 of row src_row of src (src may be this cache: the source
+  // row is skipped), and length becomes n. src must be a cache of the same model with n <=
+  // src.length and n <= capacity. A range forks each context of one batched run into its own
+  // rows; rows outside it keep what they held.
   void copy_prefix_from(const KVCache& src, int src_row, int n, int first = 0, int count = -1);
 
   Backend<T>& backend;
