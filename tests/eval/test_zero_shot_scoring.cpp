@@ -161,8 +161,12 @@ TEST(zero_shot_scoring, forked_prefixes_equal_naive_bit_for_bit) {
     }
     const std::vector<ScoredRequest> naive = score_naive(model, reqs);
     for (int batch : {1, 2, 3, 5, 1000}) {
+      size_t done = 0, total = 0;  // the last progress report: every piece done once
+      const auto progress = [&](size_t d, size_t t, uint64_t) { done = d, total = t; };
       const std::vector<ScoredRequest> batched =
-          score_requests(model, reqs, group, {batch, nullptr});
+          score_requests(model, reqs, group, {batch, progress});
+      EXPECT_EQ(done, total);
+      EXPECT_EQ(total, reqs.size() + 2 * 6);  // 6 documents with a three-piece continuation
       for (size_t i = 0; i < reqs.size(); ++i) {
         EXPECT_EQ(batched[i].loglikelihood, naive[i].loglikelihood)
             << "seed " << seed << " batch " << batch << " request " << i;
