@@ -131,12 +131,26 @@ TEST(zero_shot_scoring, batched_equals_naive_bit_for_bit) {
 // into the continuations; some with nothing shared beyond the context), a continuation longer
 // than the window (scored in pieces) and contexts long enough that the choices' windows are
 // truncated differently (nothing shared at all). The cached attention adds the same products
-// in the same order as the full one, so fp32 matches one forward pass per request bit for bit.
+// in the same order as the full one (and RoPE's angles come from the same absolute positions),
+// so fp32 matches one forward pass per request bit for bit, for GPT-2-, LLaMA- (RMSNorm,
+// SwiGLU, RoPE, grouped-query heads, repeated layers) and MeRino-shaped (heterogeneous blocks,
+// shared layers, width projections) models.
 TEST(zero_shot_scoring, forked_prefixes_equal_naive_bit_for_bit) {
   const int L = 24;
-  for (uint64_t seed : {4u, 5u}) {
+  const std::string llama =
+      "model:\n  vocab_size: 29\n  context_length: 24\n  norm: rmsnorm\n  activation: swiglu\n"
+      "  position: rope\n  rope_theta: 100\n  bias: false\n  tie_embeddings: true\n"
+      "  init_std: 0.3\n  layers: 2\n  repeat: 2\n  d_model: 16\n  n_heads: 4\n"
+      "  n_kv_heads: 2\n  ffn_dim: 12\n";
+  const std::string merino =
+      "model:\n  vocab_size: 29\n  context_length: 24\n  norm: layernorm\n  activation: gelu\n"
+      "  position: learned\n  bias: true\n  tie_embeddings: true\n  init_std: 0.3\n  blocks:\n"
+      "    - {layers: 2, d_model: 8, n_heads: 2, ffn_ratio: 2.0, share: true}\n"
+      "    - {layers: 1, d_model: 12, n_heads: 3, n_kv_heads: 1, ffn_ratio: 1.5}\n";
+  const std::string models[] = {yaml(29, L, 8, true), yaml(29, L, 8, false), llama, merino};
+  for (uint64_t seed : {4u, 5u, 6u, 7u}) {
     CpuBackend<float> backend;
-    Model<float> model(config(yaml(29, L, 8, seed == 4)), backend);
+    Model<float> model(config(models[seed - 4]), backend);
     model.init_weights(seed);
     std::mt19937 rng{uint32_t(seed)};
     auto tok = [&] { return int32_t(rng() % 29u); };
