@@ -30,6 +30,8 @@ struct Backend {
   virtual void upload_bytes(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download_bytes(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void zero_bytes(void* p, size_t bytes) = 0;
+  // device to device, ranges not overlapping (a KV cache's prefix forked into more rows)
+  virtual void copy_bytes(void* dst, const void* src, size_t bytes) = 0;
   // Planned memory (kernels/device_memory.h): takes the plan's buffers, with this backend's own
   // workspaces for the plan's shapes, as one block that later allocations come from. Once per
   // backend, before the planned allocations; throws std::runtime_error naming the sizes when the
@@ -48,6 +50,8 @@ struct Backend {
   void download(U* host_dst, const U* src, size_t n) { download_bytes(host_dst, src, n * sizeof(U)); }
   template <class U>
   void zero(U* p, size_t n) { zero_bytes(p, n * sizeof(U)); }
+  template <class U>
+  void copy(U* dst, const U* src, size_t n) { copy_bytes(dst, src, n * sizeof(U)); }
 
   virtual void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B,
                                  int Tn, int C, int pos_offset) = 0;
@@ -94,6 +98,17 @@ struct Backend {
                                   const A* lse, int B, int Tn, int H, int KVH, int hd) = 0;
   virtual void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) = 0;
   virtual void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) = 0;
+  // Incremental decoding over a key/value cache (model/kv_cache.h). rope_forward_at: as
+  // rope_forward with row t of each sequence at position pos0 + t. attention_cached_forward:
+  // Tq new tokens per sequence whose packed rows qkv[B, Tq, (H + 2 KVH) hd] hold RoPE'd q, k, v;
+  // their k and v are first written to rows Tk - Tq .. Tk - 1 of k_cache, v_cache [B, cap,
+  // KVH hd] (rows 0 .. Tk - Tq - 1 hold the earlier tokens), then query i, at position
+  // Tk - Tq + i, attends causally to cached keys 0 .. Tk - Tq + i: out[B, Tq, H hd]. With
+  // Tq == Tk, out equals attention_forward's. No lse: nothing runs backward through a cache.
+  virtual void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                               int pos0) = 0;
+  virtual void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B,
+                                        int Tq, int Tk, int cap, int H, int KVH, int hd) = 0;
 
   virtual void gelu_forward(T* out, const T* inp, size_t n) = 0;
   virtual void gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) = 0;

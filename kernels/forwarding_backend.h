@@ -42,6 +42,9 @@ class ForwardingBackend : public Backend<T> {
   void zero_bytes(void* p, size_t bytes) override {
     observe({"zero_bytes", {double(bytes)}}, [&] { inner_.zero_bytes(p, bytes); });
   }
+  void copy_bytes(void* dst, const void* src, size_t bytes) override {
+    observe({"copy_bytes", {double(bytes)}}, [&] { inner_.copy_bytes(dst, src, bytes); });
+  }
 
   void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
                          int C, int pos_offset) override {
@@ -123,6 +126,21 @@ class ForwardingBackend : public Backend<T> {
   void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override {
     observe({"rope_backward", {double(B), double(Tn), double(H), double(KVH), double(hd), theta}},
             [&] { inner_.rope_backward(dqkv, B, Tn, H, KVH, hd, theta); });
+  }
+  void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override {
+    observe({"rope_forward_at",
+             {double(B), double(Tn), double(H), double(KVH), double(hd), theta, double(pos0)}},
+            [&] { inner_.rope_forward_at(qkv, B, Tn, H, KVH, hd, theta, pos0); });
+  }
+  void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B, int Tq,
+                                int Tk, int cap, int H, int KVH, int hd) override {
+    observe({"attention_cached_forward",
+             {double(B), double(Tq), double(Tk), double(cap), double(H), double(KVH), double(hd)}},
+            [&] {
+              inner_.attention_cached_forward(out, k_cache, v_cache, qkv, B, Tq, Tk, cap, H, KVH,
+                                              hd);
+            });
   }
   void gelu_forward(T* out, const T* inp, size_t n) override {
     observe({"gelu_forward", {double(n)}}, [&] { inner_.gelu_forward(out, inp, n); });

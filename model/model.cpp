@@ -352,7 +352,8 @@ void Model<T>::norm_backward(T* dx, size_t w, size_t b, const T* dout, const T* 
 }
 
 template <class T>
-void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn) {
+void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn,
+                             KVCache<T>* cache) {
   const Step& st = steps_[step];
   LayerActs& a = acts_[step];
   const BlockConfig& b = cfg_.blocks[st.block];
@@ -363,9 +364,15 @@ void Model<T>::layer_forward(size_t step, const T* x_in, const NormSite* next, i
   // first layer or a projection came in between
   if (step == 0 || st.projects_in) norm_forward(be_, kinds_, ln1_site(step), x_in, N, C);
   const AttentionDims dims{B, Tn, C, b.n_heads, b.n_kv_heads, b.head_dim()};
+  AttentionCache<T> at;
+  if (cache) {
+    const typename KVCache<T>::Layer& l = cache->layers[step];
+    at = {l.k, l.v, cache->length, cache->capacity};
+  }
   forward_attention_sublayer(be_, kinds_, dims,
                              {param(o.qkv_w), param(o.qkv_b), param(o.o_w), param(o.o_b)}, x_in,
-                             a.ln1, {a.qkv, a.att, a.lse, a.x_mid}, ln2_site(step));
+                             a.ln1, {a.qkv, a.att, a.lse, a.x_mid}, ln2_site(step),
+                             cache ? &at : nullptr);
   forward_ffn_sublayer(be_, kinds_, N, C, b.ffn_dim,
                        {param(o.fc_w), param(o.fc_b), param(o.proj_w), param(o.proj_b)}, a.x_mid,
                        a.ln2, {a.h, a.a, a.x_out}, next);
@@ -414,6 +421,79 @@ void Model<T>::layer_backward(const Step& st, LayerActs& a, const T* x_in, T* dr
 }
 
 template <class T>
+const T* Model<T>::projection_source(size_t i) const {
+  return i == 0 ? sc_->embed_out : acts_[i - 1].x_out;
+}
+
+template <class T>
+const T* Model<T>::step_input(size_t i) const {
+  return steps_[i].projects_in ? acts_[i].proj_out : projection_source(i);
+}
+
+template <class T>
+void Model<T>::check_tokens(const int32_t* tokens, int N) const {
+  for (int i = 0; i < N; ++i)
+    if (tokens[i] < 0 || tokens[i] >= cfg_.vocab_size)
+      throw std::invalid_argument("forward: token " + std::to_string(tokens[i]) + " at position " +
+                                  std::to_string(i) + " is outside the vocabulary [0, " +
+                                  std::to_string(cfg_.vocab_size) + ")");
+}
+
+template <class T>
+void Model<T>::forward_to_logits(int B, int Tn, KVCache<T>* cache) {
+  Scratch& s = *sc_;
+  const int N = B * Tn, E = cfg_.embed_dim(), Cf = cfg_.final_dim();
+  const int past = cache ? cache->length : 0;
+  be_.embedding_forward(s.embed_out, s.tokens, param(layout_.wte), param(layout_.wpe), B, Tn, E,
+                        cfg_.position_offset + past);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].projects_in) {
+      const BlockOffsets& bo = layout_.blocks[steps_[i].block];
+      be_.matmul_forward(acts_[i].proj_out, projection_source(i), param(bo.proj_in_w),
+                         param(bo.proj_in_b), N, steps_[i].in_w,
+                         cfg_.blocks[steps_[i].block].d_model);
+    }
+    // the last layer's output feeds the final norm (same width: final_dim is the last block's)
+    const bool last = i + 1 == steps_.size();
+    const NormSite next = last ? final_norm_site() : ln1_site(i + 1);
+    layer_forward(i, step_input(i), last || !steps_[i + 1].projects_in ? &next : nullptr, B, Tn,
+                  cache);
+  }
+  const T* head_in = s.lnf;
+  int head_w = Cf;
+  if (s.lm_in_proj) {
+    be_.matmul_forward(s.lm_in_proj, s.lnf, param(layout_.lm_proj_w), nullptr, N, Cf, E);
+    head_in = s.lm_in_proj;
+    head_w = E;
+  }
+  // Vp logit columns from the padded head; the loss reads the first V of each row
+  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w,
+                     cfg_.padded_vocab());
+}
+
+template <class T>
+const T* Model<T>::forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn) {
+  if (B < 1 || Tn < 1 || B > cache.batch)
+    throw std::invalid_argument("forward_cached: " + std::to_string(B) + " x " +
+                                std::to_string(Tn) + " tokens for a cache of " +
+                                std::to_string(cache.batch) + " rows");
+  if (cache.length + Tn > cache.capacity)
+    throw std::invalid_argument("forward_cached: " + std::to_string(cache.length) + " cached + " +
+                                std::to_string(Tn) + " new positions exceed the cache capacity " +
+                                std::to_string(cache.capacity));
+  if (cache.layers.size() != steps_.size())
+    throw std::invalid_argument("forward_cached: the cache has " +
+                                std::to_string(cache.layers.size()) + " layers, the model " +
+                                std::to_string(steps_.size()));
+  check_tokens(tokens, B * Tn);
+  ensure_activations(B, Tn);
+  be_.upload(sc_->tokens, tokens, size_t(B) * size_t(Tn));
+  forward_to_logits(B, Tn, &cache);
+  cache.length += Tn;
+  return sc_->logits;
+}
+
+template <class T>
 typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t* targets, int B,
                                            int Tn, bool backward, A grad_scale,
                                            std::vector<A>& losses) {
@@ -423,12 +503,9 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
     throw std::invalid_argument("forward: sequence length " + std::to_string(Tn) +
                                 " exceeds context_length " + std::to_string(cfg_.context_length));
   const int N = B * Tn, V = cfg_.vocab_size, Vp = cfg_.padded_vocab();
+  check_tokens(tokens, N);
   size_t scored = 0;
   for (int i = 0; i < N; ++i) {
-    if (tokens[i] < 0 || tokens[i] >= V)
-      throw std::invalid_argument("forward: token " + std::to_string(tokens[i]) + " at position " +
-                                  std::to_string(i) + " is outside the vocabulary [0, " +
-                                  std::to_string(V) + ")");
     if (targets[i] == kIgnoreIndex) continue;
     if (targets[i] < 0 || targets[i] >= V)
       throw std::invalid_argument("forward: target " + std::to_string(targets[i]) +
@@ -441,38 +518,10 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   be_.upload(s.tokens, tokens, size_t(N));
   be_.upload(s.targets, targets, size_t(N));
   const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
-
-  be_.embedding_forward(s.embed_out, s.tokens, param(layout_.wte), param(layout_.wpe), B, Tn, E,
-                        cfg_.position_offset);
-  // input of step i: the previous step's output, projected when the block width changes
-  auto step_input = [&](size_t i) -> const T* {
-    return steps_[i].projects_in ? acts_[i].proj_out : i == 0 ? s.embed_out : acts_[i - 1].x_out;
-  };
-  auto projection_source = [&](size_t i) -> const T* {
-    return i == 0 ? s.embed_out : acts_[i - 1].x_out;
-  };
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (steps_[i].projects_in) {
-      const BlockOffsets& bo = layout_.blocks[steps_[i].block];
-      be_.matmul_forward(acts_[i].proj_out, projection_source(i), param(bo.proj_in_w),
-                         param(bo.proj_in_b), N, steps_[i].in_w,
-                         cfg_.blocks[steps_[i].block].d_model);
-    }
-    // the last layer's output feeds the final norm (same width: final_dim is the last block's)
-    const bool last = i + 1 == steps_.size();
-    const NormSite next = last ? final_norm_site() : ln1_site(i + 1);
-    layer_forward(i, step_input(i), last || !steps_[i + 1].projects_in ? &next : nullptr, B, Tn);
-  }
+  forward_to_logits(B, Tn, nullptr);
   const T* x_last = acts_.back().x_out;
-  const T* head_in = s.lnf;
-  int head_w = Cf;
-  if (s.lm_in_proj) {
-    be_.matmul_forward(s.lm_in_proj, s.lnf, param(layout_.lm_proj_w), nullptr, N, Cf, E);
-    head_in = s.lm_in_proj;
-    head_w = E;
-  }
-  // Vp logit columns from the padded head; the loss reads the first V of each row
-  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w, Vp);
+  const T* head_in = s.lm_in_proj ? s.lm_in_proj : s.lnf;
+  const int head_w = s.lm_in_proj ? E : Cf;
   const A dscale = scored ? grad_scale / A(scored) : A(0);
   // the losses are downloaded once the whole pass is queued: a download waits for the device,
   // and one between the loss and the backward pass would leave the device idle while the host

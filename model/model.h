@@ -13,6 +13,7 @@
 
 #include "kernels/backend.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
 #include "model/param_layout.h"
 #include "model/sublayers.h"
 
@@ -67,6 +68,13 @@ class Model {
   // leaves gradients there instead. Evaluation reads it for the log-softmax over every vocabulary
   // entry and the argmax (eval/loglikelihood.h).
   const T* logits() const;
+  // Incremental forward for decoding: tokens (host, [B, Tn]) continue the sequences held by
+  // rows 0 .. B - 1 of `cache` (B <= cache.batch), at positions cache.length .. cache.length +
+  // Tn - 1 (RoPE and learned positions alike, OPT's offset included); their k/v are appended and
+  // cache.length grows by Tn. Returns logits() for these B*Tn tokens: the logits a full forward
+  // of each whole sequence gives at those positions. Rows of the cache past B are left as they
+  // were. The model's activations are reused, as by forward().
+  const T* forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn);
   // Forward, then gradients of (grad_scale * mean loss) ADDED to grads() (accumulation).
   A forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
                      A grad_scale = A(1));
@@ -89,6 +97,14 @@ class Model {
   static void lay_out_activations(const ModelConfig& cfg, const ParamLayout& layout,
                                   const std::vector<Step>& steps, size_t N,
                                   std::vector<LayerActs>& acts, Scratch& s, const Take& take);
+  void check_tokens(const int32_t* tokens, int N) const;
+  // the input of executed layer i: the previous layer's output (the embedding's for the first),
+  // projected when the block width changes (projection_source is what the projection reads)
+  const T* projection_source(size_t i) const;
+  const T* step_input(size_t i) const;
+  // embedding, every layer, the final norm and the head for the B x Tn tokens in the scratch:
+  // logits in the scratch. With a cache the tokens follow its cached positions (forward_cached).
+  void forward_to_logits(int B, int Tn, KVCache<T>* cache);
   // returns the mean loss; `losses` receives the per-position losses on the host
   A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
                 A grad_scale, std::vector<A>& losses);
@@ -104,7 +120,8 @@ class Model {
                      const A* rstd, int N, int C);
   // next: the norm that reads this layer's output (the next layer's first norm, or the final
   // norm), computed fused with the output's residual add; null when a projection comes first
-  void layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn);
+  void layer_forward(size_t step, const T* x_in, const NormSite* next, int B, int Tn,
+                     KVCache<T>* cache);
   void layer_backward(const Step& s, LayerActs& a, const T* x_in, T* dresid, int B, int Tn);
   template <class U>
   U* alloc(size_t n);

@@ -35,11 +35,18 @@ void residual_norm_forward(Backend<T>& be, const SublayerKinds& k, const NormSit
 template <class T>
 void forward_attention_sublayer(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
                                 const AttentionWeights<T>& w, const T* x, const T* normed,
-                                const AttentionActs<T>& a, const NormSite<T>& next) {
+                                const AttentionActs<T>& a, const NormSite<T>& next,
+                                const AttentionCache<T>* cache) {
   const int N = d.B * d.Tn, H = d.n_heads, KVH = d.n_kv_heads, hd = d.head_dim;
   be.matmul_forward(a.qkv, normed, w.qkv_w, w.qkv_b, N, d.C, (H + 2 * KVH) * hd);
-  if (k.rope) be.rope_forward(a.qkv, d.B, d.Tn, H, KVH, hd, k.rope_theta);
-  be.attention_forward(a.att, a.lse, a.qkv, d.B, d.Tn, H, KVH, hd);
+  if (cache) {
+    if (k.rope) be.rope_forward_at(a.qkv, d.B, d.Tn, H, KVH, hd, k.rope_theta, cache->past);
+    be.attention_cached_forward(a.att, cache->k, cache->v, a.qkv, d.B, d.Tn, cache->past + d.Tn,
+                                cache->capacity, H, KVH, hd);
+  } else {
+    if (k.rope) be.rope_forward(a.qkv, d.B, d.Tn, H, KVH, hd, k.rope_theta);
+    be.attention_forward(a.att, a.lse, a.qkv, d.B, d.Tn, H, KVH, hd);
+  }
   be.matmul_forward(a.out, a.att, w.o_w, w.o_b, N, H * hd, d.C);
   residual_norm_forward(be, k, next, a.out, a.out, x, N, d.C);
 }
@@ -75,7 +82,8 @@ void forward_ffn_sublayer(Backend<T>& be, const SublayerKinds& k, int N, int C, 
                                       const T*, const T*, int, int);                               \
   template void forward_attention_sublayer(                                                        \
       Backend<T>&, const SublayerKinds&, const AttentionDims&, const AttentionWeights<T>&,         \
-      const T*, const T*, const AttentionActs<T>&, const NormSite<T>&);                            \
+      const T*, const T*, const AttentionActs<T>&, const NormSite<T>&,                             \
+      const AttentionCache<T>*);                                                                   \
   template void forward_ffn_sublayer(Backend<T>&, const SublayerKinds&, int, int, int,             \
                                      const FfnWeights<T>&, const T*, const T*, const FfnActs<T>&,  \
                                      const NormSite<T>*);

@@ -52,10 +52,20 @@ struct AttentionActs {
   acc_t<T>* lse = nullptr;  // [N, n_heads]
   T* out = nullptr;         // [N, C]: the residual sum
 };
+// With a cache (incremental decoding, model/kv_cache.h) the Tn tokens sit at positions
+// past .. past + Tn - 1: RoPE rotates them there, their k and v are appended to the cache and
+// the queries attend over the whole cached prefix (Backend::attention_cached_forward); a.lse is
+// not written. Without one, the tokens are positions 0 .. Tn - 1 of their own sequences.
+template <class T>
+struct AttentionCache {
+  T *k = nullptr, *v = nullptr;  // [B, capacity, n_kv_heads head_dim] each
+  int past = 0, capacity = 0;
+};
 template <class T>
 void forward_attention_sublayer(Backend<T>& be, const SublayerKinds& k, const AttentionDims& d,
                                 const AttentionWeights<T>& w, const T* x, const T* normed,
-                                const AttentionActs<T>& a, const NormSite<T>& next);
+                                const AttentionActs<T>& a, const NormSite<T>& next,
+                                const AttentionCache<T>* cache = nullptr);
 
 // The MLP over N tokens of width C, hidden width F (per branch for SwiGLU):
 // out = x + proj(act(fc(normed))), then `next` of out; with `next` null (a width projection

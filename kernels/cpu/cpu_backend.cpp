@@ -12,6 +12,7 @@
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_cached.h"
 #include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/embedding.h"
@@ -86,6 +87,11 @@ template <class T>
 void CpuBackend<T>::zero_bytes(void* p, size_t bytes) {
   OpTimer timer(sink(), "zero");
   if (bytes) std::memset(p, 0, bytes);
+}
+template <class T>
+void CpuBackend<T>::copy_bytes(void* dst, const void* src, size_t bytes) {
+  OpTimer timer(sink(), "copy");
+  if (bytes) std::memcpy(dst, src, bytes);
 }
 
 template <class T>
@@ -178,6 +184,18 @@ template <class T>
 void CpuBackend<T>::rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
   OpTimer timer(sink(), __func__);
   cpu::rope_backward(dqkv, B, Tn, H, KVH, hd, theta);
+}
+template <class T>
+void CpuBackend<T>::rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                                    int pos0) {
+  OpTimer timer(sink(), __func__);
+  cpu::rope_forward_at(qkv, B, Tn, H, KVH, hd, theta, pos0);
+}
+template <class T>
+void CpuBackend<T>::attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B,
+                                             int Tq, int Tk, int cap, int H, int KVH, int hd) {
+  OpTimer timer(sink(), __func__);
+  cpu::attention_cached_forward(out, k_cache, v_cache, qkv, B, Tq, Tk, cap, H, KVH, hd);
 }
 
 template <class T>

@@ -30,6 +30,7 @@ struct CpuBackend final : Backend<T> {
   void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
   void download_bytes(void* host_dst, const void* src, size_t bytes) override;
   void zero_bytes(void* p, size_t bytes) override;
+  void copy_bytes(void* dst, const void* src, size_t bytes) override;
 
   void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
                          int C, int pos_offset) override;
@@ -64,6 +65,10 @@ struct CpuBackend final : Backend<T> {
                           int Tn, int H, int KVH, int hd) override;
   void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
   void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override;
+  void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B, int Tq,
+                                int Tk, int cap, int H, int KVH, int hd) override;
 
   void gelu_forward(T* out, const T* inp, size_t n) override;
   void gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) override;
@@ -116,6 +121,7 @@ struct CpuBackend<bf16> final : Backend<bf16> {
   void upload_bytes(void* dst, const void* src, size_t bytes) override { mem_.upload_bytes(dst, src, bytes); }
   void download_bytes(void* dst, const void* src, size_t bytes) override { mem_.download_bytes(dst, src, bytes); }
   void zero_bytes(void* p, size_t bytes) override { mem_.zero_bytes(p, bytes); }
+  void copy_bytes(void* dst, const void* src, size_t bytes) override { mem_.copy_bytes(dst, src, bytes); }
 
   void embedding_forward(bf16* out, const int32_t* tokens, const bf16* wte, const bf16* wpe, int B,
                          int Tn, int C, int pos_offset) override;
@@ -153,6 +159,10 @@ struct CpuBackend<bf16> final : Backend<bf16> {
                           const float* lse, int B, int Tn, int H, int KVH, int hd) override;
   void rope_forward(bf16* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
   void rope_backward(bf16* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void rope_forward_at(bf16* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override;
+  void attention_cached_forward(bf16* out, bf16* k_cache, bf16* v_cache, const bf16* qkv, int B,
+                                int Tq, int Tk, int cap, int H, int KVH, int hd) override;
 
   void gelu_forward(bf16* out, const bf16* inp, size_t n) override;
   void gelu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) override;

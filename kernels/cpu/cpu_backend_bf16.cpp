@@ -8,6 +8,7 @@
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_cached.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/crossentropy.h"
 #include "kernels/cpu/elementwise.h"
@@ -230,6 +231,33 @@ void CpuBackend<bf16>::rope_backward(bf16* dqkv, int B, int Tn, int H, int KVH, 
   float* d = f.wide(dqkv, n);
   cpu::rope_backward(d, B, Tn, H, KVH, hd, theta);
   store(dqkv, d, n);
+}
+
+void CpuBackend<bf16>::rope_forward_at(bf16* qkv, int B, int Tn, int H, int KVH, int hd,
+                                       double theta, int pos0) {
+  Frame f(pool_);
+  const size_t n = qkv_size(B, Tn, H, KVH, hd);
+  float* q = f.wide(qkv, n);
+  cpu::rope_forward_at(q, B, Tn, H, KVH, hd, theta, pos0);
+  store(qkv, q, n);
+}
+
+// The new k/v rows are bf16 values already, so the fp32 cache the kernel appends them to rounds
+// back to the same bits: storing the whole cache again changes only the rows it appended.
+void CpuBackend<bf16>::attention_cached_forward(bf16* out, bf16* k_cache, bf16* v_cache,
+                                                const bf16* qkv, int B, int Tq, int Tk, int cap,
+                                                int H, int KVH, int hd) {
+  Frame f(pool_);
+  const size_t nc = size_t(B) * size_t(cap) * size_t(KVH) * size_t(hd);
+  const size_t no = size_t(B) * size_t(Tq) * size_t(H) * size_t(hd);
+  float* k = f.wide(k_cache, nc);
+  float* v = f.wide(v_cache, nc);
+  float* y = f.out(no);
+  cpu::attention_cached_forward(y, k, v, f.wide(qkv, qkv_size(B, Tq, H, KVH, hd)), B, Tq, Tk, cap,
+                                H, KVH, hd);
+  store(k_cache, k, nc);
+  store(v_cache, v, nc);
+  store(out, y, no);
 }
 
 // gelu of the fp32 product, as a GEMM epilogue computes it; pre and out each rounded once

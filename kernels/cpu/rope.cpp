@@ -16,7 +16,8 @@ namespace {
 constexpr int64_t kParallelMin = 1 << 14;
 
 template <class T>
-void rope_rotate(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, bool inverse) {
+void rope_rotate(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, int pos0,
+                 bool inverse) {
   const int half = hd / 2;
   const int64_t C3 = int64_t(H + 2 * KVH) * hd;
   std::vector<T> cs(size_t(Tn) * half), sn(size_t(Tn) * half);
@@ -26,7 +27,7 @@ void rope_rotate(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, bo
 #pragma omp parallel for schedule(static) if (int64_t(Tn) * half > 4096)
   for (int t = 0; t < Tn; ++t) {
     for (int i = 0; i < half; ++i) {
-      const double a = double(t) * inv_freq[i];
+      const double a = double(pos0 + t) * inv_freq[i];
       cs[size_t(t) * half + i] = T(std::cos(a));
       sn[size_t(t) * half + i] = T(sign * std::sin(a));
     }
@@ -54,16 +55,23 @@ void rope_rotate(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, bo
 
 template <class T>
 void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) {
-  rope_rotate(qkv, B, Tn, H, KVH, hd, theta, false);
+  rope_rotate(qkv, B, Tn, H, KVH, hd, theta, 0, false);
+}
+
+template <class T>
+void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, int pos0) {
+  rope_rotate(qkv, B, Tn, H, KVH, hd, theta, pos0, false);
 }
 
 template <class T>
 void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
-  rope_rotate(dqkv, B, Tn, H, KVH, hd, theta, true);
+  rope_rotate(dqkv, B, Tn, H, KVH, hd, theta, 0, true);
 }
 
 template void rope_forward<float>(float*, int, int, int, int, int, double);
 template void rope_forward<double>(double*, int, int, int, int, int, double);
+template void rope_forward_at<float>(float*, int, int, int, int, int, double, int);
+template void rope_forward_at<double>(double*, int, int, int, int, int, double, int);
 template void rope_backward<float>(float*, int, int, int, int, int, double);
 template void rope_backward<double>(double*, int, int, int, int, int, double);
 

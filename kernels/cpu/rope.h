@@ -10,6 +10,10 @@ namespace merino::cpu {
 template <class T>
 void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta);
 
+// the same with row t of each sequence at position pos0 + t (decoding after pos0 cached tokens)
+template <class T>
+void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, int pos0);
+
 template <class T>
 void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta);
 

@@ -10,6 +10,7 @@
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/attention.cuh"
+#include "kernels/cuda/attention_cached.cuh"
 #include "kernels/cuda/crossentropy.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/embedding.cuh"
@@ -210,6 +211,10 @@ template <class T>
 void CudaBackend<T>::zero_bytes(void* p, size_t bytes) {
   CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, s_->stream));
 }
+template <class T>
+void CudaBackend<T>::copy_bytes(void* dst, const void* src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s_->stream));
+}
 
 template <class T>
 void CudaBackend<T>::embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe,
@@ -323,6 +328,17 @@ void CudaBackend<T>::rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd,
 template <class T>
 void CudaBackend<T>::rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) {
   cuda::rope_backward(dev(dqkv), B, Tn, H, KVH, hd, theta, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                                     int pos0) {
+  cuda::rope_forward_at(dev(qkv), B, Tn, H, KVH, hd, theta, pos0, s_->stream);
+}
+template <class T>
+void CudaBackend<T>::attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B,
+                                              int Tq, int Tk, int cap, int H, int KVH, int hd) {
+  cuda::attention_cached_forward(dev(out), dev(k_cache), dev(v_cache), dev(qkv), B, Tq, Tk, cap, H,
+                                 KVH, hd, s_->stream);
 }
 
 template <class T>

@@ -54,6 +54,7 @@ class CudaBackend final : public Backend<T> {
   void upload_bytes(void* dst, const void* host_src, size_t bytes) override;
   void download_bytes(void* host_dst, const void* src, size_t bytes) override;
   void zero_bytes(void* p, size_t bytes) override;
+  void copy_bytes(void* dst, const void* src, size_t bytes) override;
 
   void embedding_forward(T* out, const int32_t* tokens, const T* wte, const T* wpe, int B, int Tn,
                          int C, int pos_offset) override;
@@ -88,6 +89,10 @@ class CudaBackend final : public Backend<T> {
                           int Tn, int H, int KVH, int hd) override;
   void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
   void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta) override;
+  void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
+                       int pos0) override;
+  void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B, int Tq,
+                                int Tk, int cap, int H, int KVH, int hd) override;
 
   void gelu_forward(T* out, const T* inp, size_t n) override;
   void gelu_backward(T* dinp, const T* dout, const T* inp, size_t n) override;

@@ -43,14 +43,14 @@ using vec::to_float;
 template <class T, int E>
 __global__ void __launch_bounds__(kThreads)
     rope_kernel(T* __restrict__ qkv, int B, int Tn, int heads, int C3, int hd, double theta,
-                double sign) {
+                double sign, int pos0) {
   extern __shared__ float table[];  // cos[half], then sign * sin[half]
   const int half = hd / 2, t = blockIdx.x;
   float* cs = table;
   float* sn = table + half;
   for (int i = threadIdx.x; i < half; i += kThreads) {
     double s, c;
-    sincos(double(t) * pow(theta, -2.0 * i / hd), &s, &c);  // the CPU twin's expression
+    sincos(double(pos0 + t) * pow(theta, -2.0 * i / hd), &s, &c);  // the CPU twin's expression
     cs[i] = static_cast<float>(c);
     sn[i] = static_cast<float>(sign * s);
   }
@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(kThreads)
 
 template <class T>
 void rope_launch(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, double sign,
-                 cudaStream_t stream) {
+                 int pos0, cudaStream_t stream) {
   const int half = hd / 2;
   if (B <= 0 || Tn <= 0 || H + KVH <= 0 || half <= 0) return;
   const size_t smem = 2 * size_t(half) * sizeof(float);
@@ -89,9 +89,9 @@ void rope_launch(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, do
                   static_cast<unsigned>(std::min((B + kRowsPerBlock - 1) / kRowsPerBlock, 65535)));
   constexpr int E = 16 / sizeof(T);
   if (half % E == 0 && reinterpret_cast<uintptr_t>(qkv) % 16 == 0) {
-    rope_kernel<T, E><<<grid, kThreads, smem, stream>>>(qkv, B, Tn, H + KVH, C3, hd, theta, sign);
+    rope_kernel<T, E><<<grid, kThreads, smem, stream>>>(qkv, B, Tn, H + KVH, C3, hd, theta, sign, pos0);
   } else {
-    rope_kernel<T, 1><<<grid, kThreads, smem, stream>>>(qkv, B, Tn, H + KVH, C3, hd, theta, sign);
+    rope_kernel<T, 1><<<grid, kThreads, smem, stream>>>(qkv, B, Tn, H + KVH, C3, hd, theta, sign, pos0);
   }
   CUDA_CHECK(cudaGetLastError());
 }
@@ -101,18 +101,27 @@ void rope_launch(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, do
 template <class T>
 void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
                   cudaStream_t stream) {
-  rope_launch(qkv, B, Tn, H, KVH, hd, theta, 1.0, stream);
+  rope_launch(qkv, B, Tn, H, KVH, hd, theta, 1.0, 0, stream);
+}
+
+template <class T>
+void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, int pos0,
+                     cudaStream_t stream) {
+  rope_launch(qkv, B, Tn, H, KVH, hd, theta, 1.0, pos0, stream);
 }
 
 template <class T>
 void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta,
                    cudaStream_t stream) {
-  rope_launch(dqkv, B, Tn, H, KVH, hd, theta, -1.0, stream);
+  rope_launch(dqkv, B, Tn, H, KVH, hd, theta, -1.0, 0, stream);
 }
 
 template void rope_forward<float>(float*, int, int, int, int, int, double, cudaStream_t);
 template void rope_forward<__nv_bfloat16>(__nv_bfloat16*, int, int, int, int, int, double,
                                           cudaStream_t);
+template void rope_forward_at<float>(float*, int, int, int, int, int, double, int, cudaStream_t);
+template void rope_forward_at<__nv_bfloat16>(__nv_bfloat16*, int, int, int, int, int, double, int,
+                                             cudaStream_t);
 template void rope_backward<float>(float*, int, int, int, int, int, double, cudaStream_t);
 template void rope_backward<__nv_bfloat16>(__nv_bfloat16*, int, int, int, int, int, double,
                                            cudaStream_t);

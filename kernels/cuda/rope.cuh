@@ -15,6 +15,11 @@ template <class T>
 void rope_forward(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta,
                   cudaStream_t stream = 0);
 
+// row t of each sequence at position pos0 + t (decoding after pos0 cached tokens)
+template <class T>
+void rope_forward_at(T* qkv, int B, int Tn, int H, int KVH, int hd, double theta, int pos0,
+                     cudaStream_t stream = 0);
+
 template <class T>
 void rope_backward(T* dqkv, int B, int Tn, int H, int KVH, int hd, double theta,
                    cudaStream_t stream = 0);

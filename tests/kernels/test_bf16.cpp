@@ -292,6 +292,30 @@ TEST_F(Bf16VsDouble, AttentionAndRope) {
   expect_bf16_matches("rope backward", q, rq);
 }
 
+// The cache keeps bf16 k/v exactly as the packed rows hold them; out is rounded once.
+TEST_F(Bf16VsDouble, CachedAttentionAndRopeAt) {
+  constexpr int B = 2, H = 6, KVH = 2, hd = 8, cap = 7, past = 3, n = 2;
+  const size_t nq = size_t(B) * n * (H + 2 * KVH) * hd, no = size_t(B) * n * H * hd;
+  const size_t nc = size_t(B) * cap * KVH * hd;
+  const Vec qkv = rand(nq, 2.0), k0 = rand(nc, 2.0), v0 = rand(nc, 2.0);
+  auto kb = to_bf16(k0), vb = to_bf16(v0);
+  Vec rk = k0, rv = v0, rout(no);
+  std::vector<bf16> out(no);
+  lo.attention_cached_forward(out.data(), kb.data(), vb.data(), to_bf16(qkv).data(), B, n,
+                              past + n, cap, H, KVH, hd);
+  ref.attention_cached_forward(rout.data(), rk.data(), rv.data(), qkv.data(), B, n, past + n, cap,
+                               H, KVH, hd);
+  expect_bf16_matches("cached attention out", out, rout);
+  EXPECT_EQ(widen(kb), rk);
+  EXPECT_EQ(widen(vb), rv);
+
+  std::vector<bf16> q = to_bf16(qkv);
+  Vec rq = qkv;
+  lo.rope_forward_at(q.data(), B, n, H, KVH, hd, 10000.0, 5);
+  ref.rope_forward_at(rq.data(), B, n, H, KVH, hd, 10000.0, 5);
+  expect_bf16_matches("rope forward at 5", q, rq);
+}
+
 TEST_F(Bf16VsDouble, ElementwiseOps) {
   constexpr int N = 5, F = 12;
   const size_t n = size_t(N) * F;
