@@ -6,15 +6,15 @@
 //
 // Scoring B continuations of one shared context (the prefix reuse of eval tasks):
 //   KVCache<T> ctx(be, cfg, 1, capacity);      // capacity >= context + longest continuation
-//   model.forward_cached(ctx, context, 1, n);  // the context runs once
+//   model.forward_cached(ctx, context, 1, n, n - 1);  // the context runs once, head: last row
 //   KVCache<T> many(be, cfg, B, capacity);
 //   many.copy_prefix_from(ctx, 0, n);          // every row starts from the context's k/v
 //   const T* logits = model.forward_cached(many, continuations, B, m);
 // continuations are [B, m], shorter ones padded at the end with any valid token: causal
 // attention keeps padding from changing the rows before it. Logit row (b, i) predicts the token
-// after continuation position i (the context's own last logit row predicts the first one). A
-// cache of B rows may also run its context with B = 1 and fork itself: copy_prefix_from(*this,
-// 0, n).
+// after continuation position i (the context's one logit row, its last position's, predicts the
+// first one). A cache of B rows may also run its context with B = 1 and fork itself:
+// copy_prefix_from(*this, 0, n).
 #pragma once
 #include <vector>
 

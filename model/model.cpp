@@ -440,7 +440,7 @@ void Model<T>::check_tokens(const int32_t* tokens, int N) const {
 }
 
 template <class T>
-void Model<T>::forward_to_logits(int B, int Tn, KVCache<T>* cache) {
+void Model<T>::forward_to_logits(int B, int Tn, KVCache<T>* cache, int first_logit) {
   Scratch& s = *sc_;
   const int N = B * Tn, E = cfg_.embed_dim(), Cf = cfg_.final_dim();
   const int past = cache ? cache->length : 0;
@@ -459,20 +459,42 @@ void Model<T>::forward_to_logits(int B, int Tn, KVCache<T>* cache) {
     layer_forward(i, step_input(i), last || !steps_[i + 1].projects_in ? &next : nullptr, B, Tn,
                   cache);
   }
+  // only the final hidden states of positions first_logit.. of each row go on to the head
+  if (first_logit > 0) gather_tail_rows(s.lnf, B, Tn, first_logit, Cf);
+  const int rows = B * (Tn - first_logit);
   const T* head_in = s.lnf;
   int head_w = Cf;
   if (s.lm_in_proj) {
-    be_.matmul_forward(s.lm_in_proj, s.lnf, param(layout_.lm_proj_w), nullptr, N, Cf, E);
+    be_.matmul_forward(s.lm_in_proj, s.lnf, param(layout_.lm_proj_w), nullptr, rows, Cf, E);
     head_in = s.lm_in_proj;
     head_w = E;
   }
   // Vp logit columns from the padded head; the loss reads the first V of each row
-  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, N, head_w,
+  be_.matmul_forward(s.logits, head_in, param(layout_.lm_head), nullptr, rows, head_w,
                      cfg_.padded_vocab());
 }
 
+// Moves rows first .. Tn - 1 of each of the B sequences of x ([B, Tn, C]) to the front, as
+// [B, Tn - first, C]. A destination never lies after its source, so copies in order never
+// overwrite rows still to be read; a sequence's rows move in one copy when its source and
+// destination ranges do not overlap (copy_bytes needs that), row by row otherwise.
 template <class T>
-const T* Model<T>::forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn) {
+void Model<T>::gather_tail_rows(T* x, int B, int Tn, int first, int C) {
+  const size_t keep = size_t(Tn - first), row = size_t(C) * sizeof(T);
+  for (size_t b = 0; b < size_t(B); ++b) {
+    const size_t src = b * size_t(Tn) + size_t(first), dst = b * keep;
+    if (dst + keep <= src) {
+      be_.copy_bytes(x + dst * size_t(C), x + src * size_t(C), keep * row);
+    } else {
+      for (size_t i = 0; i < keep; ++i)
+        be_.copy_bytes(x + (dst + i) * size_t(C), x + (src + i) * size_t(C), row);
+    }
+  }
+}
+
+template <class T>
+const T* Model<T>::forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn,
+                                  int first_logit) {
   if (B < 1 || Tn < 1 || B > cache.batch)
     throw std::invalid_argument("forward_cached: " + std::to_string(B) + " x " +
                                 std::to_string(Tn) + " tokens for a cache of " +
@@ -485,10 +507,13 @@ const T* Model<T>::forward_cached(KVCache<T>& cache, const int32_t* tokens, int 
     throw std::invalid_argument("forward_cached: the cache has " +
                                 std::to_string(cache.layers.size()) + " layers, the model " +
                                 std::to_string(steps_.size()));
+  if (first_logit < 0 || first_logit >= Tn)
+    throw std::invalid_argument("forward_cached: first_logit " + std::to_string(first_logit) +
+                                " outside [0, " + std::to_string(Tn) + ")");
   check_tokens(tokens, B * Tn);
   ensure_activations(B, Tn);
   be_.upload(sc_->tokens, tokens, size_t(B) * size_t(Tn));
-  forward_to_logits(B, Tn, &cache);
+  forward_to_logits(B, Tn, &cache, first_logit);
   cache.length += Tn;
   return sc_->logits;
 }
@@ -518,7 +543,7 @@ typename Model<T>::A Model<T>::run_forward(const int32_t* tokens, const int32_t*
   be_.upload(s.tokens, tokens, size_t(N));
   be_.upload(s.targets, targets, size_t(N));
   const int E = cfg_.embed_dim(), Cf = cfg_.final_dim();
-  forward_to_logits(B, Tn, nullptr);
+  forward_to_logits(B, Tn, nullptr, 0);
   const T* x_last = acts_.back().x_out;
   const T* head_in = s.lm_in_proj ? s.lm_in_proj : s.lnf;
   const int head_w = s.lm_in_proj ? E : Cf;

@@ -71,10 +71,14 @@ class Model {
   // Incremental forward for decoding: tokens (host, [B, Tn]) continue the sequences held by
   // rows 0 .. B - 1 of `cache` (B <= cache.batch), at positions cache.length .. cache.length +
   // Tn - 1 (RoPE and learned positions alike, OPT's offset included); their k/v are appended and
-  // cache.length grows by Tn. Returns logits() for these B*Tn tokens: the logits a full forward
-  // of each whole sequence gives at those positions. Rows of the cache past B are left as they
-  // were. The model's activations are reused, as by forward().
-  const T* forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn);
+  // cache.length grows by Tn. Returns logits() for positions first_logit .. Tn - 1 of each row,
+  // laid out [B, Tn - first_logit, padded_vocab()]: the logits a full forward of each whole
+  // sequence gives at those positions. The head runs on those rows only, the bulk of a small
+  // model's cost: a prompt's prefill that reads only its last row passes first_logit = Tn - 1.
+  // Rows of the cache past B are left as they were. The model's activations are reused, as by
+  // forward().
+  const T* forward_cached(KVCache<T>& cache, const int32_t* tokens, int B, int Tn,
+                          int first_logit = 0);
   // Forward, then gradients of (grad_scale * mean loss) ADDED to grads() (accumulation).
   A forward_backward(const int32_t* tokens, const int32_t* targets, int B, int Tn,
                      A grad_scale = A(1));
@@ -104,7 +108,9 @@ class Model {
   const T* step_input(size_t i) const;
   // embedding, every layer, the final norm and the head for the B x Tn tokens in the scratch:
   // logits in the scratch. With a cache the tokens follow its cached positions (forward_cached).
-  void forward_to_logits(int B, int Tn, KVCache<T>* cache);
+  // The head runs for positions first_logit .. Tn - 1 of each row only (forward_cached).
+  void forward_to_logits(int B, int Tn, KVCache<T>* cache, int first_logit);
+  void gather_tail_rows(T* x, int B, int Tn, int first, int C);
   // returns the mean loss; `losses` receives the per-position losses on the host
   A run_forward(const int32_t* tokens, const int32_t* targets, int B, int Tn, bool backward,
                 A grad_scale, std::vector<A>& losses);
