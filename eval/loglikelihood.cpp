@@ -154,24 +154,32 @@ class Engine {
         scored_(pieces.size(), ScoredRequest{0.0, true}),
         logits_(size_t(model.config().vocab_size)) {}
 
-  // Rows of single-row groups: forward passes of `batch` rows, longest first, right-padded.
+  // Rows of single-row groups: forward passes of `batch` rows, longest first, right-padded. They
+  // run through an empty KV cache only so that the head runs from the first scored position on
+  // (forward_cached's first_logit; its logits equal forward()'s on the CPU).
   void run_plain(std::vector<Row> rows) {
+    if (rows.empty()) return;
     std::stable_sort(rows.begin(), rows.end(),
                      [](const Row& a, const Row& b) { return a.input.size() > b.input.size(); });
     const size_t batch = size_t(options_.batch);
+    KVCache<float> cache(model_.backend(), model_.config(), int(std::min(batch, rows.size())),
+                         int(rows[0].input.size()));
     for (size_t first = 0; first < rows.size(); first += batch) {
       const size_t last = std::min(rows.size(), first + batch);
-      const int Tn = int(rows[first].input.size());
-      std::vector<int32_t> tokens((last - first) * size_t(Tn), 0);
-      for (size_t r = first; r < last; ++r)
+      const size_t Tn = rows[first].input.size();
+      std::vector<int32_t> tokens((last - first) * Tn, 0);
+      size_t from = Tn - 1;
+      for (size_t r = first; r < last; ++r) {
         std::copy(rows[r].input.begin(), rows[r].input.end(),
-                  tokens.begin() + ptrdiff_t((r - first) * size_t(Tn)));
-      const std::vector<int32_t> targets(tokens.size(), Model<float>::kIgnoreIndex);
-      model_.forward(tokens.data(), targets.data(), int(last - first), Tn);
-      count_pass(last - first, size_t(Tn));
+                  tokens.begin() + ptrdiff_t((r - first) * Tn));
+        from = std::min(from, first_read(rows[r], 0));
+      }
+      cache.length = 0;
+      model_.forward_cached(cache, tokens.data(), int(last - first), int(Tn), int(from));
+      count_pass(last - first, Tn);
       for (size_t r = first; r < last; ++r)
         for (size_t i : rows[r].requests) {
-          score_from(i, (r - first) * size_t(Tn), 0, size_t(-1));
+          score_from(i, (r - first) * (Tn - from), from, size_t(-1));
           finish(i);
         }
       report();
@@ -231,11 +239,15 @@ class Engine {
       for (size_t g = first; g < last; ++g)
         tokens.insert(tokens.end(), groups[g].rows[0].input.begin(),
                       groups[g].rows[0].input.begin() + ptrdiff_t(n));
-      model_.forward_cached(cache, tokens.data(), int(G), int(n));
+      // the head runs from the first position any row of the pass scores (at least the last)
+      size_t from = n - 1;
+      for (size_t g = first; g < last; ++g)
+        for (const Row& r : groups[g].rows) from = std::min(from, first_read(r, 0));
+      model_.forward_cached(cache, tokens.data(), int(G), int(n), int(from));
       count_pass(G, n);
       for (size_t g = first; g < last; ++g)
         for (const Row& r : groups[g].rows)
-          for (size_t i : r.requests) score_from(i, (g - first) * n, 0, n);
+          for (size_t i : r.requests) score_from(i, (g - first) * (n - from), from, n);
     }
     // (row, its group's prefix row) in cache order, fed `batch` at a time
     std::vector<std::pair<const Row*, int>> queue;
@@ -248,16 +260,18 @@ class Engine {
       size_t Tc = 0;
       for (size_t q = begin; q < end; ++q) Tc = std::max(Tc, queue[q].first->input.size() - n);
       std::vector<int32_t> tokens((end - begin) * Tc, 0);
+      size_t from = n + Tc - 1;  // as in the prefix pass
       for (size_t q = begin; q < end; ++q) {
         const std::vector<int32_t>& in = queue[q].first->input;
         std::copy(in.begin() + ptrdiff_t(n), in.end(),
                   tokens.begin() + ptrdiff_t((q - begin) * Tc));
+        from = std::min(from, first_read(*queue[q].first, n));
       }
-      model_.forward_cached(cache, tokens.data(), int(end - begin), int(Tc));
+      model_.forward_cached(cache, tokens.data(), int(end - begin), int(Tc), int(from - n));
       count_pass(end - begin, Tc);
       for (size_t q = begin; q < end; ++q)
         for (size_t i : queue[q].first->requests) {
-          score_from(i, (q - begin) * Tc, n, size_t(-1));
+          score_from(i, (q - begin) * (n + Tc - from), from, size_t(-1));
           finish(i);
         }
       report();
@@ -279,6 +293,14 @@ class Engine {
       while (q > begin && queue[q - 1].second == src) --q;
       cache.copy_prefix_from(cache, src, n, int(q - begin), int(stop - q));
     }
+  }
+
+  // The first input position at or after `from` that a request of the row scores (at least
+  // from: a row whose scored positions all lie before it reads none).
+  size_t first_read(const Row& r, size_t from) const {
+    size_t first = size_t(-1);
+    for (size_t i : r.requests) first = std::min(first, windows_[i].first_scored);
+    return std::max(first, from);
   }
 
   // Scores piece i's tokens whose input positions lie in [from, to) (continuation token j sits

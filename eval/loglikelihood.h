@@ -19,7 +19,10 @@
 // (padded at the end; a document of more choices than `batch` forks its prefix again for each
 // pass of its choices). Positions of the shared prefix are scored from the prefix pass's logits
 // (its last row predicts the first token after it), the rest from the continuation pass's.
-// The cache holds at most `batch` rows of the longest input (<= L positions).
+// The cache holds at most `batch` rows of the longest input (<= L positions). Every pass runs
+// the 50k-wide LM head (most of a small model's cost) only from the first position any of its
+// rows scores (forward_cached's first_logit): a prefix pass usually for its last position alone.
+// One-row documents run through an empty cache for that reason.
 //
 // The log-softmax is taken over the model's whole output width, in double from the fp32
 // logits; argmax ties go to the lowest id. Both depend only on the logits of the scored
