@@ -1,11 +1,11 @@
 #include "eval/loglikelihood.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 #include <string>
 
 #include "base/errors.h"
+#include "eval/vocab_log_softmax.h"
 #include "model/kv_cache.h"
 
 namespace merino::eval {
@@ -54,14 +54,9 @@ void combine(ScoredRequest& total, const ScoredRequest& piece, bool first) {
 
 // log_softmax(logits)[target] and whether target is the (first) argmax.
 void score_position(const float* logits, int V, int32_t target, ScoredRequest& out) {
-  int best = 0;
-  for (int v = 1; v < V; ++v)
-    if (logits[v] > logits[best]) best = v;
-  const double max = logits[best];
-  double sum = 0;
-  for (int v = 0; v < V; ++v) sum += std::exp(double(logits[v]) - max);
-  out.loglikelihood += double(logits[target]) - max - std::log(sum);
-  out.greedy = out.greedy && best == target;
+  const RowLogSoftmax row = row_log_softmax(logits, V);
+  out.loglikelihood += double(logits[target]) - row.max - row.log_sum_exp;
+  out.greedy = out.greedy && row.argmax == target;
 }
 
 // Adds continuation tokens j0 .. j1 - 1 to s, token j predicted by logit row first_row + j - j0
