@@ -13,7 +13,8 @@
 // ZeroShot*_Naive runs one forward pass per request (score_naive); ZeroShot*_Engine/N the
 // engine with N rows per pass (positions: the positions it ran, padding included);
 // speedup_vs_naive and cpu_speedup_vs_naive are its wall and CPU time against the naive
-// scorer's best of 2 in this run.
+// scorer's best of 2 in this run. ZeroShotLogSoftmax: one 50,257-wide row's log-softmax
+// statistics, against the libm loop it replaced (ZeroShotLogSoftmax_Libm).
 //
 // Data: WikiText-2 test (`merino fetch wikitext2`) and the committed GPT-2 tokenizer, found
 // through the data lookup (data/data_paths.h).
@@ -21,15 +22,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "data/tokenizer/named_tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/loglikelihood.h"
+#include "eval/vocab_log_softmax.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 
@@ -198,8 +202,38 @@ void BM_ZeroShotBoolQ_Engine(benchmark::State& state) {
   zero_shot_engine(state, boolq_shaped(), boolq_naive());
 }
 
+// One 50,257-wide row's log-softmax statistics (eval/vocab_log_softmax.h) against the loop it
+// replaced: argmax, then libm's std::exp summed in double, one term after another.
+std::vector<float> vocab_row() {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> logit(0.0f, 3.0f);
+  std::vector<float> row(50257);
+  for (float& x : row) x = logit(rng);
+  return row;
+}
+void BM_ZeroShotLogSoftmax(benchmark::State& state) {
+  const std::vector<float> row = vocab_row();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(eval::row_log_softmax(row.data(), int(row.size())));
+}
+void BM_ZeroShotLogSoftmax_Libm(benchmark::State& state) {
+  const std::vector<float> row = vocab_row();
+  for (auto _ : state) {
+    int best = 0;
+    for (size_t v = 1; v < row.size(); ++v)
+      if (row[v] > row[size_t(best)]) best = int(v);
+    const double max = row[size_t(best)];
+    double sum = 0;
+    for (float x : row) sum += std::exp(double(x) - max);
+    benchmark::DoNotOptimize(best);
+    benchmark::DoNotOptimize(std::log(sum));
+  }
+}
+
 }  // namespace
 
+BENCHMARK(BM_ZeroShotLogSoftmax)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ZeroShotLogSoftmax_Libm)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ZeroShotHellaSwag_Naive)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)

@@ -25,7 +25,7 @@
 // One-row documents run through an empty cache for that reason.
 //
 // The log-softmax is taken over the model's whole output width, in double from the fp32
-// logits; argmax ties go to the lowest id. Both depend only on the logits of the scored
+// logits (eval/vocab_log_softmax.h); argmax ties go to the lowest id. Both depend only on the logits of the scored
 // position, so the result equals one forward pass per request (score_naive) whenever the
 // forward pass's rounding does not depend on the batch or on the cache: on the CPU it does
 // not (the cached attention adds the same products in the same order; tested bit for bit).
