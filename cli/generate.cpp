@@ -53,6 +53,10 @@ int run_generate(GenerateCliOptions o) {
       load_checkpoint(o.checkpoint, build_param_layout(cfg), /*with_optimizer=*/false);
   std::string spec =
       o.tokenizer.empty() ? interop::tokenizer_of_run(data.config_yaml) : o.tokenizer;
+  const std::filesystem::path dir(o.checkpoint);
+  if (spec.empty() && (std::filesystem::exists(dir / "tokenizer.json", ec) ||
+                       std::filesystem::exists(dir / "encoder.json", ec)))
+    spec = o.checkpoint;  // `merino import` keeps the HF directory's tokenizer files there
   if (spec.empty()) {
     spec = "gpt2";
     std::fprintf(stderr,
