@@ -18,6 +18,7 @@
 #include <exception>
 
 #include "bench/cuda_bench_util.h"
+#include "bench/cuda_random_fill.cuh"
 #include "bench/cuda_reference_elementwise.cuh"
 #include "kernels/cuda/activation.cuh"
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bench/cuda_bench_util.h"
+#include "bench/cuda_random_fill.cuh"
 #include "bench/cuda_reference_kernels.cuh"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/crossentropy.cuh"
@@ -38,7 +39,7 @@ using merino::bench::run_against_reference;
 
 DeviceArray<float> floats(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
   DeviceArray<float> a(n);
-  merino::bench::fill_uniform(a.get(), n, seed, lo, hi);
+  merino::bench::fill_random<float>(a.get(), n, seed, lo, hi);
   return a;
 }
 

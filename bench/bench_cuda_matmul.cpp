@@ -40,7 +40,7 @@
 #include <type_traits>
 
 #include "bench/cuda_bench_util.h"
-#include "bench/cuda_reference_elementwise.cuh"
+#include "bench/cuda_random_fill.cuh"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/matmul.cuh"
 

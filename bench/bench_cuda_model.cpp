@@ -4,7 +4,7 @@
 // gpt2-124m (B=16, T=1024; bf16 also B=32 and 64), mobilellm-125m and the searched MeRino shape.
 // The bf16 benchmarks are registered first, so they run first.
 // Reported: tokens/s; MFU against NVIDIA's datasheet dense peak of the mode's units
-// (train/peak_flops.h: 989 TFLOP/s bf16 on an H100 SXM or H200, the convention MFU is published
+// (kernels/peak_flops.h: 989 TFLOP/s bf16 on an H100 SXM or H200, the convention MFU is published
 // in; the clock-based CudaBackend::peak_flops where the GPU is not known) and, beside it,
 // mfu_boost_clock against CudaBackend::peak_flops (SMs x the boost clock the driver reports);
 // and `gemm_ratio`, the model's FLOP/s over the FLOP/s of a large GEMM of the mode's type
@@ -25,12 +25,13 @@
 #include <vector>
 
 #include "bench/cuda_bench_util.h"
+#include "bench/cuda_training_model.h"
 #include "bench/timing_backend.h"
 #include "kernels/bf16.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/peak_flops.h"
 #include "model/model.h"
 #include "model/param_layout.h"
-#include "train/peak_flops.h"
 
 namespace {
 
@@ -92,34 +93,24 @@ double measured_gemm_flops(merino::CudaBackend<T>& be) {
 
 template <class T>
 void train_step(benchmark::State& state, const std::string& config, int B, int Tn) {
-  const merino::ModelConfig cfg =
-      merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/" + config + ".yaml");
   merino::CudaBackend<T> be(0);
   // every op goes through the timing decorator, which times only the one recorded step
   merino::bench::TimingBackend<T> timed(be, be.stream_handle());
-  // reserved as the trainer does: the model's buffers, then AdamW's two moments
-  merino::MemoryPlan plan = merino::Model<T>::memory_plan(cfg, B, Tn);
-  const size_t n = merino::build_param_layout(cfg).total;
-  for (int i = 0; i < 2; ++i) plan.add("optimizer state", n * sizeof(float));
-  be.reserve(plan);
-  merino::Model<T> model(cfg, timed);
-  model.init_weights(1);
-  float* m = be.alloc_acc(n);
-  float* v = be.alloc_acc(n);
+  merino::bench::CudaTrainingModel<T> trained(config, be, timed, B, Tn);
+  const merino::ModelConfig& cfg = trained.config();
+  merino::Model<T>& model = trained.model();
   std::mt19937 rng(1);
   std::vector<int32_t> tokens(size_t(B) * Tn), targets(tokens.size());
-  for (auto& t : tokens) t = int32_t(rng() % cfg.vocab_size);
-  for (auto& t : targets) t = int32_t(rng() % cfg.vocab_size);
+  trained.random_tokens(rng, tokens);
+  trained.random_tokens(rng, targets);
   merino::AdamWStep step;
   step.lr = 1e-4;
   step.round_seed = 1;
-  // the bf16 working copy, rewritten by every step; fp32 mode has none
-  T* working = merino::kMixedPrecision<T> ? model.params() : nullptr;
   auto one_step = [&] {
     model.zero_grads();
     benchmark::DoNotOptimize(model.forward_backward(tokens.data(), targets.data(), B, Tn));
     ++step.step;
-    timed.adamw_update(model.master(), working, model.grads(), m, v, n, step, 0);
+    trained.adamw_update(timed, step);
   };
   one_step();  // allocate activations, build cuBLASLt plans
   double seconds = 0;
@@ -155,8 +146,6 @@ void train_step(benchmark::State& state, const std::string& config, int B, int T
   state.counters["gemm_ratio"] = flops / gemm;
   state.counters["peak_GiB"] = double(mem.peak + mem.workspace) / double(1 << 30);
   state.SetLabel(be.name());
-  be.release(m);
-  be.release(v);
 }
 
 // the benchmark's argument is the batch B

@@ -24,7 +24,7 @@
 #include <random>
 #include <string>
 
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/loglikelihood.h"
 #include "kernels/cpu/cpu_backend.h"

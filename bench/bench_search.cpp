@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
 #include "search/evolution.h"
 #include "search/measured_cost.h"

@@ -1,6 +1,6 @@
 // Tokenizer throughput on WikiText-2 test (raw, 1.29 MB), GPT-2 vocabulary:
-//   Naive          a textbook BPE written here (encoder.py's loop: rescan every pair, merge the
-//                  lowest-ranked everywhere, repeat; no cache), after the same regex split
+//   Naive          a textbook BPE (bench/textbook_bpe.h: encoder.py's loop, rescan every pair,
+//                  merge the lowest-ranked everywhere, repeat; no cache), after the same regex split
 //   Encode         merino Tokenizer::encode on the whole file, one thread
 //   EncodeBatch/N  merino Tokenizer::encode_batch on the file's 4,358 lines, N threads
 // Each benchmark reports MB_per_s (10^6 bytes per wall-clock second) and speedup_vs_naive, its
@@ -13,21 +13,19 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
+#include "bench/textbook_bpe.h"
 #include "data/data_paths.h"
-#include "data/pretokenizer.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace {
 
@@ -39,96 +37,16 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// The textbook algorithm, with its own copy of GPT-2's byte alphabet so that it shares nothing
-// with merino's tables.
-class NaiveBpe {
- public:
-  NaiveBpe(const std::string& encoder_json, const std::string& vocab_bpe) {
-    std::unordered_map<std::string, char> unmap;  // UTF-8 of an alphabet character -> byte
-    int shifted = 0;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-      const int cp = printable ? b : 256 + shifted++;
-      std::string u = cp < 0x80 ? std::string(1, char(cp))
-                                 : std::string{char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
-      unmap[u] = char(b);
-    }
-    auto to_bytes = [&](const std::string& s) {
-      std::string out;
-      for (size_t i = 0; i < s.size();) {
-        const size_t len = (static_cast<unsigned char>(s[i]) < 0x80) ? 1 : 2;
-        const auto it = unmap.find(s.substr(i, len));
-        out += it == unmap.end() ? '?' : it->second;
-        i += len;
-      }
-      return out;
-    };
-    const nlohmann::json encoder = nlohmann::json::parse(slurp(encoder_json));  // named: items() refers to it
-    for (const auto& [sym, id] : encoder.items()) ids_[to_bytes(sym)] = id.get<int>();
-    std::istringstream lines(slurp(vocab_bpe));
-    std::string line;
-    int rank = 0;
-    while (std::getline(lines, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      const size_t sp = line.find(' ');
-      ranks_[key(to_bytes(line.substr(0, sp)), to_bytes(line.substr(sp + 1)))] = rank++;
-    }
-  }
-
-  void encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
-    std::vector<std::string> word;
-    for (char c : piece) word.emplace_back(1, c);
-    while (word.size() > 1) {
-      int best = INT_MAX;
-      size_t at = 0;
-      for (size_t i = 0; i + 1 < word.size(); ++i) {
-        const auto it = ranks_.find(key(word[i], word[i + 1]));
-        if (it != ranks_.end() && it->second < best) {
-          best = it->second;
-          at = i;
-        }
-      }
-      if (best == INT_MAX) break;
-      const std::string first = word[at], second = word[at + 1];
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < word.size();) {
-        if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
-          merged.push_back(first + second);
-          i += 2;
-        } else {
-          merged.push_back(word[i++]);
-        }
-      }
-      word.swap(merged);
-    }
-    for (const std::string& w : word) out.push_back(ids_.at(w));
-  }
-
- private:
-  static std::string key(const std::string& a, const std::string& b) {
-    return std::string(1, static_cast<char>(a.size())) + a + b;  // length prefix: no ambiguity
-  }
-  std::unordered_map<std::string, int32_t> ids_;
-  std::unordered_map<std::string, int> ranks_;
-};
-
 struct Setup {
   std::unique_ptr<merino::Tokenizer> tok;
-  std::unique_ptr<NaiveBpe> naive;
+  std::unique_ptr<merino::reference::TextbookBpe> naive;
   merino::tok::Pretokenizer pre;
   std::string text;
   std::vector<std::string_view> lines;
   std::string error;
   double naive_bytes_per_s = 0;
 
-  std::vector<int32_t> naive_encode(const std::string& s) {
-    merino::tok::Pretokenizer::Scratch scratch(pre);
-    std::vector<merino::tok::Pretokenizer::Span> spans;
-    pre.split(s, scratch, spans);
-    std::vector<int32_t> out;
-    for (const auto& [b, e] : spans) naive->encode_piece(s.substr(b, e - b), out);
-    return out;
-  }
+  std::vector<int32_t> naive_encode(const std::string& s) const { return naive->encode(pre, s); }
 };
 
 Setup& setup() {
@@ -138,7 +56,7 @@ Setup& setup() {
       const std::string g =
           std::filesystem::path(merino::require_data_file("tokenizers/gpt2/encoder.json")).parent_path().string() + "/";
       x->tok = std::make_unique<merino::Tokenizer>(merino::Tokenizer::load_gpt2(g + "encoder.json", g + "vocab.bpe"));
-      x->naive = std::make_unique<NaiveBpe>(g + "encoder.json", g + "vocab.bpe");
+      x->naive = std::make_unique<merino::reference::TextbookBpe>(g + "encoder.json", g + "vocab.bpe");
       x->text = slurp(merino::require_data_file("wikitext-2-raw/wiki.test.raw"));
       for (size_t pos = 0; pos < x->text.size();) {
         const size_t end = std::min(x->text.find('\n', pos), x->text.size() - 1) + 1;

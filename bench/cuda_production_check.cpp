@@ -27,11 +27,11 @@
 #include <vector>
 
 #include "bench/cuda_bench_util.h"
+#include "bench/cuda_training_model.h"
 #include "kernels/bf16.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "model/model.h"
-#include "model/param_layout.h"
 
 namespace {
 
@@ -54,37 +54,27 @@ std::string format(const char* fmt, double a, double b = 0.0, double c = 0.0) {
 
 std::vector<Result> check_model(const std::string& config) {
   const int B = 16, Tn = 1024, steps = 20;
-  const merino::ModelConfig cfg =
-      merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/" + config + ".yaml");
   merino::CudaBackend<bf16> be(0);
-  merino::MemoryPlan plan = merino::Model<bf16>::memory_plan(cfg, B, Tn);
-  const size_t n = merino::build_param_layout(cfg).total;
-  for (int i = 0; i < 2; ++i) plan.add("optimizer state", n * sizeof(float));
-  be.reserve(plan);
-  merino::Model<bf16> model(cfg, be);
-  model.init_weights(1);
-  float* m = be.alloc_acc(n);
-  float* v = be.alloc_acc(n);
+  merino::bench::CudaTrainingModel<bf16> trained(config, be, be, B, Tn);
+  merino::Model<bf16>& model = trained.model();
   std::mt19937 rng(1);
   std::vector<int32_t> tokens(size_t(B) * Tn), targets(tokens.size());
   merino::AdamWStep step;
   step.lr = 6e-4;  // configs' usual peak learning rate
   step.round_seed = 1;
-  const double ln_v = std::log(double(cfg.vocab_size));
+  const double ln_v = std::log(double(trained.config().vocab_size));
   double first = 0.0;
   std::string bad;
   for (int s = 0; s < steps && bad.empty(); ++s) {
-    for (auto& t : tokens) t = int32_t(rng() % cfg.vocab_size);
-    for (auto& t : targets) t = int32_t(rng() % cfg.vocab_size);
+    trained.random_tokens(rng, tokens);
+    trained.random_tokens(rng, targets);
     model.zero_grads();
     const double loss = model.forward_backward(tokens.data(), targets.data(), B, Tn);
     if (s == 0) first = loss;
     if (!std::isfinite(loss)) bad = format("step %.0f: loss %g", s, loss);
     ++step.step;
-    be.adamw_update(model.master(), model.params(), model.grads(), m, v, n, step, 0);
+    trained.adamw_update(be, step);
   }
-  be.release(m);
-  be.release(v);
   const std::string name = "model." + config;
   return {{name + ".initial_loss", std::fabs(first - ln_v) <= 0.5,
            format("step-0 loss %.4f, ln V %.4f (|diff| <= 0.5)", first, ln_v)},

@@ -75,24 +75,6 @@ __global__ void add_kernel(T* out, const T* a, const T* b, size_t n) {
   if (i < n) out[i] = from_f<T>(to_f(a[i]) + to_f(b[i]));
 }
 
-__device__ uint32_t hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
-template <class T>
-__global__ void fill_kernel(T* p, size_t n, uint32_t seed, float lo, float hi) {
-  for (size_t i = thread_index(); i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t h =
-        hash32(static_cast<uint32_t>(i) ^ hash32(seed + static_cast<uint32_t>(i >> 32)));
-    p[i] = from_f<T>(lo + (hi - lo) * static_cast<float>(h >> 8) * (1.0f / 16777216.0f));
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -132,20 +114,13 @@ void naive_accumulate(T* dst, const T* src, size_t n) {
   CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T>
-void fill_random(T* p, size_t n, uint32_t seed, float lo, float hi) {
-  fill_kernel<T><<<1024, kThreads>>>(p, n, seed, lo, hi);
-  CUDA_CHECK(cudaGetLastError());
-}
-
 #define MERINO_INSTANTIATE_REFERENCE(T)                                     \
   template void naive_gelu_forward<T>(T*, const T*, size_t);                \
   template void naive_gelu_backward<T>(T*, const T*, const T*, size_t);     \
   template void naive_swiglu_forward<T>(T*, const T*, int, int);            \
   template void naive_swiglu_backward<T>(T*, const T*, const T*, int, int); \
   template void naive_residual_forward<T>(T*, const T*, const T*, size_t);  \
-  template void naive_accumulate<T>(T*, const T*, size_t);                  \
-  template void fill_random<T>(T*, size_t, uint32_t, float, float);
+  template void naive_accumulate<T>(T*, const T*, size_t);
 
 MERINO_INSTANTIATE_REFERENCE(float)
 MERINO_INSTANTIATE_REFERENCE(__nv_bfloat16)

@@ -79,30 +79,6 @@ __global__ void crossentropy_naive(float* logits, float* losses, const int32_t* 
   }
 }
 
-__device__ uint32_t hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
-
-__global__ void fill_uniform_kernel(float* p, size_t n, uint32_t seed, float lo, float hi) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    const uint32_t h = hash32(static_cast<uint32_t>(i) ^ hash32(seed + static_cast<uint32_t>(i >> 32)));
-    p[i] = lo + (hi - lo) * (h >> 8) * (1.0f / 16777216.0f);
-  }
-}
-
-__global__ void fill_targets_kernel(int32_t* p, size_t n, uint32_t seed, int32_t V) {
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    p[i] = static_cast<int32_t>(hash32(static_cast<uint32_t>(i) ^ hash32(seed)) % V);
-  }
-}
-
 }  // namespace
 
 void naive_layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
@@ -145,16 +121,6 @@ void naive_crossentropy_forward_backward(float* logits, float* losses, const int
                                          int N, int V, int32_t ignore_index, float dloss_scale) {
   crossentropy_naive<true><<<blocks_for(N), kThreads>>>(logits, losses, targets, N, V,
                                                         ignore_index, dloss_scale);
-  CUDA_CHECK(cudaGetLastError());
-}
-
-void fill_uniform(float* p, size_t n, uint32_t seed, float lo, float hi) {
-  fill_uniform_kernel<<<1024, 256>>>(p, n, seed, lo, hi);
-  CUDA_CHECK(cudaGetLastError());
-}
-
-void fill_targets(int32_t* p, size_t n, uint32_t seed, int32_t V) {
-  fill_targets_kernel<<<64, 256>>>(p, n, seed, V);
   CUDA_CHECK(cudaGetLastError());
 }
 

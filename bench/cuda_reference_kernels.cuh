@@ -24,8 +24,4 @@ void naive_crossentropy_forward(float* losses, const float* logits, const int32_
 void naive_crossentropy_forward_backward(float* logits, float* losses, const int32_t* targets,
                                          int N, int V, int32_t ignore_index, float dloss_scale);
 
-// device-side fills for benchmark inputs (hash-based, deterministic)
-void fill_uniform(float* p, size_t n, uint32_t seed, float lo, float hi);
-void fill_targets(int32_t* p, size_t n, uint32_t seed, int32_t V);
-
 }  // namespace merino::bench

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "interop/export_dir.h"
 #include "model/param_layout.h"
 #include "train/checkpoint.h"

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
 #include "cli/commands.h"
 #include "data/data_paths.h"
 #include "data/fetch.h"
-#include "data/shard.h"
 
 namespace merino::cli {
 namespace {

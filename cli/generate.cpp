@@ -8,16 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
 #include "cli/commands.h"
-#include "data/named_tokenizer.h"
-#include "data/shard.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "generate/generator.h"
 #include "generate/text_stream.h"
 #include "interop/tokenizer_export.h"
+#include "kernels/device_backend.h"
+#include "model/config.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "train/checkpoint.h"
-#include "train/device_backend.h"
 
 namespace merino::cli {
 namespace {

@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <string>
 
+#include "base/text_format.h"
 #include "cli/commands.h"
 #include "model/config.h"
 #include "model/param_layout.h"
-#include "model/text_format.h"
 #include "train/trainer.h"
 
 namespace merino::cli {

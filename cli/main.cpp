@@ -7,9 +7,8 @@
 #include <map>
 #include <new>
 
+#include "base/errors.h"
 #include "cli/commands.h"
-#include "data/shard.h"
-#include "model/yaml_reader.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"merino: pretrain, search and evaluate small transformer language models"};

@@ -3,8 +3,6 @@
 // searches nothing and prints the objective and costs of given model YAMLs, one JSON line each.
 // Latency comes from a device profile (--device) or, with --measure, from forward-pass
 // operations timed on this CPU and kept in a lookup table (--measure-cache FILE).
-#include <unistd.h>
-
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "base/errors.h"
+#include "base/progress_line.h"
 #include "cli/commands.h"
 #include "search/default_budget.h"
 #include "search/measured_cost.h"
@@ -90,13 +90,13 @@ std::string model_name(const std::string& out) {
   return name.empty() ? "merino-search" : name;
 }
 
-void show_progress(long long iteration, long long total, const search::Evaluation& best) {
-  std::fprintf(
-      stderr,
-      "\rsearch: %lld/%lld iterations, best score %.1f, %.2fM params, %.3g FLOPs/token, %.2f ms ",
-      iteration, total, best.value.score, double(best.costs.params) / 1e6, best.costs.flops,
-      best.costs.latency * 1e3);
-  std::fflush(stderr);
+// The search's figures after the counts: the best model so far.
+std::string best_so_far(const search::Evaluation& best) {
+  char text[160];
+  std::snprintf(text, sizeof text, "best score %.1f, %.2fM params, %.3g FLOPs/token, %.2f ms",
+                best.value.score, double(best.costs.params) / 1e6, best.costs.flops,
+                best.costs.latency * 1e3);
+  return text;
 }
 
 // The latency table for --measure: --measure-cache's entries when the file exists, timed with
@@ -207,17 +207,14 @@ int run_search(SearchOptions o) {
   s.iterations = parse_integer("--iterations", o.iterations, 1, 1LL << 40);
   s.seed = uint64_t(parse_integer("--seed", o.seed, 0, (1LL << 62)));
 
-  const bool tty = ::isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
-  auto drawn = t0;
-  Progress progress;
-  if (tty)  // redraw at most 10 times a second, and always the final state
-    progress = [&](long long it, const Evaluation& best) {
-      const auto now = std::chrono::steady_clock::now();
-      if (it < s.iterations && now - drawn < std::chrono::milliseconds(100)) return;
-      drawn = now;
-      show_progress(it, s.iterations, best);
-    };
+  ProgressLine line("search", "iterations", progress_output(stderr));
+  const Progress progress = [&](long long it, const Evaluation& best) {
+    if (it < s.iterations)
+      line.update(double(it), double(s.iterations), best_so_far(best));
+    else
+      line.finish(double(it), double(s.iterations), best_so_far(best));
+  };
   const std::unique_ptr<MeasuredLatency> measured = o.measure ? open_measured(o) : nullptr;
   SearchReport r;
   r.result = evolve(s,
@@ -225,7 +222,6 @@ int run_search(SearchOptions o) {
                              : make_evaluator(s.space, device, objective, op),
                     progress);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (tty) std::fputc('\n', stderr);
   const std::string table_line = measured ? close_measured(o, *measured) : "";
   r.command = command_line(o);
   r.name = model_name(o.out);

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "train/communicator.h"
-#include "train/launch_env.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/launch_env.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/errors.h"
 #include "data/fetch_manifest.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

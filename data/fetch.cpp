@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "data/run_program.h"
-#include "data/sha256.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 

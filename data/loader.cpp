@@ -10,14 +10,15 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "data/splitmix.h"
+#include "base/errors.h"
+#include "base/splitmix.h"
+#include "data/shard.h"
+#include "data/shard_names.h"
 
 namespace merino {
 namespace {
 
 constexpr uint64_t kNone = std::numeric_limits<uint64_t>::max();
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 std::vector<std::string> list_shards(const std::string& dir, const std::string& split) {
   namespace fs = std::filesystem;
@@ -26,17 +27,24 @@ std::vector<std::string> list_shards(const std::string& dir, const std::string& 
   std::vector<std::string> names;
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && e.path().extension() == ".bin" && (split.empty() || starts_with(name, split + "_")))
-      names.push_back(name);
+    if (!is_shard_file_of(name, split)) continue;
+    // a directory or FIFO under a shard's name is refused here by name (the reader would block
+    // on a FIFO's open, or fail without naming it)
+    std::error_code type_ec;
+    if (!e.is_regular_file(type_ec)) throw DataError(e.path().string() + ": not a regular file");
+    names.push_back(name);
   }
   if (ec) throw DataError(dir + ": cannot list directory: " + ec.message());
-  if (names.empty()) throw DataError(dir + ": no " + (split.empty() ? "" : split + "_") + "*.bin shards in the data directory");
+  if (names.empty())
+    throw DataError(dir + ": no " + (split.empty() ? "" : split + "_") +
+                    "*.bin shards in the data directory (run `merino prepare` first)");
   std::sort(names.begin(), names.end());
   if (split.empty()) {
-    const auto has = [&](const char* prefix) {
-      return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return starts_with(n, prefix); });
+    const auto has = [&](const std::string& of) {
+      return std::any_of(names.begin(), names.end(),
+                         [&](const std::string& n) { return is_shard_file_of(n, of); });
     };
-    if (has("train_") && has("val_"))
+    if (has(kTrainSplit) && has(kValSplit))
       throw DataError(dir + ": holds both train_*.bin and val_*.bin shards; choose one with the loader's split");
   }
   std::vector<std::string> paths;

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 
@@ -32,8 +32,8 @@ struct LoaderOptions {
   uint64_t seed = 0;
   bool shuffle = false;  // shard order and sequence order within each shard, per epoch
   // With the directory constructor: "" takes every *.bin shard, "train" only train_*.bin, and so
-  // on. `merino prepare` puts train_*.bin and val_*.bin in one directory, so an empty split
-  // there is refused rather than training on validation data.
+  // on (data/shard_names.h). `merino prepare` puts train_*.bin and val_*.bin in one directory,
+  // so an empty split there is refused rather than training on validation data.
   std::string split;
   // > 0: every token of every shard must be below it, checked when the shard opens, so a shard
   // made with another tokenizer is refused by name and offset before the first step
@@ -53,9 +53,9 @@ void from_json(const nlohmann::json& j, LoaderState& s);
 
 class DataLoader {
  public:
-  // All `*.bin` shards in `dir` (sorted by name). Throws DataError naming the directory when it
-  // is missing or holds no shard, or naming the shard when one is invalid or too short for one
-  // sequence.
+  // The split's `*.bin` shards in `dir` (sorted by name). Throws DataError naming the directory
+  // when it is missing or holds no shard, or naming the shard when one is not a regular file
+  // (a FIFO would block the open), invalid or too short for one sequence.
   DataLoader(const std::string& dir, const LoaderOptions& options);
   DataLoader(std::vector<std::string> shard_paths, const LoaderOptions& options);
   ~DataLoader();

@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/atomic_file.h"
-#include "data/shard.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <utility>
 
+#include "base/errors.h"
 #include "data/byte_source.h"
 #include "data/pile_json.h"
-#include "data/shard.h"
 #include "data/text_cut.h"
 
 namespace merino {

@@ -5,18 +5,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <future>
 #include <limits>
 #include <thread>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "data/input_file.h"
 #include "data/manifest.h"
 #include "data/piece_reader.h"
-#include "data/sha256.h"
-#include "data/shard.h"
+#include "data/shard_names.h"
 #include "data/shard_sink.h"
 
 namespace merino {
@@ -26,10 +26,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr size_t kBatchBytes = size_t(16) << 20;
-
-bool is_shard_name(const std::string& name) {
-  return (name.rfind("train_", 0) == 0 || name.rfind("val_", 0) == 0) && fs::path(name).extension() == ".bin";
-}
 
 json settings_json(const PrepareOptions& o, const Tokenizer& tok, const std::vector<InputFile>& inputs) {
   json sources = json::array();
@@ -79,8 +75,9 @@ size_t count_intact_shards(const std::string& out_dir, const Manifest& m, int th
 void remove_temporaries(const std::string& out_dir) {
   for (const fs::directory_entry& e : fs::directory_iterator(out_dir)) {
     const std::string name = e.path().filename().string();
-    if (AtomicFile::is_temporary_name(name) && (is_shard_name(name.substr(0, name.rfind(".tmp."))) ||
-                                                name.rfind("manifest.json.tmp.", 0) == 0))
+    if (AtomicFile::is_temporary_name(name) &&
+        (is_prepared_shard_name(name.substr(0, name.rfind(".tmp."))) ||
+         name.rfind("manifest.json.tmp.", 0) == 0))
       fs::remove(e.path());
   }
 }
@@ -132,15 +129,15 @@ PrepareResult prepare_shards(const PrepareOptions& o, const Tokenizer& tok,
     }
   } else {
     for (const fs::directory_entry& e : fs::directory_iterator(o.out_dir))
-      if (is_shard_name(e.path().filename().string()))
+      if (is_prepared_shard_name(e.path().filename().string()))
         throw DataError(o.out_dir + ": holds shard files but no manifest.json; refusing to overwrite them");
     manifest.settings = settings;
   }
 
   const auto fill_totals = [&] {
     for (const ShardRecord& s : manifest.shards) {
-      (s.split == "val" ? result.val_shards : result.train_shards) += 1;
-      (s.split == "val" ? result.val_tokens : result.train_tokens) += s.tokens;
+      (s.split == kValSplit ? result.val_shards : result.train_shards) += 1;
+      (s.split == kValSplit ? result.val_tokens : result.train_tokens) += s.tokens;
     }
     result.documents = manifest.documents;
     result.bad_lines = manifest.bad_lines;
@@ -162,7 +159,6 @@ PrepareResult prepare_shards(const PrepareOptions& o, const Tokenizer& tok,
   PrepareProgress status;
   for (const InputFile& in : inputs) status.input_bytes_total += in.bytes;
   status.input_bytes_start = reader.input_bytes();
-  const auto began = std::chrono::steady_clock::now();
 
   const auto read_batch = [&reader] { return reader.next_batch(kBatchBytes); };
   std::future<PieceBatch> pending = std::async(std::launch::async, read_batch);
@@ -179,7 +175,6 @@ PrepareResult prepare_shards(const PrepareOptions& o, const Tokenizer& tok,
       status.input_bytes = batch.input_bytes;
       status.documents = sink.documents();
       status.tokens = sink.tokens();
-      status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
       progress(status);
     }
   }

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace merino {
 
@@ -35,7 +35,6 @@ struct PrepareProgress {
   uint64_t input_bytes_total = 0;
   uint64_t documents = 0;
   uint64_t tokens = 0;
-  double seconds = 0;
 };
 
 struct PrepareResult {

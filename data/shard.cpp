@@ -13,8 +13,8 @@
 #include <cstring>
 #include <limits>
 
-#include "data/atomic_file.h"
-#include "data/sha256.h"
+#include "base/atomic_file.h"
+#include "base/sha256.h"
 
 namespace merino {
 namespace {

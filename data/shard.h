@@ -7,15 +7,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace merino {
+#include "base/errors.h"
 
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace merino {
 
 constexpr int32_t kShardMagic = 20240520;
 constexpr int kShardHeaderInts = 256;

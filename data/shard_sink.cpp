@@ -1,10 +1,10 @@
 #include "data/shard_sink.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 
 #include "data/shard.h"
+#include "data/shard_names.h"
 
 namespace merino {
 
@@ -16,7 +16,7 @@ ShardSink::ShardSink(std::string out_dir, Manifest& manifest, uint64_t shard_tok
       val_target_(val_tokens),
       eot_(eot) {
   for (const ShardRecord& s : manifest_.shards) {
-    if (s.split == "val") {
+    if (s.split == kValSplit) {
       val_tokens_ += s.tokens;
       ++val_shards_;
     } else {
@@ -49,14 +49,11 @@ uint64_t ShardSink::add(const Piece& piece, const std::vector<int32_t>& tokens, 
 
 void ShardSink::flush(const ResumePoint& next) {
   const bool val = in_val();
-  char name[32];
-  std::snprintf(name, sizeof name, "%s_%06llu.bin", val ? "val" : "train",
-                static_cast<unsigned long long>(val ? val_shards_ : train_shards_));
   ShardRecord record;
-  record.file = name;
-  record.split = val ? "val" : "train";
+  record.split = val ? kValSplit : kTrainSplit;
+  record.file = shard_file_name(record.split, val ? val_shards_ : train_shards_);
   record.tokens = buffer_.size();
-  const std::string path = (std::filesystem::path(out_dir_) / name).string();
+  const std::string path = (std::filesystem::path(out_dir_) / record.file).string();
   record.sha256 = write_shard(path, buffer_);
   record.shard_version = ShardReader(path).version();  // also proves the file reads back
   record.next = next;

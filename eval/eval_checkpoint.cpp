@@ -2,9 +2,8 @@
 
 #include <filesystem>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "train/checkpoint.h"
 
 namespace merino::eval {
@@ -21,14 +20,6 @@ LoadedCheckpoint load_for_eval(const std::string& dir) {
   c.step = data.state.step;
   c.resolved_dir = fs::canonical(dir, ec).string();
   return c;
-}
-
-void check_output_directory(const std::string& json_out) {
-  if (json_out.empty()) return;
-  const fs::path parent = fs::path(json_out).parent_path();
-  std::error_code ec;
-  if (!parent.empty() && !fs::is_directory(parent, ec))
-    throw ConfigError("--json " + json_out + ": directory " + parent.string() + " does not exist");
 }
 
 }  // namespace merino::eval

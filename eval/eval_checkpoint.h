@@ -1,5 +1,4 @@
-// What every `merino eval` run needs before scoring: the checkpoint's config and weights, and an
-// early check that the JSON output can be written.
+// What every `merino eval` run needs before scoring: the checkpoint's config and weights.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,8 +17,5 @@ struct LoadedCheckpoint {
 
 // DataError for a missing directory or file, ConfigError for a bad config.yaml.
 LoadedCheckpoint load_for_eval(const std::string& dir);
-
-// ConfigError when OUT's directory does not exist, so a typo fails before the evaluation.
-void check_output_directory(const std::string& json_out);
 
 }  // namespace merino::eval

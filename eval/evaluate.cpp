@@ -4,9 +4,8 @@
 #include <chrono>
 #include <string>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/scorer.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 

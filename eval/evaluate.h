@@ -3,18 +3,24 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 #include "eval/metrics.h"
 #include "eval/tasks.h"
 #include "model/model.h"
 
 namespace merino::eval {
 
+// After each batch: windows (or requests) scored, of all, and the tokens scored.
+using ScoreProgress = std::function<void(size_t done, size_t total, uint64_t tokens)>;
+// A task's ScoreProgress, asked for as its scoring begins (the name is the task's).
+using ProgressFactory = std::function<ScoreProgress(const std::string& task)>;
+
 struct EvalOptions {
   int stride = 0;  // 0: the context length (lm-eval's protocol)
   int batch = 0;   // windows per forward pass; 0: auto_batch(context length)
-  std::function<void(size_t done, size_t total, uint64_t tokens)> progress;  // as ScoreOptions'
+  ScoreProgress progress;  // may be empty
 };
 
 struct EvalResult {

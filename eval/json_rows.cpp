@@ -1,6 +1,6 @@
 #include "eval/json_rows.h"
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/tasks.h"
 
 namespace merino::eval {

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <string>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino::eval {
 namespace {

@@ -1,6 +1,6 @@
 #include "eval/python_text.h"
 
-#include "data/utf8.h"
+#include "data/tokenizer/utf8.h"
 
 namespace merino::eval {
 

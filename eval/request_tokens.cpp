@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/python_text.h"
 
 namespace merino::eval {

@@ -6,12 +6,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "data/data_paths.h"
-#include "data/sha256.h"
-#include "data/shard.h"
 #include "eval/python_text.h"
 #include "eval/wikitext.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 namespace {

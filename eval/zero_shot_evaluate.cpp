@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/python_text.h"
 #include "eval/request_tokens.h"
 

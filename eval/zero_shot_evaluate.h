@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 #include "eval/loglikelihood.h"
 #include "eval/zero_shot_metrics.h"
 #include "eval/zero_shot_tasks.h"

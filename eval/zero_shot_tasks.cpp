@@ -3,13 +3,12 @@
 #include <filesystem>
 #include <functional>
 
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "data/data_paths.h"
-#include "data/sha256.h"
-#include "data/shard.h"
 #include "eval/python_text.h"
 #include "eval/tasks.h"
 #include "eval/zero_shot_prompts.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 namespace {

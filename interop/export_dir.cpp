@@ -4,8 +4,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "data/atomic_file.h"
-#include "data/shard.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
 #include "interop/hf_tensors.h"
 #include "model/param_layout.h"
 #include "train/safetensors.h"

@@ -1,8 +1,9 @@
 #include "interop/hf_config.h"
 
 #include <cstdio>
+#include <stdexcept>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::interop {
 namespace {
@@ -28,6 +29,41 @@ const char* act_name(ActivationKind a) { return a == ActivationKind::GELU ? "gel
 void add_tokens(json& j, const SpecialTokens& t) {
   if (t.bos >= 0) j["bos_token_id"] = t.bos;
   if (t.eos >= 0) j["eos_token_id"] = t.eos;
+}
+
+// What every family's config.json holds, under the family's own keys, with the defaults its
+// config class applies to a missing key: export and import both read this one table.
+struct FamilyKeys {
+  const char* architecture;
+  const char* model_type;
+  const char* context;  // position table rows
+  const char* width;
+  const char* layers;
+  const char* heads;
+  const char* ffn;
+  const char* init_std;
+  const char* norm_eps;  // null: the class has a fixed eps (OPT's LayerNorm)
+  double default_norm_eps;
+  bool tied_by_default;  // tie_word_embeddings when absent
+};
+
+const FamilyKeys& family_keys(HfFamily f) {
+  static const FamilyKeys gpt2{"GPT2LMHeadModel", "gpt2", "n_positions", "n_embd", "n_layer",
+                               "n_head", "n_inner", "initializer_range", "layer_norm_epsilon",
+                               1e-5, true};
+  static const FamilyKeys opt{"OPTForCausalLM", "opt", "max_position_embeddings", "hidden_size",
+                              "num_hidden_layers", "num_attention_heads", "ffn_dim", "init_std",
+                              nullptr, 1e-5, true};
+  static const FamilyKeys llama{"LlamaForCausalLM", "llama", "max_position_embeddings",
+                                "hidden_size", "num_hidden_layers", "num_attention_heads",
+                                "intermediate_size", "initializer_range", "rms_norm_eps", 1e-6,
+                                false};
+  switch (f) {
+    case HfFamily::GPT2: return gpt2;
+    case HfFamily::OPT: return opt;
+    case HfFamily::Llama: return llama;
+  }
+  throw std::logic_error("family_keys: unknown family");
 }
 
 // ---- config.json -> YAML: typed reads that name the file and key ----
@@ -81,14 +117,7 @@ std::string gelu_or_relu(const HfReader& r, const char* key, const std::string& 
 
 }  // namespace
 
-const char* hf_architecture(HfFamily f) {
-  switch (f) {
-    case HfFamily::GPT2: return "GPT2LMHeadModel";
-    case HfFamily::OPT: return "OPTForCausalLM";
-    case HfFamily::Llama: return "LlamaForCausalLM";
-  }
-  return "";
-}
+const char* hf_architecture(HfFamily f) { return family_keys(f).architecture; }
 
 HfFamily hf_family_for(const ModelConfig& cfg) {
   if (!uniform(cfg))
@@ -122,22 +151,24 @@ std::vector<int> executed_parameter_sets(const ModelConfig& cfg) {
 
 json hf_config_json(const ModelConfig& cfg, const SpecialTokens& tokens) {
   const HfFamily f = hf_family_for(cfg);
+  const FamilyKeys& k = family_keys(f);
   const BlockConfig& b = cfg.blocks.front();
   const int layers = int(executed_parameter_sets(cfg).size());
   json j;
-  j["architectures"] = {hf_architecture(f)};
+  j["architectures"] = {k.architecture};
+  j["model_type"] = k.model_type;
+  j["vocab_size"] = cfg.vocab_size;
+  j[k.context] = cfg.context_length;
+  j[k.width] = b.d_model;
+  j[k.layers] = layers;
+  j[k.heads] = b.n_heads;
+  j[k.ffn] = b.ffn_dim;
+  j[k.init_std] = cfg.init_std;
+  if (k.norm_eps) j[k.norm_eps] = cfg.norm_eps;
   switch (f) {
     case HfFamily::GPT2:
-      j["model_type"] = "gpt2";
-      j["vocab_size"] = cfg.vocab_size;
-      j["n_positions"] = cfg.context_length;
       j["n_ctx"] = cfg.context_length;
-      j["n_embd"] = b.d_model;
-      j["n_layer"] = layers;
-      j["n_head"] = b.n_heads;
-      j["n_inner"] = b.ffn_dim;
       j["activation_function"] = act_name(cfg.activation);
-      j["layer_norm_epsilon"] = cfg.norm_eps;
       j["scale_attn_weights"] = true;
       j["scale_attn_by_inverse_layer_idx"] = false;
       j["reorder_and_upcast_attn"] = false;
@@ -145,37 +176,22 @@ json hf_config_json(const ModelConfig& cfg, const SpecialTokens& tokens) {
       j["resid_pdrop"] = j["embd_pdrop"] = j["attn_pdrop"] = 0.0;
       break;
     case HfFamily::OPT:
-      j["model_type"] = "opt";
-      j["vocab_size"] = cfg.vocab_size;
-      j["hidden_size"] = b.d_model;
+      // max_position_embeddings is the context: the table has 2 more rows (the offset)
       j["word_embed_proj_dim"] = b.d_model;
-      j["num_hidden_layers"] = layers;
-      j["num_attention_heads"] = b.n_heads;
-      j["ffn_dim"] = b.ffn_dim;
-      j["max_position_embeddings"] = cfg.context_length;  // the table has 2 more rows (offset)
       j["activation_function"] = act_name(cfg.activation);
       j["do_layer_norm_before"] = true;
       j["_remove_final_layer_norm"] = false;
       j["enable_bias"] = true;
       j["layer_norm_elementwise_affine"] = true;
       j["dropout"] = j["attention_dropout"] = j["activation_dropout"] = j["layerdrop"] = 0.0;
-      j["init_std"] = cfg.init_std;
       // OPT's embedding zeroes the gradient of the padding row: make it the end-of-text token
       // rather than OPT's default 1, an ordinary token of other vocabularies
       if (tokens.eos >= 0) j["pad_token_id"] = tokens.eos;
       break;
     case HfFamily::Llama:
-      j["model_type"] = "llama";
-      j["vocab_size"] = cfg.vocab_size;
-      j["hidden_size"] = b.d_model;
-      j["intermediate_size"] = b.ffn_dim;
-      j["num_hidden_layers"] = layers;
-      j["num_attention_heads"] = b.n_heads;
       j["num_key_value_heads"] = b.n_kv_heads;
       j["head_dim"] = b.head_dim();
       j["hidden_act"] = "silu";
-      j["max_position_embeddings"] = cfg.context_length;
-      j["rms_norm_eps"] = cfg.norm_eps;
       j["rope_theta"] = cfg.rope_theta;
       j["rope_scaling"] = nullptr;
       j["attention_bias"] = cfg.bias;
@@ -184,7 +200,6 @@ json hf_config_json(const ModelConfig& cfg, const SpecialTokens& tokens) {
       j["pretraining_tp"] = 1;
       break;
   }
-  if (f != HfFamily::OPT) j["initializer_range"] = cfg.init_std;
   j["tie_word_embeddings"] = cfg.tie_embeddings;
   add_tokens(j, tokens);
   j["torch_dtype"] = "float32";
@@ -202,9 +217,9 @@ json hf_config_json(const ModelConfig& cfg, const SpecialTokens& tokens) {
 HfFamily hf_family_of(const json& config, const std::string& path) {
   const HfReader r{config, path};
   const std::string type = r.string("model_type", "");
-  if (type == "gpt2") return HfFamily::GPT2;
-  if (type == "opt") return HfFamily::OPT;
-  if (type == "llama" || type == "mistral") return HfFamily::Llama;
+  for (HfFamily f : {HfFamily::GPT2, HfFamily::OPT, HfFamily::Llama})
+    if (type == family_keys(f).model_type) return f;
+  if (type == "mistral") return HfFamily::Llama;  // Llama's computation plus a sliding window
   r.fail("model_type", "\"" + type + "\" is not supported (gpt2, opt, llama or mistral)");
 }
 
@@ -215,55 +230,35 @@ std::string model_yaml_from_hf(const json& config, const std::string& path, cons
   std::string y = "model:\n  name: " + json(name).dump() + "\n";
   auto line = [&](const std::string& key, const std::string& value) { y += "  " + key + ": " + value + "\n"; };
   auto flag = [](bool v) { return std::string(v ? "true" : "false"); };
+  const FamilyKeys& k = family_keys(f);
+  const long long d = r.integer(k.width), heads = r.integer(k.heads), ctx = r.integer(k.context);
+  line("vocab_size", std::to_string(r.integer("vocab_size")));
+  line("context_length", std::to_string(ctx));
   switch (f) {
-    case HfFamily::GPT2: {
+    case HfFamily::GPT2:
       r.require("scale_attn_weights", r.boolean("scale_attn_weights", true), "false");
       r.require("scale_attn_by_inverse_layer_idx", !r.boolean("scale_attn_by_inverse_layer_idx", false), "true");
       r.require("add_cross_attention", !r.boolean("add_cross_attention", false), "true");
-      const long long d = r.integer("n_embd");
-      line("vocab_size", std::to_string(r.integer("vocab_size")));
-      line("context_length", std::to_string(r.integer("n_positions")));
       line("norm", "layernorm");
-      line("norm_eps", num(r.number("layer_norm_epsilon", 1e-5)));
       line("activation", gelu_or_relu(r, "activation_function", "gelu_new"));
       line("position", "learned");
       line("bias", "true");
-      line("tie_embeddings", flag(r.boolean("tie_word_embeddings", true)));
-      line("init_std", num(r.number("initializer_range", 0.02)));
-      line("layers", std::to_string(r.integer("n_layer")));
-      line("d_model", std::to_string(d));
-      line("n_heads", std::to_string(r.integer("n_head")));
-      line("ffn_dim", std::to_string(r.integer("n_inner", 4 * d)));
       break;
-    }
-    case HfFamily::OPT: {
-      const long long d = r.integer("hidden_size");
+    case HfFamily::OPT:
       r.require("do_layer_norm_before", r.boolean("do_layer_norm_before", true), "false (post-norm)");
       r.require("_remove_final_layer_norm", !r.boolean("_remove_final_layer_norm", false), "true");
       r.require("word_embed_proj_dim", r.integer("word_embed_proj_dim", d) == d, "a value other than hidden_size");
       r.require("enable_bias", r.boolean("enable_bias", true), "false");
       r.require("layer_norm_elementwise_affine", r.boolean("layer_norm_elementwise_affine", true), "false");
-      line("vocab_size", std::to_string(r.integer("vocab_size")));
-      line("context_length", std::to_string(r.integer("max_position_embeddings")));
       line("norm", "layernorm");
-      line("norm_eps", "1.0e-5");
       line("activation", gelu_or_relu(r, "activation_function", "relu"));
       line("position", "learned");
       line("position_offset", "2");
       line("bias", "true");
-      line("tie_embeddings", flag(r.boolean("tie_word_embeddings", true)));
-      line("init_std", num(r.number("init_std", 0.02)));
-      line("layers", std::to_string(r.integer("num_hidden_layers")));
-      line("d_model", std::to_string(d));
-      line("n_heads", std::to_string(r.integer("num_attention_heads")));
-      line("ffn_dim", std::to_string(r.integer("ffn_dim")));
       break;
-    }
     case HfFamily::Llama: {
-      const long long d = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
       r.require("rope_scaling", !r.has("rope_scaling"), "rope scaling");
       // Mistral's config class defaults to a 4096-token window when the key is absent
-      const long long ctx = r.integer("max_position_embeddings");
       const long long window = r.has("sliding_window") ? r.integer("sliding_window")
                                : r.string("model_type", "") == "mistral" ? 4096 : ctx;
       r.require("sliding_window", window >= ctx, "a sliding window shorter than max_position_embeddings");
@@ -272,24 +267,23 @@ std::string model_yaml_from_hf(const json& config, const std::string& path, cons
                 "a head_dim other than hidden_size / num_attention_heads");
       const bool attn_bias = r.boolean("attention_bias", false);
       r.require("mlp_bias", r.boolean("mlp_bias", false) == attn_bias, "a value different from attention_bias");
-      line("vocab_size", std::to_string(r.integer("vocab_size")));
-      line("context_length", std::to_string(ctx));
       line("norm", "rmsnorm");
-      line("norm_eps", num(r.number("rms_norm_eps", 1e-6)));
       line("activation", "swiglu");
       line("position", "rope");
       line("rope_theta", num(r.number("rope_theta", 10000.0)));
       line("bias", flag(attn_bias));
-      line("tie_embeddings", flag(r.boolean("tie_word_embeddings", false)));
-      line("init_std", num(r.number("initializer_range", 0.02)));
-      line("layers", std::to_string(r.integer("num_hidden_layers")));
-      line("d_model", std::to_string(d));
-      line("n_heads", std::to_string(heads));
       line("n_kv_heads", std::to_string(r.integer("num_key_value_heads", heads)));
-      line("ffn_dim", std::to_string(r.integer("intermediate_size")));
       break;
     }
   }
+  line("norm_eps", num(k.norm_eps ? r.number(k.norm_eps, k.default_norm_eps) : k.default_norm_eps));
+  line("tie_embeddings", flag(r.boolean("tie_word_embeddings", k.tied_by_default)));
+  line("init_std", num(r.number(k.init_std, 0.02)));
+  line("layers", std::to_string(r.integer(k.layers)));
+  line("d_model", std::to_string(d));
+  line("n_heads", std::to_string(heads));
+  // GPT-2's n_inner may be null: 4 x n_embd
+  line("ffn_dim", std::to_string(f == HfFamily::GPT2 ? r.integer(k.ffn, 4 * d) : r.integer(k.ffn)));
   return y;
 }
 

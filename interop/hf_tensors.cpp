@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "interop/hf_config.h"
 #include "model/param_layout.h"
 

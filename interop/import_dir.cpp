@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/atomic_file.h"
-#include "data/shard.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
 #include "interop/hf_config.h"
 #include "interop/hf_tensors.h"
 #include "model/param_layout.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "data/manifest.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 
 namespace merino::interop {
 namespace {

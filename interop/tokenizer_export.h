@@ -19,8 +19,8 @@ struct TokenizerExport {
   SpecialTokens tokens;
 };
 
-// `spec`: gpt2, neox, llama2 or a path, found as data/named_tokenizer.h finds it. DataError
-// naming the file when it cannot be loaded.
+// `spec`: gpt2, neox, llama2 or a path, found as data/tokenizer/named_tokenizer.h finds it.
+// DataError naming the file when it cannot be loaded.
 TokenizerExport tokenizer_export(const std::string& spec, const std::string& data_dir, int context_length);
 
 // The tokenizer the checkpoint's data was prepared with: config.yaml's data.dir, then that

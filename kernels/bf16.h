@@ -10,14 +10,8 @@
 #include <cstring>
 #include <type_traits>
 
-// the rounding helpers below compile for the device under nvcc and for the host everywhere
-#ifndef MERINO_HOST_DEVICE
-#if defined(__CUDACC__)
-#define MERINO_HOST_DEVICE __host__ __device__
-#else
-#define MERINO_HOST_DEVICE
-#endif
-#endif
+#include "base/host_device.h"
+#include "base/splitmix.h"
 
 namespace merino {
 
@@ -57,18 +51,10 @@ using acc_t = typename Precision<T>::Acc;
 template <class T>
 constexpr bool kMixedPrecision = !std::is_same_v<T, acc_t<T>>;
 
-// SplitMix64's output function (Steele, Lea & Flood 2014; constants from Vigna's splitmix64.c):
-// a bijection on 64-bit words whose output bits all depend on all input bits.
-MERINO_HOST_DEVICE inline uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 // per-step key of the rounding stream; element i then uses mix64(key + i), distinct for
 // distinct i because mix64 is a bijection
 MERINO_HOST_DEVICE inline uint64_t stochastic_round_key(uint64_t seed, int64_t step) {
-  return mix64(seed ^ mix64(static_cast<uint64_t>(step) + 0x9e3779b97f4a7c15ull));
+  return mix64(seed ^ mix64(static_cast<uint64_t>(step) + kSplitMix64Gamma));
 }
 
 // Bits of the bf16 stochastic rounding of x: add 16 random bits below the bf16 mantissa and

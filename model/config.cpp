@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/yaml_reader.h"
+
 namespace merino {
 namespace {
 

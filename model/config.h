@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "model/yaml_reader.h"
-
 namespace merino {
+
+class YamlMap;  // model/yaml_reader.h: only the parser needs yaml-cpp
 
 enum class NormKind { LayerNorm, RMSNorm };
 enum class ActivationKind { GELU, ReLU, SwiGLU };

@@ -5,14 +5,9 @@
 
 namespace merino {
 
-uint64_t NormalRng::next_u64() {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+double NormalRng::uniform() {
+  return (double(bits.next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
-
-double NormalRng::uniform() { return (double(next_u64() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
 
 double NormalRng::normal() {
   if (has_spare) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/splitmix.h"
 #include "model/config.h"
 #include "model/param_layout.h"
 
@@ -18,11 +19,10 @@ std::vector<T> initial_weights(const ModelConfig& cfg, const ParamLayout& layout
 // Deterministic normal samples (SplitMix64 + Box-Muller): the weight initialisation's, exposed
 // for the tests that restate its draws.
 struct NormalRng {
-  explicit NormalRng(uint64_t seed) : state(seed) {}
-  uint64_t next_u64();
+  explicit NormalRng(uint64_t seed) : bits(seed) {}
   double uniform();  // (0, 1)
   double normal();
-  uint64_t state;
+  SplitMix64 bits;
   bool has_spare = false;
   double spare = 0;
 };

@@ -5,14 +5,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
-#include <stdexcept>
 #include <string>
 
-namespace merino {
+#include "base/errors.h"
 
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace merino {
 
 // A view of one YAML mapping with its source file and dotted key path ("model.blocks[1]").
 class YamlMap {

@@ -465,7 +465,8 @@ elif gpu_step_ready sanitizer; then
   box_end=$(( SECONDS + box ))
   runs=("racecheck|cuda_production_check|--sanitize|30"
         "synccheck|cuda_production_check|--sanitize|15"
-        "memcheck|test_cuda_kernels|--gtest_filter=-*Deterministic*:*Bitwise*|12"
+        "memcheck|test_cuda_norms|--gtest_filter=-*Deterministic*:*Bitwise*|8"
+        "memcheck|test_cuda_crossentropy|--gtest_filter=*|4"
         "memcheck|test_cuda_attention|--gtest_filter=*RejectsUnsupportedShapes*:*UnalignedPointers*|12"
         "memcheck|test_cuda_embedding|--gtest_filter=-*Deterministic*|8"
         "memcheck|test_cuda_activation|--gtest_filter=*Bf16*|8"

@@ -1,6 +1,6 @@
 #include "search/device.h"
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::search {
 

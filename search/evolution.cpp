@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "search/mutation.h"
 
 namespace merino::search {

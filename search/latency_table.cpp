@@ -7,8 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "data/atomic_file.h"
-#include "model/yaml_reader.h"
+#include "base/atomic_file.h"
+#include "base/errors.h"
 
 namespace merino::search {
 namespace {

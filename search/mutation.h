@@ -1,6 +1,6 @@
 // The evolutionary step: change one or two blocks of a candidate.
 #pragma once
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "search/space.h"
 
 namespace merino::search {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::search {
 namespace {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "data/splitmix.h"
+#include "base/splitmix.h"
 #include "kernels/backend.h"
 #include "search/latency_table.h"
 

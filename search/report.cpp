@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "data/atomic_file.h"
+#include "base/atomic_file.h"
+#include "base/text_format.h"
 #include "model/param_layout.h"
-#include "model/text_format.h"
 #include "model/yaml_reader.h"
 
 namespace merino::search {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::search {
 namespace {

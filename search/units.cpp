@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino::search {
 

@@ -14,9 +14,11 @@
 #include <iterator>
 #include <map>
 
-#include "data/atomic_file.h"
-#include "data/environment_error.h"
-#include "data/sha256.h"
+#include <nlohmann/json.hpp>
+
+#include "base/atomic_file.h"
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "train/safetensors.h"
 
 namespace merino {

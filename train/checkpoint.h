@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "base/errors.h"
 #include "data/loader.h"
 #include "model/param_layout.h"
 

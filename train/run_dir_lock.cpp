@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

@@ -6,7 +6,7 @@
 #pragma once
 #include <string>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 
 namespace merino {
 

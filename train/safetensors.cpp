@@ -9,7 +9,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "data/shard.h"
+#include "base/errors.h"
 
 namespace merino {
 namespace {

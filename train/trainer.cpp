@@ -11,15 +11,16 @@
 #include <optional>
 #include <vector>
 
-#include "data/environment_error.h"
+#include "base/errors.h"
+#include "base/progress_line.h"
 #include "data/loader.h"
+#include "data/shard_names.h"
+#include "kernels/device_backend.h"
 #include "model/model.h"
 #include "train/checkpoint.h"
-#include "train/device_backend.h"
-#include "train/communicator.h"
-#include "train/grad_sync.h"
-#include "model/text_format.h"
-#include "train/metrics.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/grad_sync.h"
+#include "train/metrics_log.h"
 #include "train/run_dir_lock.h"
 #include "train/stop_signal.h"
 
@@ -57,25 +58,6 @@ std::vector<DecayRange> decay_ranges(const ParamLayout& layout, bool decay_embed
     else
       out.push_back({e.offset, e.numel, decay});
   }
-  return out;
-}
-
-std::vector<std::string> shards(const std::string& dir, const std::string& split) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(split + "_", 0) == 0 && entry.path().extension() == ".bin") {
-      // a directory or FIFO under a shard's name is refused here by name (the reader would block
-      // on a FIFO's open, or fail without naming it)
-      std::error_code type_ec;
-      if (!entry.is_regular_file(type_ec)) throw DataError(entry.path().string() + ": not a regular file");
-      out.push_back(entry.path().string());
-    }
-  }
-  if (ec) throw DataError(dir + ": cannot read data directory: " + ec.message());
-  std::sort(out.begin(), out.end());
-  if (out.empty()) throw DataError(dir + ": no " + split + "_*.bin shards (run `merino prepare` first)");
   return out;
 }
 
@@ -125,8 +107,8 @@ class Trainer {
         be_(*device_.backend),
         plan_(reserve_memory(be_, cfg, zero1_, comm)),
         model_(cfg.model, be_),
-        train_(shards(cfg.data_dir, "train"), loader_options(cfg, cfg.shuffle, comm)),
-        val_(shards(cfg.data_dir, "val"), loader_options(cfg, false, comm)),
+        train_(cfg.data_dir, loader_options(cfg, kTrainSplit, cfg.shuffle, comm)),
+        val_(cfg.data_dir, loader_options(cfg, kValSplit, false, comm)),
         ranges_(decay_ranges(model_.layout(), cfg.decay_embeddings)),
         counts_(zero1_ ? shard_counts(model_.num_params(), world_)
                           : std::vector<size_t>(1, model_.num_params())),
@@ -146,8 +128,10 @@ class Trainer {
   int run(const std::string& resume);
 
  private:
-  static LoaderOptions loader_options(const TrainConfig& cfg, bool shuffle, const Communicator& comm) {
+  static LoaderOptions loader_options(const TrainConfig& cfg, const std::string& split,
+                                      bool shuffle, const Communicator& comm) {
     LoaderOptions o;
+    o.split = split;
     o.batch = cfg.micro_batch;
     o.seq_len = cfg.seq_len;
     o.seed = cfg.seed;
@@ -414,8 +398,12 @@ int Trainer<T>::run(const std::string& resume) {
   const double flops_per_token = count_model(at_len).training_flops_per_token;
   const double peak = lead_ ? device_.peak_flops(be_) * world_ : 1.0;
   const int64_t step_tokens = cfg_.tokens_per_step() * world_;
-  // under mpirun stdout is a pty, but a job log is read as a file: one line per report
-  const bool tty = world_ == 1 && ::isatty(STDOUT_FILENO);
+  // under mpirun stdout is a pty, but a job log is read as a file: plain lines
+  std::optional<ProgressLine> line;
+  if (lead_) {
+    line.emplace("train", "steps", progress_output(stdout, world_ == 1 && ::isatty(STDOUT_FILENO)));
+    line->resumed_from(double(state_.step));
+  }
   const auto run_start = Clock::now();
   const double elapsed_before = state_.elapsed_seconds;
 
@@ -432,16 +420,18 @@ int Trainer<T>::run(const std::string& resume) {
     const double lr = learning_rate(cfg_.schedule, step);
     const bool last = state_.step == cfg_.max_steps;
     if (lead_ && state_.step == 1) print_memory_use();
-    if (lead_ && (state_.step % cfg_.log_every == 0 || last || state_.step == 1)) {
+    if (lead_ && (state_.step % cfg_.log_every == 0 || last || state_.step == 1))
       metrics->write({{"step", state_.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm_},
                       {"tokens_per_s", tok_s}, {"mfu", tok_s * flops_per_token / peak},
                       {"elapsed_s", state_.elapsed_seconds}});
-      const double eta = (cfg_.max_steps - state_.step) * dt;
-      std::printf("%sstep %lld/%lld | loss %.4f | lr %.3g | grad norm %.3f | %.0f tok/s | ETA %s%s",
-                  tty ? "\r" : "", static_cast<long long>(state_.step),
-                  static_cast<long long>(cfg_.max_steps), loss, lr, grad_norm_, tok_s,
-                  duration(eta).c_str(), tty ? "   " : "\n");
-      std::fflush(stdout);
+    if (lead_) {
+      char figures[128];
+      std::snprintf(figures, sizeof figures, "loss %.4f, lr %.3g, grad norm %.3f, %.0f tok/s", loss,
+                    lr, grad_norm_, tok_s);
+      if (last)
+        line->finish(double(state_.step), double(cfg_.max_steps), figures);
+      else
+        line->update(double(state_.step), double(cfg_.max_steps), figures);
     }
     // the checkpoint comes before the validation, so a failing validation cannot lose the step
     const bool periodic = cfg_.checkpoint_every > 0 && state_.step % cfg_.checkpoint_every == 0;
@@ -453,24 +443,25 @@ int Trainer<T>::run(const std::string& resume) {
       const double val = validation_loss();
       if (lead_) {
         metrics->write({{"step", state_.step}, {"val_loss", val}});
-        std::printf("%sstep %lld: validation loss %.4f\n", tty ? "\n" : "",
-                    static_cast<long long>(state_.step), val);
+        line->break_line();
+        std::printf("step %lld: validation loss %.4f\n", static_cast<long long>(state_.step), val);
       }
     }
     if (stop_) {
       if (lead_) {
         const std::string why = stop_signal_number() ? "signal " + std::to_string(stop_signal_number())
                                                      : std::string("another rank was signalled");
-        std::printf("%s%s: stopped after step %lld, checkpoint %s\n", tty ? "\n" : "", why.c_str(),
+        line->break_line();
+        std::printf("%s: stopped after step %lld, checkpoint %s\n", why.c_str(),
                     static_cast<long long>(state_.step), last_checkpoint_.c_str());
       }
       return 0;
     }
   }
   if (lead_)
-    std::printf("%sdone: %lld steps, %llu tokens, checkpoint %s\n", tty ? "\n" : "",
-                static_cast<long long>(state_.step), static_cast<unsigned long long>(state_.tokens_seen),
-                last_checkpoint_.c_str());
+    std::printf("done: %lld steps, %llu tokens, checkpoint %s\n",
+                static_cast<long long>(state_.step),
+                static_cast<unsigned long long>(state_.tokens_seen), last_checkpoint_.c_str());
   return 0;
 }
 

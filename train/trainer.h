@@ -7,7 +7,7 @@
 
 #include "kernels/bf16.h"
 #include "kernels/device_memory.h"
-#include "train/communicator.h"
+#include "train/distributed/communicator.h"
 #include "train/train_config.h"
 
 namespace merino {

@@ -68,6 +68,25 @@ void store(bf16* dst, const float* src, size_t n) {
   for (int64_t i = 0; i < len; ++i) dst[i] = bf16_round_nearest(src[i]);
 }
 
+// out = forward(inp) over n elements in fp32, rounded to bf16 once
+void wide_pointwise(std::vector<std::vector<float>>& pool, bf16* out, const bf16* inp, size_t n,
+                    void (*forward)(float*, const float*, size_t)) {
+  Frame f(pool);
+  float* y = f.out(n);
+  forward(y, f.wide(inp, n), n);
+  store(out, y, n);
+}
+
+// dinp = backward(dout, inp) over n elements in fp32, rounded to bf16 once
+void wide_pointwise_backward(std::vector<std::vector<float>>& pool, bf16* dinp, const bf16* dout,
+                             const bf16* inp, size_t n,
+                             void (*backward)(float*, const float*, const float*, size_t)) {
+  Frame f(pool);
+  float* di = f.out(n);
+  backward(di, f.wide(dout, n), f.wide(inp, n), n);
+  store(dinp, di, n);
+}
+
 size_t qkv_size(int B, int Tn, int H, int KVH, int hd) {
   return size_t(B) * size_t(Tn) * size_t(H + 2 * KVH) * size_t(hd);
 }
@@ -268,31 +287,19 @@ void CpuBackend<bf16>::matmul_gelu_backward(bf16* dpre, float* dweight, float* d
 }
 
 void CpuBackend<bf16>::gelu_forward(bf16* out, const bf16* inp, size_t n) {
-  Frame f(pool_);
-  float* y = f.out(n);
-  cpu::gelu_forward(y, f.wide(inp, n), n);
-  store(out, y, n);
+  wide_pointwise(pool_, out, inp, n, cpu::gelu_forward<float>);
 }
 
 void CpuBackend<bf16>::gelu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) {
-  Frame f(pool_);
-  float* di = f.out(n);
-  cpu::gelu_backward(di, f.wide(dout, n), f.wide(inp, n), n);
-  store(dinp, di, n);
+  wide_pointwise_backward(pool_, dinp, dout, inp, n, cpu::gelu_backward<float>);
 }
 
 void CpuBackend<bf16>::relu_forward(bf16* out, const bf16* inp, size_t n) {
-  Frame f(pool_);
-  float* y = f.out(n);
-  cpu::relu_forward(y, f.wide(inp, n), n);
-  store(out, y, n);
+  wide_pointwise(pool_, out, inp, n, cpu::relu_forward<float>);
 }
 
 void CpuBackend<bf16>::relu_backward(bf16* dinp, const bf16* dout, const bf16* inp, size_t n) {
-  Frame f(pool_);
-  float* di = f.out(n);
-  cpu::relu_backward(di, f.wide(dout, n), f.wide(inp, n), n);
-  store(dinp, di, n);
+  wide_pointwise_backward(pool_, dinp, dout, inp, n, cpu::relu_backward<float>);
 }
 
 void CpuBackend<bf16>::swiglu_forward(bf16* out, const bf16* inp, int N, int F) {

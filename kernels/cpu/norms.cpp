@@ -16,6 +16,32 @@ namespace merino::cpu {
 namespace {
 constexpr int kChannelBlock = 32;
 constexpr int64_t kParallelMin = 1 << 14;
+
+// The column-block pass of the design note: dweight += the sum over rows of dout * xhat, with
+// xhat = (x - mean) * rstd (mean null: 0, RMSNorm), and dbias (when not null) += that of dout.
+template <class T>
+void add_weight_grads(T* dweight, T* dbias, const T* dout, const T* inp, const T* mean,
+                      const T* rstd, int N, int C, bool par) {
+  const int nblocks = (C + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static) if (par)
+  for (int blk = 0; blk < nblocks; ++blk) {
+    const int c0 = blk * kChannelBlock, w = std::min(C, c0 + kChannelBlock) - c0;
+    double aw[kChannelBlock] = {}, ab[kChannelBlock] = {};
+    for (int i = 0; i < N; ++i) {
+      const T* x = inp + int64_t(i) * C + c0;
+      const T* d = dout + int64_t(i) * C + c0;
+      const T m = mean ? mean[i] : T(0), r = rstd[i];
+#pragma omp simd
+      for (int c = 0; c < w; ++c) {
+        aw[c] += double(d[c] * ((x[c] - m) * r));
+        ab[c] += double(d[c]);
+      }
+    }
+    for (int c = 0; c < w; ++c) dweight[c0 + c] += T(aw[c]);
+    if (dbias)
+      for (int c = 0; c < w; ++c) dbias[c0 + c] += T(ab[c]);
+  }
+}
 }  // namespace
 
 template <class T>
@@ -73,25 +99,7 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
       dx[c] += r * (d[c] * weight[c] - mg - xhat * mgx);
     }
   }
-  const int nblocks = (C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static) if (par)
-  for (int blk = 0; blk < nblocks; ++blk) {
-    const int c0 = blk * kChannelBlock, w = std::min(C, c0 + kChannelBlock) - c0;
-    double aw[kChannelBlock] = {}, ab[kChannelBlock] = {};
-    for (int i = 0; i < N; ++i) {
-      const T* x = inp + int64_t(i) * C + c0;
-      const T* d = dout + int64_t(i) * C + c0;
-      const T m = mean[i], r = rstd[i];
-#pragma omp simd
-      for (int c = 0; c < w; ++c) {
-        aw[c] += double(d[c] * ((x[c] - m) * r));
-        ab[c] += double(d[c]);
-      }
-    }
-    for (int c = 0; c < w; ++c) dweight[c0 + c] += T(aw[c]);
-    if (dbias)
-      for (int c = 0; c < w; ++c) dbias[c0 + c] += T(ab[c]);
-  }
+  add_weight_grads(dweight, dbias, dout, inp, mean, rstd, N, C, par);
 }
 
 template <class T>
@@ -128,20 +136,7 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
 #pragma omp simd
     for (int c = 0; c < C; ++c) dx[c] += r * d[c] * weight[c] - x[c] * k;
   }
-  const int nblocks = (C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static) if (par)
-  for (int blk = 0; blk < nblocks; ++blk) {
-    const int c0 = blk * kChannelBlock, w = std::min(C, c0 + kChannelBlock) - c0;
-    double aw[kChannelBlock] = {};
-    for (int i = 0; i < N; ++i) {
-      const T* x = inp + int64_t(i) * C + c0;
-      const T* d = dout + int64_t(i) * C + c0;
-      const T r = rstd[i];
-#pragma omp simd
-      for (int c = 0; c < w; ++c) aw[c] += double(d[c] * x[c] * r);
-    }
-    for (int c = 0; c < w; ++c) dweight[c0 + c] += T(aw[c]);
-  }
+  add_weight_grads<T>(dweight, nullptr, dout, inp, nullptr, rstd, N, C, par);
 }
 
 template void layernorm_forward<float>(float*, float*, float*, const float*, const float*,

@@ -27,6 +27,7 @@
 //   head aligns dst, and src must then be 16-byte aligned too, as for ranges of flat buffers).
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -46,9 +47,7 @@ struct Consts {
   uint64_t key, index_offset;   // stochastic rounding stream (bf16 variant only)
 };
 
-__device__ __forceinline__ float to_float(float g) { return g; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 g) { return __bfloat162float(g); }
-__device__ __forceinline__ float bf16_bits_to_float(uint32_t b) { return __uint_as_float(b << 16); }
+using vec::to_float;
 
 // 4 consecutive gradients as floats; `g` is 16-byte (float) or 8-byte (bf16) aligned
 __device__ __forceinline__ float4 load4(const float* g) {
@@ -56,8 +55,8 @@ __device__ __forceinline__ float4 load4(const float* g) {
 }
 __device__ __forceinline__ float4 load4(const __nv_bfloat16* g) {
   const uint2 w = *reinterpret_cast<const uint2*>(g);
-  return make_float4(bf16_bits_to_float(w.x & 0xffffu), bf16_bits_to_float(w.x >> 16),
-                     bf16_bits_to_float(w.y & 0xffffu), bf16_bits_to_float(w.y >> 16));
+  const __nv_bfloat16* e = reinterpret_cast<const __nv_bfloat16*>(&w);
+  return make_float4(to_float(e[0]), to_float(e[1]), to_float(e[2]), to_float(e[3]));
 }
 
 // The CPU twin's expression, operation for operation (see the design note on rounding).

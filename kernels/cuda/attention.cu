@@ -30,7 +30,9 @@
 //   products whose result needs per-row work (S, dP, and the forward's P V before rescaling)
 //   go through a per-warp fp32 staging tile in shared memory; dK, dV and dQ stay in fragments
 //   for the whole loop, because they are only ever added to. P and dS are rounded to bf16 to
-//   feed the tensor cores, as in FlashAttention-2.
+//   feed the tensor cores, as in FlashAttention-2. Forward: 4 warps of 16 query rows; backward:
+//   8 warps as 4 row blocks x 2 halves of the hd / 16 gradient fragments (for hd = 48, 80, 112
+//   the second half holds one fragment fewer and idles for it rather than split a fragment).
 // * Head sizes: every multiple of 16 from 32 to 128, each its own template instance (the
 //   register tiles and unrolled loops need HD at compile time; 16 is the wmma fragment width).
 // * Tiles: fp32 64 own rows x 64 streamed rows for hd <= 64, 64 x 32 for hd > 64 (the
@@ -50,6 +52,7 @@
 
 #include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/cuda_check.cuh"
+#include "kernels/cuda/vec.cuh"
 
 namespace merino::cuda {
 namespace {
@@ -57,34 +60,12 @@ namespace {
 using bf16 = __nv_bfloat16;
 namespace wmma = nvcuda::wmma;
 using namespace attention_launch;
+using vec::to_float;
+using vec::warp_max;
+using vec::warp_sum;
 
 constexpr int kWarp = 32;
 constexpr float kLn2 = 0.6931471805599453f;
-
-__device__ __forceinline__ float warp_max(float v) {
-  for (int o = kWarp / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = kWarp / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// Reductions over the 16 lanes of a half warp (xor offsets below 16 stay inside it); every
-// lane ends with the same bits.
-__device__ __forceinline__ float half_warp_max(float v) {
-  for (int o = 8; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
-__device__ __forceinline__ float half_warp_sum(float v) {
-  for (int o = 8; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(bf16 x) { return __bfloat162float(x); }
 
 // Rows [row0, row0 + R) x columns [0, HD) of a row-major matrix (row stride `stride`
 // elements) into shared memory as float with row stride LD; rows >= T become zeros.
@@ -248,7 +229,7 @@ __global__ void __launch_bounds__(kSimtThreads)
         mx = fmaxf(mx, s[i][j]);
       }
       // finite: key 0 is visible to every row and the first step holds it
-      const float m_new = fmaxf(m[i], half_warp_max(mx));
+      const float m_new = fmaxf(m[i], warp_max<16>(mx));
       const float alpha = exp2f(m[i] - m_new);  // 0 on the first step (m = -inf)
       m[i] = m_new;
       l[i] *= alpha;
@@ -266,7 +247,7 @@ __global__ void __launch_bounds__(kSimtThreads)
   }
 #pragma unroll
   for (int i = 0; i < I; ++i) {
-    const float sum = half_warp_sum(l[i]);
+    const float sum = warp_sum<16>(l[i]);
     const int qi = q0 + ty + 16 * i;
     if (qi >= d.T) continue;
     const float inv = 1.f / sum;
@@ -615,6 +596,28 @@ struct BwdTcLayout {
   static_assert(2 * kTile * kLdf >= kTile * kLdo, "final staging reuses the S / dP area");
 };
 
+// The backward kernels' shared memory (BwdTcLayout) as pointers: the four bf16 operand tiles a-d
+// (dK / dV pass: K, V, Q, dO; dQ pass: Q, dO, K, V), the bf16 P and dS tiles, the fp32 S tile
+// with dP beside it (at the end the gradients' staging area), and the query rows' lse and D.
+template <int HD>
+struct BwdTcSmem {
+  bf16 *a, *b, *c, *d, *p, *ds;
+  float *s, *dp, *ls, *D;
+  __device__ explicit BwdTcSmem(unsigned char* raw) {
+    using L = BwdTcLayout<HD>;
+    a = reinterpret_cast<bf16*>(raw + L::kA);
+    b = reinterpret_cast<bf16*>(raw + L::kB);
+    c = reinterpret_cast<bf16*>(raw + L::kC);
+    d = reinterpret_cast<bf16*>(raw + L::kD);
+    p = reinterpret_cast<bf16*>(raw + L::kP);
+    ds = reinterpret_cast<bf16*>(raw + L::kDS);
+    s = reinterpret_cast<float*>(raw + L::kS);
+    dp = s + kTile * L::kLdf;
+    ls = reinterpret_cast<float*>(raw + L::kStats);
+    D = ls + kTile;
+  }
+};
+
 // The gradient-tile fragments of warp `warp`: columns grad_col0 .. + 16 grad_frags.
 template <int HD>
 __device__ __forceinline__ int grad_frags(int warp) {
@@ -713,16 +716,11 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
   using L = BwdTcLayout<HD>;
   constexpr int LDH = L::kLdh, LDP = L::kLdp, LDF = L::kLdf, NT = kBwdWarps * kWarp;
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  bf16* Ks = reinterpret_cast<bf16*>(smem_raw + L::kA);
-  bf16* Vs = reinterpret_cast<bf16*>(smem_raw + L::kB);
-  bf16* Qs = reinterpret_cast<bf16*>(smem_raw + L::kC);
-  bf16* dOs = reinterpret_cast<bf16*>(smem_raw + L::kD);
-  bf16* Pt = reinterpret_cast<bf16*>(smem_raw + L::kP);    // [key][query]
-  bf16* dSt = reinterpret_cast<bf16*>(smem_raw + L::kDS);  // [key][query]
-  float* St = reinterpret_cast<float*>(smem_raw + L::kS);  // [key][query], then dP^T beside it
-  float* dPt = St + kTile * LDF;
-  float* ls = reinterpret_cast<float*>(smem_raw + L::kStats);
-  float* Ds = ls + kTile;
+  const BwdTcSmem<HD> sm(smem_raw);
+  bf16 *const Ks = sm.a, *const Vs = sm.b, *const Qs = sm.c, *const dOs = sm.d;
+  bf16 *const Pt = sm.p, *const dSt = sm.ds;    // [key][query]
+  float *const St = sm.s, *const dPt = sm.dp;  // [key][query]
+  float *const ls = sm.ls, *const Ds = sm.D;
 
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int wr = (warp % 4) * 16, wc = (warp / 4) * 32;  // score-tile rows (keys), cols (queries)
@@ -769,9 +767,8 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
     }
   }
   bf16* dst = dqkv + int64_t(b) * d.T * d.C3 + d.Cq;
-  float* stage = reinterpret_cast<float*>(smem_raw + L::kS);
-  tc_store_grad<HD>(dst + int64_t(kvh) * HD, d.C3, k0, d.T, d.scale, dk, stage);
-  tc_store_grad<HD>(dst + int64_t(d.KVH + kvh) * HD, d.C3, k0, d.T, 1.f, dv, stage);
+  tc_store_grad<HD>(dst + int64_t(kvh) * HD, d.C3, k0, d.T, d.scale, dk, sm.s);
+  tc_store_grad<HD>(dst + int64_t(d.KVH + kvh) * HD, d.C3, k0, d.T, 1.f, dv, sm.s);
 }
 
 template <int HD>
@@ -782,15 +779,11 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
   using L = BwdTcLayout<HD>;
   constexpr int LDH = L::kLdh, LDP = L::kLdp, LDF = L::kLdf, NT = kBwdWarps * kWarp;
   extern __shared__ __align__(128) unsigned char smem_raw[];
-  bf16* Qs = reinterpret_cast<bf16*>(smem_raw + L::kA);
-  bf16* dOs = reinterpret_cast<bf16*>(smem_raw + L::kB);
-  bf16* Ks = reinterpret_cast<bf16*>(smem_raw + L::kC);
-  bf16* Vs = reinterpret_cast<bf16*>(smem_raw + L::kD);
-  bf16* dSs = reinterpret_cast<bf16*>(smem_raw + L::kDS);  // [query][key]
-  float* Sf = reinterpret_cast<float*>(smem_raw + L::kS);  // [query][key], then dP beside it
-  float* dPf = Sf + kTile * LDF;
-  float* ls = reinterpret_cast<float*>(smem_raw + L::kStats);
-  float* Ds = ls + kTile;
+  const BwdTcSmem<HD> sm(smem_raw);
+  bf16 *const Qs = sm.a, *const dOs = sm.b, *const Ks = sm.c, *const Vs = sm.d;
+  bf16* const dSs = sm.ds;                     // [query][key]
+  float *const Sf = sm.s, *const dPf = sm.dp;  // [query][key]
+  float *const ls = sm.ls, *const Ds = sm.D;
 
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int wr = (warp % 4) * 16, wc = (warp / 4) * 32;  // score-tile rows (queries), cols (keys)
@@ -829,9 +822,8 @@ __global__ void __launch_bounds__(kBwdWarps * kWarp)
     __syncthreads();  // a row of dS comes from two warps (both key halves)
     tc_accumulate<HD>(dq, nf, dSs + wr * LDP, LDP, Ks + gc);  // dQ += dS K
   }
-  float* stage = reinterpret_cast<float*>(smem_raw + L::kS);
   tc_store_grad<HD>(dqkv + int64_t(b) * d.T * d.C3 + int64_t(h) * HD, d.C3, q0, d.T, d.scale, dq,
-                    stage);
+                    sm.s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -858,12 +850,7 @@ void launch_forward(T* out, float* lse, const T* qkv, int B, const Dims& d, cuda
 template <class T, int HD>
 void launch_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
                      float* Dsum, int B, const Dims& d, cudaStream_t stream) {
-  const int rows = B * d.T * d.H;
-  constexpr int kRowsPerBlock = 8;  // warps per rowdot block
-  const auto rowdot = rowdot_kernel<T>;
-  rowdot<<<tiles(rows, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream>>>(Dsum, dout, out, rows,
-                                                                           HD, d);
-  CUDA_CHECK(cudaGetLastError());
+  launch_rowdot(Dsum, dout, out, B, HD, d, stream);
   if constexpr (std::is_same_v<T, float>) {
     using S = SimtTiles<HD>;
     const auto kv_kernel = backward_kv_simt_kernel<HD>;
@@ -894,6 +881,25 @@ void launch_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const f
 
 }  // namespace
 
+namespace attention_launch {
+
+template <class T>
+void launch_rowdot(float* Dsum, const T* dout, const T* out, int B, int hd, const Dims& d,
+                   cudaStream_t stream) {
+  const int rows = B * d.T * d.H;
+  constexpr int kRowsPerBlock = 8;  // warps per block
+  const auto kernel = rowdot_kernel<T>;
+  kernel<<<tiles(rows, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream>>>(Dsum, dout, out, rows,
+                                                                           hd, d);
+  CUDA_CHECK(cudaGetLastError());
+}
+template void launch_rowdot<float>(float*, const float*, const float*, int, int, const Dims&,
+                                   cudaStream_t);
+template void launch_rowdot<bf16>(float*, const bf16*, const bf16*, int, int, const Dims&,
+                                  cudaStream_t);
+
+}  // namespace attention_launch
+
 size_t attention_backward_scratch_floats(int B, int Tn, int H) {
   return static_cast<size_t>(B) * static_cast<size_t>(Tn) * static_cast<size_t>(H);
 }
@@ -901,10 +907,7 @@ size_t attention_backward_scratch_floats(int B, int Tn, int H) {
 template <class T>
 void attention_forward(T* out, float* lse, const T* qkv, int B, int Tn, int H, int KVH, int hd,
                        cudaStream_t stream) {
-  check_shape("attention_forward", B, Tn, H, KVH, hd);
-  if (B == 0 || Tn == 0) return;
-  const Dims d = make_dims(Tn, H, KVH, hd, aligned16(out) && aligned16(qkv));
-  with_head_dim(hd, [&](auto k) {
+  run_forward("attention_forward", out, qkv, B, Tn, H, KVH, hd, [&](auto k, const Dims& d) {
     launch_forward<T, decltype(k)::value>(out, lse, qkv, B, d, stream);
   });
 }
@@ -913,15 +916,11 @@ template <class T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* out, const float* lse,
                         int B, int Tn, int H, int KVH, int hd, cudaStream_t stream,
                         float* scratch) {
-  check_shape("attention_backward", B, Tn, H, KVH, hd);
-  if (B == 0 || Tn == 0) return;
-  const Dims d = make_dims(Tn, H, KVH, hd,
-                           aligned16(dqkv) && aligned16(dout) && aligned16(qkv) && aligned16(out));
-  with_backward_scratch(scratch, B, Tn, H, stream, [&](float* Dsum) {
-    with_head_dim(hd, [&](auto k) {
-      launch_backward<T, decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
-    });
-  });
+  run_backward("attention_backward", dqkv, dout, qkv, out, B, Tn, H, KVH, hd, stream, scratch,
+               [&](auto k, const Dims& d, float* Dsum) {
+                 launch_backward<T, decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d,
+                                                        stream);
+               });
 }
 
 template void attention_forward<float>(float*, float*, const float*, int, int, int, int, int,

@@ -1,6 +1,7 @@
 // Host side shared by the two attention implementations (attention.cu, v1; attention_v2.cu):
-// the launch-time shape rules, the per-launch dimensions, the head-size dispatch, the shared-memory
-// opt-in and the backward's D scratch. Internal to those two files.
+// the launch-time shape rules, the per-launch dimensions, the head-size dispatch, the
+// shared-memory opt-in, the entry points' common steps, the backward's D scratch and its
+// D = rowsum(dout * out) kernel. Internal to those two files.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -95,6 +96,12 @@ void allow_smem(Kernel kernel, size_t smem, const char* who) {
 
 inline int tiles(int n, int tile) { return (n + tile - 1) / tile; }
 
+// The backward's first kernel, the same for v1 and v2 (defined in attention.cu): D =
+// rowsum(dout * out) in fp32, one warp per (batch, position, head) row, into Dsum [B][H][T].
+template <class T>
+void launch_rowdot(float* Dsum, const T* dout, const T* out, int B, int hd, const Dims& d,
+                   cudaStream_t stream);
+
 // Runs launch(Dsum) with the backward's D scratch: `scratch` when given, else B*T*H floats taken
 // with cudaMallocAsync on `stream` and returned after (also when launch throws).
 template <class Launch>
@@ -113,6 +120,31 @@ void with_backward_scratch(float* scratch, int B, int Tn, int H, cudaStream_t st
     throw;
   }
   if (!scratch) CUDA_CHECK(cudaFreeAsync(Dsum, stream));
+}
+
+// The two entry points' common host side: the shape check (`op` names the entry point), nothing
+// to do for an empty batch, the dimensions with the alignment of every tensor pointer, then
+// launch(std::integral_constant<int, HD>, dims), for the backward inside the D scratch
+// (launch(hd_constant, dims, Dsum)).
+template <class Launch>
+void run_forward(const char* op, const void* out, const void* qkv, int B, int Tn, int H, int KVH,
+                 int hd, Launch&& launch) {
+  check_shape(op, B, Tn, H, KVH, hd);
+  if (B == 0 || Tn == 0) return;
+  const Dims d = make_dims(Tn, H, KVH, hd, aligned16(out) && aligned16(qkv));
+  with_head_dim(hd, [&](auto k) { launch(k, d); });
+}
+template <class Launch>
+void run_backward(const char* op, const void* dqkv, const void* dout, const void* qkv,
+                  const void* out, int B, int Tn, int H, int KVH, int hd, cudaStream_t stream,
+                  float* scratch, Launch&& launch) {
+  check_shape(op, B, Tn, H, KVH, hd);
+  if (B == 0 || Tn == 0) return;
+  const Dims d = make_dims(Tn, H, KVH, hd,
+                           aligned16(dqkv) && aligned16(dout) && aligned16(qkv) && aligned16(out));
+  with_backward_scratch(scratch, B, Tn, H, stream, [&](float* Dsum) {
+    with_head_dim(hd, [&](auto k) { launch(k, d, Dsum); });
+  });
 }
 
 }  // namespace merino::cuda::attention_launch

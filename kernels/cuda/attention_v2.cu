@@ -38,6 +38,7 @@
 #include "kernels/cuda/attention_launch.cuh"
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/mma.cuh"
+#include "kernels/cuda/vec.cuh"
 
 namespace merino::cuda {
 namespace {
@@ -68,6 +69,22 @@ __device__ __forceinline__ void load_tile(bf16* dst, const bf16* src, int64_t st
       for (int k = 0; k < 8; ++k) to[k] = from[k];
     }
   }
+}
+
+// One step of the K/V double buffer that the forward and dQ kernels stream (R rows a tile):
+// starts copying tile j + 1, if there is one, into the buffers tile j does not use, then waits
+// until tile j has landed for the whole block.
+template <int R, int HD, int NT>
+__device__ __forceinline__ void next_kv_tile(bf16* k, bf16* v, const bf16* ksrc, const bf16* vsrc,
+                                             int j, int n_tiles, const Dims& d) {
+  if (j + 1 < n_tiles) {
+    const int nb = ((j & 1) ^ 1) * R * (HD + kPad);
+    load_tile<R, HD, NT>(k + nb, ksrc, d.C3, (j + 1) * R, d.T, d.vec);
+    load_tile<R, HD, NT>(v + nb, vsrc, d.C3, (j + 1) * R, d.T, d.vec);
+  }
+  cp_async_commit();
+  cp_async_wait<1>();
+  __syncthreads();
 }
 
 // acc (16 x N, N / 8 accumulator tiles) += A (16 x K) B, with A's fragments `a` per 16-wide k
@@ -164,16 +181,6 @@ __device__ __forceinline__ void store_rows(bf16* dst, int64_t stride, int row0, 
   }
 }
 
-__device__ __forceinline__ float quad_max(float v) {
-  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
-  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-
-__device__ __forceinline__ float quad_sum(float v) {
-  v += __shfl_xor_sync(0xffffffffu, v, 1);
-  return v + __shfl_xor_sync(0xffffffffu, v, 2);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Forward
 
@@ -220,14 +227,7 @@ __global__ void __launch_bounds__(kFwdWarps* kWarp)
 
   for (int j = 0; j < n_tiles; ++j) {
     const int buf = j & 1;
-    if (j + 1 < n_tiles) {
-      const int nb = (buf ^ 1) * kFwdKv * kLd;
-      load_tile<kFwdKv, HD, kNT>(sm + L::kK + nb, ksrc, d.C3, (j + 1) * kFwdKv, d.T, d.vec);
-      load_tile<kFwdKv, HD, kNT>(sm + L::kV + nb, vsrc, d.C3, (j + 1) * kFwdKv, d.T, d.vec);
-    }
-    cp_async_commit();
-    cp_async_wait<1>();
-    __syncthreads();
+    next_kv_tile<kFwdKv, HD, kNT>(sm + L::kK, sm + L::kV, ksrc, vsrc, j, n_tiles, d);
     if (j == 0) load_a<HD>(qf, sm + L::kQ + warp * 16 * kLd, kLd, lane);
     const int kv0 = j * kFwdKv;
     if (kv0 <= row0 + 15) {  // warp-uniform: some row of the warp sees this tile
@@ -249,7 +249,7 @@ __global__ void __launch_bounds__(kFwdWarps* kWarp)
         for (int n = 0; n < kFwdKv / 8; ++n)
           mx = fmaxf(mx, fmaxf(s[n][2 * half], s[n][2 * half + 1]));
         // The first tile has column 0 unmasked for every row, so m is finite from then on.
-        const float m_new = fmaxf(m[half], quad_max(mx));
+        const float m_new = fmaxf(m[half], vec::warp_max<4>(mx));
         const float alpha = exp2f(m[half] - m_new);
         m[half] = m_new;
         float sum = 0.f;
@@ -277,7 +277,7 @@ __global__ void __launch_bounds__(kFwdWarps* kWarp)
   float inv[2];
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
-    const float sum = quad_sum(l[half]);
+    const float sum = vec::warp_sum<4>(l[half]);
     inv[half] = 1.f / sum;
     const int row = row0 + g + 8 * half;
     if (t == 0 && row < d.T) lse[bh * d.T + row] = m[half] * kLn2 + logf(sum);
@@ -287,21 +287,7 @@ __global__ void __launch_bounds__(kFwdWarps* kWarp)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward (1): D = rowsum(dO * O), one warp per (batch, position, head) row, fp32.
-
-__global__ void rowdot_v2_kernel(float* __restrict__ D, const bf16* __restrict__ dout,
-                                 const bf16* __restrict__ out, int rows, int hd, Dims d) {
-  const int row = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp;
-  const int lane = threadIdx.x % kWarp;
-  if (row >= rows) return;  // whole warps leave together
-  const int h = row % d.H;
-  const int64_t bt = row / d.H, off = bt * d.Cq + int64_t(h) * hd;
-  float s = 0.f;
-  for (int i = lane; i < hd; i += kWarp)
-    s = fmaf(__bfloat162float(dout[off + i]), __bfloat162float(out[off + i]), s);
-  for (int o = kWarp / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if (lane == 0) D[((bt / d.T) * d.H + h) * d.T + bt % d.T] = s;
-}
+// Backward (1), D = rowsum(dO * O), is v1's kernel (attention_launch.cuh: launch_rowdot).
 
 // lse (times log2 e) and D of rows [row0, row0 + R) into shared memory; rows >= T get zeros
 // (they are masked anyway).
@@ -471,14 +457,7 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
 
   for (int j = 0; j < n_tiles; ++j) {
     const int buf = j & 1;
-    if (j + 1 < n_tiles) {
-      const int nb = (buf ^ 1) * kBwdKv * kLd;
-      load_tile<kBwdKv, HD, kNT>(sm + L::kK + nb, ksrc, d.C3, (j + 1) * kBwdKv, d.T, d.vec);
-      load_tile<kBwdKv, HD, kNT>(sm + L::kV + nb, vsrc, d.C3, (j + 1) * kBwdKv, d.T, d.vec);
-    }
-    cp_async_commit();
-    cp_async_wait<1>();
-    __syncthreads();
+    next_kv_tile<kBwdKv, HD, kNT>(sm + L::kK, sm + L::kV, ksrc, vsrc, j, n_tiles, d);
     const int kv0 = j * kBwdKv;
     if (kv0 <= row0 + 15) {
       const bf16* ks = sm + L::kK + buf * kBwdKv * kLd;
@@ -524,11 +503,7 @@ void launch_forward(bf16* out, float* lse, const bf16* qkv, int B, const Dims& d
 template <int HD>
 void launch_backward(bf16* dqkv, const bf16* dout, const bf16* qkv, const bf16* out,
                      const float* lse, float* Dsum, int B, const Dims& d, cudaStream_t stream) {
-  const int rows = B * d.T * d.H;
-  constexpr int kRowsPerBlock = 8;
-  rowdot_v2_kernel<<<tiles(rows, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream>>>(
-      Dsum, dout, out, rows, HD, d);
-  CUDA_CHECK(cudaGetLastError());
+  launch_rowdot(Dsum, dout, out, B, HD, d, stream);
   const auto kv_kernel = backward_kv_v2_kernel<HD>;
   allow_smem(kv_kernel, BwdKvLayout<HD>::kBytes, "attention v2");
   kv_kernel<<<dim3(tiles(d.T, kBwdKv), d.KVH, B), kBwdWarps * kWarp, BwdKvLayout<HD>::kBytes,
@@ -549,11 +524,9 @@ void attention_forward_v2(T* out, float* lse, const T* qkv, int B, int Tn, int H
   if constexpr (std::is_same_v<T, float>) {
     attention_forward(out, lse, qkv, B, Tn, H, KVH, hd, stream);  // fp32 stays on v1
   } else {
-    check_shape("attention_forward_v2", B, Tn, H, KVH, hd);
-    if (B == 0 || Tn == 0) return;
-    const Dims d = make_dims(Tn, H, KVH, hd, aligned16(out) && aligned16(qkv));
-    with_head_dim(hd,
-                  [&](auto k) { launch_forward<decltype(k)::value>(out, lse, qkv, B, d, stream); });
+    run_forward("attention_forward_v2", out, qkv, B, Tn, H, KVH, hd, [&](auto k, const Dims& d) {
+      launch_forward<decltype(k)::value>(out, lse, qkv, B, d, stream);
+    });
   }
 }
 
@@ -564,15 +537,11 @@ void attention_backward_v2(T* dqkv, const T* dout, const T* qkv, const T* out, c
   if constexpr (std::is_same_v<T, float>) {
     attention_backward(dqkv, dout, qkv, out, lse, B, Tn, H, KVH, hd, stream, scratch);
   } else {
-    check_shape("attention_backward_v2", B, Tn, H, KVH, hd);
-    if (B == 0 || Tn == 0) return;
-    const Dims d = make_dims(
-        Tn, H, KVH, hd, aligned16(dqkv) && aligned16(dout) && aligned16(qkv) && aligned16(out));
-    with_backward_scratch(scratch, B, Tn, H, stream, [&](float* Dsum) {
-      with_head_dim(hd, [&](auto k) {
-        launch_backward<decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d, stream);
-      });
-    });
+    run_backward("attention_backward_v2", dqkv, dout, qkv, out, B, Tn, H, KVH, hd, stream,
+                 scratch, [&](auto k, const Dims& d, float* Dsum) {
+                   launch_backward<decltype(k)::value>(dqkv, dout, qkv, out, lse, Dsum, B, d,
+                                                       stream);
+                 });
   }
 }
 

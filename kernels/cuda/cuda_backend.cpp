@@ -27,15 +27,7 @@ static_assert(sizeof(bf16) == sizeof(__nv_bfloat16) && alignof(bf16) == alignof(
 
 // The kernels' element type for T: float, or CUDA's bf16 for merino::bf16 (the same bits).
 template <class T>
-struct DeviceElement {
-  using type = T;
-};
-template <>
-struct DeviceElement<bf16> {
-  using type = __nv_bfloat16;
-};
-template <class T>
-using elem_t = typename DeviceElement<T>::type;
+using elem_t = std::conditional_t<std::is_same_v<T, bf16>, __nv_bfloat16, T>;
 
 template <class T>
 elem_t<T>* dev(T* p) {

@@ -32,6 +32,7 @@
 // 16-byte bf16 load), and the matching 8 fp32 gradients move as two 16-byte accesses.
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <cub/device/device_radix_sort.cuh>
 
@@ -56,31 +57,21 @@ struct alignas(sizeof(T) * E < 16 ? sizeof(T) * E : 16) Vec {
   T v[E];
 };
 
-__device__ __forceinline__ float to_f(float x) { return x; }
-__device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <class T>
-__device__ __forceinline__ T from_f(float x);
-template <>
-__device__ __forceinline__ float from_f<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
+using vec::from_float;
+using vec::to_float;
 
 // E consecutive elements at p (aligned to the vector size) as floats, and back
 template <int E, class T>
 __device__ __forceinline__ void load(float (&o)[E], const T* p) {
   const Vec<T, E> w = *reinterpret_cast<const Vec<T, E>*>(p);
 #pragma unroll
-  for (int j = 0; j < E; ++j) o[j] = to_f(w.v[j]);
+  for (int j = 0; j < E; ++j) o[j] = to_float(w.v[j]);
 }
 template <int E, class T>
 __device__ __forceinline__ void store(T* p, const float (&o)[E]) {
   Vec<T, E> w;
 #pragma unroll
-  for (int j = 0; j < E; ++j) w.v[j] = from_f<T>(o[j]);
+  for (int j = 0; j < E; ++j) w.v[j] = from_float<T>(o[j]);
   *reinterpret_cast<Vec<T, E>*>(p) = w;
 }
 

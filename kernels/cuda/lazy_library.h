@@ -1,8 +1,8 @@
 // A shared library opened with dlopen on first use instead of being linked: cuBLASLt (541 MB of
 // address space) and NCCL (218 MB) are mapped only by a process that calls into them, so a CPU
 // run never maps them and starts under a small `ulimit -v`. The shims that forward each used
-// function through symbol() are kernels/cuda/lazy_cublaslt.cpp and train/lazy_nccl.cpp; the
-// technique is the "stub library" of TensorFlow's tsl/cuda (*_stub.cc), written anew here.
+// function through symbol() are kernels/cuda/lazy_cublaslt.cpp and
+// train/distributed/lazy_nccl.cpp; the technique is the "stub library" of TensorFlow's tsl/cuda (*_stub.cc), written anew here.
 #pragma once
 #include <string>
 #include <vector>

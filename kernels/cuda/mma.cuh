@@ -170,23 +170,22 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float c[4], const uint32_t a[4
   }
 }
 
-// r[i] = M_i[g][2t, 2t+1]: row g of M_i is at lane 8i + g's address, element pair t of it.
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* row) {
+// ldmatrix .xN (N = 4 or 2 matrices): r[i] = M_i[g][2t, 2t+1], row g of M_i being at lane
+// 8i + g's address, element pair t of it.
+template <int N>
+__device__ __forceinline__ void ldmatrix_n(uint32_t* r, const void* row) {
   using namespace emu_detail;
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const unsigned char* rows[32];
   gather_rows(row, rows);
-  for (int i = 0; i < 4; ++i) r[i] = *reinterpret_cast<const uint32_t*>(rows[8 * i + g] + 4 * t);
+  for (int i = 0; i < N; ++i) r[i] = *reinterpret_cast<const uint32_t*>(rows[8 * i + g] + 4 * t);
   __syncwarp();
 }
-
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void* row) {
+  ldmatrix_n<4>(r, row);
+}
 __device__ __forceinline__ void ldmatrix_x2(uint32_t r[2], const void* row) {
-  using namespace emu_detail;
-  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const unsigned char* rows[32];
-  gather_rows(row, rows);
-  for (int i = 0; i < 2; ++i) r[i] = *reinterpret_cast<const uint32_t*>(rows[8 * i + g] + 4 * t);
-  __syncwarp();
+  ldmatrix_n<2>(r, row);
 }
 
 // r[i] = (M_i[2t][g], M_i[2t+1][g]): element g of rows 2t and 2t+1 of M_i.

@@ -35,7 +35,9 @@
 //   order into dweight / dbias. At GPT-2's N = 8192, C = 768 that is 8 slices: 384 blocks instead
 //   of the 48 a single pass over 2 C / 32 columns gets (NormReduce::kSinglePass, kept for the
 //   benchmark). The row partition depends only on N (not on the GPU's SM count),
-//   so they are reproducible across GPUs as well.
+//   so they are reproducible across GPUs as well. The accumulator takes 2 C floats (LayerNorm)
+//   or C (RMSNorm) of shared memory; above 48 KiB the launcher opts in, which allows C up to
+//   ~20k (LayerNorm) on an A100 and ~29k on an H100; a larger C throws.
 // * Why += in backward: the norm sits on a residual branch, so its input gradient is added to the
 //   residual-stream gradient already in dinp; dweight / dbias accumulate over micro-batches and
 //   shared layers. Forward overwrites (=) its outputs.
@@ -62,11 +64,6 @@ constexpr int kSumRows = 32;          // threadIdx.y extent of the partial-sum r
 constexpr int kRowsPerSlice = 64;     // partial rows per slice of the split reduction
 constexpr int kMaxSlices = 16;
 constexpr size_t kDefaultSmem = 48 * 1024;
-
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int o = kWarp / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // P consecutive fp32 shared-memory accumulators (16-byte aligned) as float4 accesses
 template <int P>
@@ -152,7 +149,7 @@ __global__ void norm_forward_kernel(T* __restrict__ out, float* __restrict__ mea
         acc += v[0];
       }
     }
-    m = warp_sum(acc) / C;
+    m = vec::warp_sum(acc) / C;
   }
   float ss = 0.f;
   if (packed) {
@@ -171,7 +168,7 @@ __global__ void norm_forward_kernel(T* __restrict__ out, float* __restrict__ mea
       ss += d * d;
     }
   }
-  const float r = 1.0f / sqrtf(warp_sum(ss) / C + eps);
+  const float r = 1.0f / sqrtf(vec::warp_sum(ss) / C + eps);
 
   if (packed) {
     for (int i = lane; i < CP; i += kWarp) {
@@ -256,8 +253,8 @@ __global__ void __launch_bounds__(kBwdWarps* kWarp)
           b += dn * ((vec::to_float(x[i]) - m) * r);
         }
       }
-      a = RMS ? 0.f : warp_sum(a) / C;
-      b = warp_sum(b) / C;
+      a = RMS ? 0.f : vec::warp_sum(a) / C;
+      b = vec::warp_sum(b) / C;
       if (packed) {
         for (int i = lane; i < CP; i += kWarp) {
           float v[P], g[P], w[P], d[P];

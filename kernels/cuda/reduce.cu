@@ -24,6 +24,7 @@
 //   the Backend interface wants.
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <algorithm>
 #include <cstdint>
@@ -41,9 +42,6 @@ struct Chunk {
   static constexpr int kElems = 16 / sizeof(T);  // 4 floats or 8 bf16 per 16-byte chunk
 };
 
-__device__ __forceinline__ float as_float(float x) { return x; }
-__device__ __forceinline__ float as_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-
 // the kElems values of chunk c (zeros past n)
 template <class T>
 __device__ __forceinline__ void load_chunk(float (&out)[Chunk<T>::kElems], const T* x, size_t c,
@@ -54,10 +52,10 @@ __device__ __forceinline__ void load_chunk(float (&out)[Chunk<T>::kElems], const
     const uint4 w = *reinterpret_cast<const uint4*>(x + base);
     const T* e = reinterpret_cast<const T*>(&w);
 #pragma unroll
-    for (int j = 0; j < E; ++j) out[j] = as_float(e[j]);
+    for (int j = 0; j < E; ++j) out[j] = vec::to_float(e[j]);
   } else {
 #pragma unroll
-    for (int j = 0; j < E; ++j) out[j] = base + j < n ? as_float(x[base + j]) : 0.0f;
+    for (int j = 0; j < E; ++j) out[j] = base + j < n ? vec::to_float(x[base + j]) : 0.0f;
   }
 }
 

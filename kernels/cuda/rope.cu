@@ -18,6 +18,7 @@
 // * Backward is the same kernel with sin negated: a rotation's transpose is its inverse.
 #include "kernels/cuda/cuda_check.cuh"
 #include "kernels/cuda/rope.cuh"
+#include "kernels/cuda/vec.cuh"
 
 #include <algorithm>
 #include <cstdint>
@@ -36,10 +37,8 @@ struct alignas(sizeof(T) * E) Vec {
   T v[E];
 };
 
-__device__ __forceinline__ float to_f(float x) { return x; }
-__device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
-__device__ __forceinline__ void from_f(float& d, float x) { d = x; }
-__device__ __forceinline__ void from_f(__nv_bfloat16& d, float x) { d = __float2bfloat16_rn(x); }
+using vec::from_float;
+using vec::to_float;
 
 // grid (Tn, row groups); sign = +1 forward, -1 backward
 template <class T, int E>
@@ -67,9 +66,9 @@ __global__ void __launch_bounds__(kThreads)
       Vec<T, E> x = *xp, y = *yp;
 #pragma unroll
       for (int e = 0; e < E; ++e) {
-        const float x0 = to_f(x.v[e]), x1 = to_f(y.v[e]), c = cs[i + e], s = sn[i + e];
-        from_f(x.v[e], __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s)));
-        from_f(y.v[e], __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c)));
+        const float x0 = to_float(x.v[e]), x1 = to_float(y.v[e]), c = cs[i + e], s = sn[i + e];
+        x.v[e] = from_float<T>(__fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s)));
+        y.v[e] = from_float<T>(__fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c)));
       }
       *xp = x;
       *yp = y;

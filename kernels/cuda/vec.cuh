@@ -1,8 +1,8 @@
-// Device helpers shared by the element-wise kernels (activation.cu), the bias-gradient
-// reduction (matmul.cu), the norms and cross-entropy: fp32 <-> T conversion, 16-byte vector
-// access and in-register reductions of a vector. Memory-bound kernels move the most bytes per
-// instruction with one 128-bit load or store per thread (4 floats or 8 bf16), the "Packed128"
-// idea of llm.c. CUDA-only header: include it from .cu files.
+// Device helpers shared by the kernels of kernels/cuda: the one fp32 <-> T conversion (T =
+// float or __nv_bfloat16; host code rounds with kernels/bf16.h), 16-byte vector access,
+// in-register reductions of a vector and warp-shuffle reductions. Memory-bound kernels move the
+// most bytes per instruction with one 128-bit load or store per thread (4 floats or 8 bf16), the
+// "Packed128" idea of llm.c. CUDA-only header: include it from .cu files.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -11,6 +11,7 @@
 
 namespace merino::cuda::vec {
 
+// Element to fp32 (exact) and fp32 to element (bf16: round to nearest even).
 __device__ __forceinline__ float to_float(float x) { return x; }
 __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
 
@@ -82,6 +83,22 @@ __device__ __forceinline__ float tree_sum(const float (&v)[V]) {
 template <int V>
 __device__ __forceinline__ float tree_max(const float (&v)[V]) {
   return tree_reduce(v, [](float a, float b) { return fmaxf(a, b); });
+}
+
+// Reductions over groups of Lanes consecutive lanes (32: the whole warp; 16: a half warp) by a
+// butterfly of xor shuffles: every lane of a group ends with the same bits. Every lane of the
+// warp must call them (full mask).
+template <int Lanes = 32>
+__device__ __forceinline__ float warp_sum(float v) {
+  static_assert(Lanes >= 2 && Lanes <= 32 && (Lanes & (Lanes - 1)) == 0, "a power of two");
+  for (int o = Lanes / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+template <int Lanes = 32>
+__device__ __forceinline__ float warp_max(float v) {
+  static_assert(Lanes >= 2 && Lanes <= 32 && (Lanes & (Lanes - 1)) == 0, "a power of two");
+  for (int o = Lanes / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
 }
 
 }  // namespace merino::cuda::vec

@@ -1,9 +1,8 @@
 // Harness shared by the CUDA kernel tests (tests/cuda/test_cuda_*.cpp): the guard that makes a
-// test report SKIPPED without a device, seeded uniform inputs, exact fp32 / bf16 conversions and
-// bit views, an owning device buffer that can hand out deliberately misaligned pointers, and
-// element-wise comparisons that refuse to pass vacuously. Host-only code: cuda_bf16.h's
-// conversions work in host-compiled .cpp files. mixed_precision_testing.h adds the helpers of
-// the tests templated on the element type.
+// test report SKIPPED without a device, seeded uniform inputs, fp32 / bf16 conversions (those of
+// kernels/bf16.h) and bit views, an owning device buffer that can hand out deliberately
+// misaligned pointers, and element-wise comparisons that refuse to pass vacuously. Host-only
+// code. mixed_precision_testing.h adds the helpers of the tests templated on the element type.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/bf16.h"
 #include "kernels/cuda/cuda_check.cuh"
 
 // Every GPU test starts with this: without a usable device it reports SKIPPED, never passes.
@@ -48,29 +48,28 @@ inline uint32_t float_bits(float f) {
   std::memcpy(&u, &f, sizeof(u));
   return u;
 }
-inline uint16_t bits_of(bf16 b) {
-  uint16_t u;
-  std::memcpy(&u, &b, sizeof(u));
-  return u;
+// The device type's bits as the host bf16 of kernels/bf16.h (the same layout), and back: host
+// rounding and widening are that header's.
+inline uint16_t bits_of(bf16 b) { return static_cast<__nv_bfloat16_raw>(b).x; }
+inline merino::bf16 host_bf16(bf16 b) { return merino::bf16{bits_of(b)}; }
+inline bf16 device_bf16(merino::bf16 h) {
+  __nv_bfloat16_raw raw;
+  raw.x = h.bits;
+  return bf16(raw);
 }
-// a bf16 is the upper half of the float with the same value
-inline float bf16_bits_to_float(uint16_t u) {
-  const uint32_t w = uint32_t(u) << 16;
-  float f;
-  std::memcpy(&f, &w, sizeof(f));
-  return f;
-}
+inline float bf16_bits_to_float(uint16_t u) { return merino::to_float(merino::bf16{u}); }
 
 // exact value of an element as float / double (what the CPU reference computes on)
 inline float as_float(float x) { return x; }
-inline float as_float(bf16 x) { return bf16_bits_to_float(bits_of(x)); }
+inline float as_float(bf16 x) { return merino::to_float(host_bf16(x)); }
 inline double to_double(float x) { return x; }
 inline double to_double(bf16 x) { return as_float(x); }
 
 // rounded to nearest even, as the kernels' stores
+inline bf16 to_bf16(float x) { return device_bf16(merino::bf16_round_nearest(x)); }
 inline std::vector<bf16> to_bf16(const Floats& v) {
   std::vector<bf16> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out[i] = to_bf16(v[i]);
   return out;
 }
 // exact

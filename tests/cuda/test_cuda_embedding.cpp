@@ -56,6 +56,15 @@ using Ints = std::vector<int32_t>;
 constexpr double kU = 1.0 / (1 << 24);  // fp32 unit roundoff
 
 Floats round_bf16(const Floats& v) { return to_float(to_bf16(v)); }
+// v as stored in T (exact when v holds values of T)
+template <class T>
+std::vector<T> stored_as(const Floats& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    return to_bf16(v);
+  }
+}
 Floats abs_of(Floats v) {
   for (auto& x : v) x = std::fabs(x);
   return v;
@@ -168,92 +177,73 @@ BackwardRef backward_reference(const EmbCase& c, const Ints& tok, const Floats& 
   return r;
 }
 
-TEST(Embedding, BackwardFp32MatchesCpu) {
-  REQUIRE_CUDA_DEVICE();
+// fp32 gradient tables against the reference: dwte within its bound, and the CPU's bits in the
+// rows of tokens seen once (one addition); dwpe exact where touched, untouched elsewhere (also
+// when wpe is null, where it must still hold dwpe0).
+void expect_fp32_gradients_match(const EmbCase& c, const BackwardRef& ref, const Floats& got_te,
+                                 const Floats& got_pe, const Floats& dwpe0) {
+  expect_within("dwte", got_te, ref.dwte, ref.bte);
+  Floats single_got, single_ref;
+  for (int v = 0; v < c.V; ++v) {
+    if (!ref.single[size_t(v)]) continue;
+    for (int k = 0; k < c.C; ++k) {
+      single_got.push_back(got_te[size_t(v) * c.C + k]);
+      single_ref.push_back(ref.dwte[size_t(v) * c.C + k]);
+    }
+  }
+  if (!single_ref.empty()) expect_bitwise_equal("dwte, single tokens", single_got, single_ref);
+  expect_bitwise_equal("dwpe", got_pe, c.wpe ? ref.dwpe : dwpe0);
+}
+
+// Each case's inputs drawn from `seed` (dwte0, dwpe0, dout in [-1, 1); `gradients_bf16` /
+// `dout_bf16` round them to bf16, the values the device then holds), the CPU reference on
+// them, embedding_backward on the device with gradient tables of type G and dout of type E,
+// and check(case, reference, dwte, dwpe as floats, dwpe0).
+template <class G, class E, class Check>
+void for_each_backward_case(uint32_t seed, Check&& check) {
   for (const EmbCase& c : kEmbCases) {
     SCOPED_TRACE(name(c));
-    std::mt19937 rng(21 + c.C + c.T);
+    std::mt19937 rng(seed + c.C + c.T);
     const Ints tok = make_tokens(c, rng);
     const size_t NC = tok.size() * c.C;
-    const Floats dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f),
-                 dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f),
-                 dout = uniform(NC, rng, -1.f, 1.f);
-    const BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
-    DeviceBuffer<float> dwte(dwte0, c.offset), dwpe(dwpe0, c.offset), ddout(dout, c.offset);
+    auto as_g = [](const Floats& v) { return std::is_same_v<G, float> ? v : round_bf16(v); };
+    const Floats dwte0 = as_g(uniform(size_t(c.V) * c.C, rng, -1.f, 1.f)),
+                 dwpe0 = as_g(uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f));
+    Floats dout = uniform(NC, rng, -1.f, 1.f);
+    if constexpr (!std::is_same_v<E, float>) dout = round_bf16(dout);
+    BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
+    DeviceBuffer<G> dwte(stored_as<G>(dwte0), c.offset), dwpe(stored_as<G>(dwpe0), c.offset);
+    DeviceBuffer<E> ddout(stored_as<E>(dout), c.offset);
     DeviceBuffer<int32_t> dtok(tok);
     merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
                                      dtok.get(), c.B, c.T, c.C, c.pos_offset);
-    const Floats got_te = dwte.download();
-    expect_within("dwte", got_te, ref.dwte, ref.bte);
-    Floats single_got, single_ref;  // tokens seen once: one addition, the CPU's bits
-    for (int v = 0; v < c.V; ++v) {
-      if (!ref.single[size_t(v)]) continue;
-      for (int k = 0; k < c.C; ++k) {
-        single_got.push_back(got_te[size_t(v) * c.C + k]);
-        single_ref.push_back(ref.dwte[size_t(v) * c.C + k]);
-      }
-    }
-    if (!single_ref.empty()) expect_bitwise_equal("dwte, single tokens", single_got, single_ref);
-    // dwpe: exact where touched, untouched elsewhere (also when wpe is null)
-    expect_bitwise_equal("dwpe", dwpe.download(), c.wpe ? ref.dwpe : dwpe0);
+    check(c, ref, to_float(dwte.download()), to_float(dwpe.download()), dwpe0);
   }
 }
 
+TEST(Embedding, BackwardFp32MatchesCpu) {
+  REQUIRE_CUDA_DEVICE();
+  for_each_backward_case<float, float>(21, expect_fp32_gradients_match);
+}
+
+// bf16 tables: the fp32 bounds plus one bf16 rounding of each result (2^-8 relative).
 TEST(Embedding, BackwardBf16MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
-  for (const EmbCase& c : kEmbCases) {
-    SCOPED_TRACE(name(c));
-    std::mt19937 rng(31 + c.C + c.T);
-    const Ints tok = make_tokens(c, rng);
-    const size_t NC = tok.size() * c.C;
-    const Floats dwte0 = round_bf16(uniform(size_t(c.V) * c.C, rng, -1.f, 1.f)),
-                 dwpe0 = round_bf16(uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f)),
-                 dout = round_bf16(uniform(NC, rng, -1.f, 1.f));
-    BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
+  for_each_backward_case<bf16, bf16>(31, [](const EmbCase&, BackwardRef& ref, const Floats& te,
+                                            const Floats& pe, const Floats&) {
     for (size_t i = 0; i < ref.bte.size(); ++i) {
       ref.bte[i] += std::ldexp(std::fabs(ref.dwte[i]), -8);
     }
     std::vector<double> bpe(ref.dwpe.size());
     for (size_t i = 0; i < bpe.size(); ++i) bpe[i] = std::ldexp(std::fabs(ref.dwpe[i]), -8);
-    DeviceBuffer<bf16> dwte(to_bf16(dwte0), c.offset), dwpe(to_bf16(dwpe0), c.offset),
-        ddout(to_bf16(dout), c.offset);
-    DeviceBuffer<int32_t> dtok(tok);
-    merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
-                                     dtok.get(), c.B, c.T, c.C, c.pos_offset);
-    expect_within("dwte", to_float(dwte.download()), ref.dwte, ref.bte);
-    expect_within("dwpe", to_float(dwpe.download()), ref.dwpe, bpe);
-  }
+    expect_within("dwte", te, ref.dwte, ref.bte);
+    expect_within("dwpe", pe, ref.dwpe, bpe);
+  });
 }
 
 TEST(Embedding, BackwardBf16WithFp32GradientsMatchesCpu) {
   REQUIRE_CUDA_DEVICE();
-  for (const EmbCase& c : kEmbCases) {
-    SCOPED_TRACE(name(c));
-    std::mt19937 rng(51 + c.C + c.T);
-    const Ints tok = make_tokens(c, rng);
-    const size_t NC = tok.size() * c.C;
-    const Floats dwte0 = uniform(size_t(c.V) * c.C, rng, -1.f, 1.f),
-                 dwpe0 = uniform(wpe_rows(c) * c.C, rng, -1.f, 1.f),
-                 dout = round_bf16(uniform(NC, rng, -1.f, 1.f));
-    const BackwardRef ref = backward_reference(c, tok, dwte0, dwpe0, dout);
-    DeviceBuffer<float> dwte(dwte0, c.offset), dwpe(dwpe0, c.offset);
-    DeviceBuffer<bf16> ddout(to_bf16(dout), c.offset);
-    DeviceBuffer<int32_t> dtok(tok);
-    merino::cuda::embedding_backward(dwte.get(), c.wpe ? dwpe.get() : nullptr, ddout.get(),
-                                     dtok.get(), c.B, c.T, c.C, c.pos_offset);
-    const Floats got_te = dwte.download();
-    expect_within("dwte", got_te, ref.dwte, ref.bte);
-    Floats single_got, single_ref;
-    for (int v = 0; v < c.V; ++v) {
-      if (!ref.single[size_t(v)]) continue;
-      for (int k = 0; k < c.C; ++k) {
-        single_got.push_back(got_te[size_t(v) * c.C + k]);
-        single_ref.push_back(ref.dwte[size_t(v) * c.C + k]);
-      }
-    }
-    if (!single_ref.empty()) expect_bitwise_equal("dwte, single tokens", single_got, single_ref);
-    expect_bitwise_equal("dwpe", dwpe.download(), c.wpe ? ref.dwpe : dwpe0);
-  }
+  for_each_backward_case<float, bf16>(51, expect_fp32_gradients_match);
 }
 
 // n values uniform in [-1, 1) as T (rounded to nearest for bf16)

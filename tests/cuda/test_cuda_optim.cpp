@@ -86,7 +86,7 @@ void check_adamw_against_cpu(const AdamCase& c, double weight_decay, double grad
       if constexpr (std::is_same_v<G, float>) {
         g[i] = g_raw[i];
       } else {
-        g[i] = __float2bfloat16_rn(g_raw[i]);
+        g[i] = to_bf16(g_raw[i]);
       }
       g_ref[i] = as_float(g[i]);
     }
@@ -210,7 +210,7 @@ void check_unbiased(float x, size_t draws, Sample sample) {
   const double mean_tol = 5 * sd / double(draws) * std::fabs(hi - lo);
   EXPECT_NEAR(sum / double(draws), double(x), mean_tol) << x;
   // the test has power: round-to-nearest would be off by more than the tolerance
-  const double nearest = bf16_bits_to_float(bits_of(__float2bfloat16_rn(x)));
+  const double nearest = as_float(to_bf16(x));
   EXPECT_GT(std::fabs(nearest - double(x)), mean_tol) << x;
 }
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "data/shard.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace merino::test {
 

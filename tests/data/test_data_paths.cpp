@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "base/errors.h"
 #include "data/data_paths.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

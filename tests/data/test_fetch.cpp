@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/errors.h"
 #include "data/fetch.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

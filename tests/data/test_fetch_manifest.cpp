@@ -8,9 +8,9 @@
 #include <set>
 #include <sstream>
 
+#include "base/errors.h"
 #include "data/data_paths.h"
 #include "data/fetch_manifest.h"
-#include "data/shard.h"
 
 namespace merino {
 namespace {

@@ -6,8 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/errors.h"
+#include "base/splitmix.h"
 #include "data/loader.h"
-#include "data/splitmix.h"
 #include "data_test_support.h"
 
 namespace merino {

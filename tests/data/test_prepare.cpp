@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "base/sha256.h"
 #include "data/data_paths.h"
 #include "data/manifest.h"
 #include "data/prepare.h"
-#include "data/sha256.h"
 #include "data/shard.h"
 #include "data/text_cut.h"
 #include "data_test_support.h"

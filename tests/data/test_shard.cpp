@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <random>
 
-#include "data/sha256.h"
+#include "base/sha256.h"
 #include "data/shard.h"
 #include "data_test_support.h"
 

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_paths.h"
-#include "data/named_tokenizer.h"
+#include "data/tokenizer/named_tokenizer.h"
 #include "tests/data/tokenizer_test_support.h"
 
 namespace merino::test {

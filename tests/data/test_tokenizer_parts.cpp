@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "data/added_tokens.h"
-#include "data/bpe_merge.h"
-#include "data/byte_level.h"
-#include "data/pretokenizer.h"
-#include "data/utf8.h"
-#include "data/word_cache.h"
+#include "data/tokenizer/added_tokens.h"
+#include "data/tokenizer/bpe_merge.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/utf8.h"
+#include "data/tokenizer/word_cache.h"
 
 namespace merino::tok {
 namespace {

@@ -1,23 +1,21 @@
 // Exactness: merino's ids must equal those of independent reference implementations.
 //  - fixture (tests/data/fixtures/tokenizer_reference.json, from scripts/make_tokenizer_fixture.mjs):
 //    GPT-2 ids from tiktoken, NeoX ids from HF tokenizers, on >= 200 varied texts;
-//  - a textbook BPE (encoder.py's loop, written here) on a slice of WikiText-2, to cover far more
-//    words than the fixture.
+//  - a textbook BPE (bench/textbook_bpe.h: encoder.py's loop, its own byte alphabet) on a slice
+//    of WikiText-2, to cover far more words than the fixture.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <climits>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "data/byte_level.h"
-#include "data/pretokenizer.h"
-#include "data/utf8.h"
+#include "bench/textbook_bpe.h"
+#include "data/tokenizer/pretokenizer.h"
+#include "data/tokenizer/utf8.h"
 #include "tests/data/tokenizer_test_support.h"
 
 namespace merino::test {
@@ -118,63 +116,6 @@ TEST(TokenizerReference, BatchEqualsSequentialForAnyThreadCount) {
   EXPECT_TRUE(tok->encode_batch(std::vector<std::string>{}, 4).empty());
 }
 
-// encoder.py's bpe() as written there: find the lowest-ranked adjacent pair, merge every
-// occurrence left to right, repeat. Quadratic, no cache: an independent check on the heap version.
-class TextbookBpe {
- public:
-  TextbookBpe(const std::string& encoder_json, const std::string& vocab_bpe) {
-    std::ifstream e(encoder_json);
-    const nlohmann::json encoder = nlohmann::json::parse(e);  // named: items() refers to it
-    for (const auto& [sym, id] : encoder.items()) {
-      std::string bytes;
-      tok::symbols_to_bytes(sym, bytes);
-      ids_[bytes] = id.get<int32_t>();
-    }
-    std::ifstream b(vocab_bpe);
-    std::string line;
-    int rank = 0;
-    while (std::getline(b, line)) {
-      if (line.rfind("#version", 0) == 0 || line.empty()) continue;
-      const size_t sp = line.find(' ');
-      std::string l, r;
-      tok::symbols_to_bytes(line.substr(0, sp), l);
-      tok::symbols_to_bytes(line.substr(sp + 1), r);
-      ranks_[{l, r}] = rank++;
-    }
-  }
-  void encode_piece(const std::string& piece, std::vector<int32_t>& out) const {
-    std::vector<std::string> word;
-    for (char c : piece) word.emplace_back(1, c);
-    while (word.size() > 1) {
-      int best = INT_MAX;
-      std::pair<std::string, std::string> pair;
-      for (size_t i = 0; i + 1 < word.size(); ++i) {
-        const auto it = ranks_.find({word[i], word[i + 1]});
-        if (it != ranks_.end() && it->second < best) {
-          best = it->second;
-          pair = it->first;
-        }
-      }
-      if (best == INT_MAX) break;
-      std::vector<std::string> merged;
-      for (size_t i = 0; i < word.size();) {
-        if (i + 1 < word.size() && word[i] == pair.first && word[i + 1] == pair.second) {
-          merged.push_back(word[i] + word[i + 1]);
-          i += 2;
-        } else {
-          merged.push_back(word[i++]);
-        }
-      }
-      word.swap(merged);
-    }
-    for (const std::string& w : word) out.push_back(ids_.at(w));
-  }
-
- private:
-  std::map<std::string, int32_t> ids_;
-  std::map<std::pair<std::string, std::string>, int> ranks_;
-};
-
 TEST(TokenizerReference, WikiTextSliceEqualsTextbookBpe) {
   MERINO_GPT2_OR_SKIP(tok);
   const std::optional<std::string> wiki = find_data_file("wikitext-2-raw/wiki.test.raw");
@@ -184,13 +125,8 @@ TEST(TokenizerReference, WikiTextSliceEqualsTextbookBpe) {
   text.resize(std::min<size_t>(text.size(), 150000));
   text.resize(tok::utf8_valid_prefix(text));  // do not cut a character in half
 
-  const TextbookBpe textbook(gpt2_dir() + "/encoder.json", gpt2_dir() + "/vocab.bpe");
-  tok::Pretokenizer pre;
-  tok::Pretokenizer::Scratch scratch(pre);
-  std::vector<tok::Pretokenizer::Span> spans;
-  pre.split(text, scratch, spans);
-  std::vector<int32_t> expected;
-  for (const auto& [b, e] : spans) textbook.encode_piece(text.substr(b, e - b), expected);
+  const reference::TextbookBpe textbook(gpt2_dir() + "/encoder.json", gpt2_dir() + "/vocab.bpe");
+  const std::vector<int32_t> expected = textbook.encode(tok::Pretokenizer(), text);
 
   const std::vector<int32_t> ids = tok->encode(text);
   EXPECT_EQ(ids.size(), expected.size());

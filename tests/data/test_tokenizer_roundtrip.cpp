@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "data/utf8.h"
+#include "data/tokenizer/utf8.h"
 #include "tests/data/tokenizer_test_support.h"
 
 namespace merino::test {

@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "data/byte_level.h"
 #include "data/data_paths.h"
-#include "data/nfc.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/byte_level.h"
+#include "data/tokenizer/nfc.h"
+#include "data/tokenizer/tokenizer.h"
 
 namespace merino::test {
 

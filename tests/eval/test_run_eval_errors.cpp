@@ -1,10 +1,11 @@
 // run_eval's bad-input contract: each problem is one exception naming the file or option.
 #include <gtest/gtest.h>
 
-#include "data/shard.h"
+#include <regex>
+
+#include "base/errors.h"
 #include "eval/run_eval.h"
 #include "eval_test_util.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 namespace {
@@ -26,7 +27,6 @@ struct eval_run_errors : ::testing::Test {
   void SetUp() override {
     test::write_file(dir.path + "/doc.txt", " some text \n");
     o.task = "text:" + dir.path + "/doc.txt";
-    o.progress = false;
   }
 };
 
@@ -50,7 +50,8 @@ TEST_F(eval_run_errors, missing_task_file_is_reported_before_the_checkpoint) {
 TEST_F(eval_run_errors, tokenizer_larger_than_the_model_vocabulary) {
   o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(37, 8));
   EXPECT_EQ(message_of(o),
-            "DataError: the tokenizer has 50257 tokens but the model's vocabulary is 37 (pass the --tokenizer the "
+            "DataError: the tokenizer has 50257 tokens but the model's vocabulary is 37 (pass the "
+            "--tokenizer the "
             "model was trained with)");
 }
 
@@ -60,10 +61,22 @@ TEST_F(eval_run_errors, stride_longer_than_the_context) {
   EXPECT_EQ(message_of(o), "ConfigError: --stride 9: must be between 1 and the context length 8");
 }
 
-TEST_F(eval_run_errors, json_into_a_missing_directory_fails_before_scoring) {
-  o.checkpoint = dir.path + "/no/such/ckpt";
-  o.json_out = dir.path + "/no/such/out.json";
-  EXPECT_EQ(message_of(o), "ConfigError: --json " + o.json_out + ": directory " + dir.path + "/no/such does not exist");
+// Refused before any allocation, in one line: the batch, what it needs, what the machine has.
+TEST_F(eval_run_errors, batch_beyond_the_memory_names_the_sizes) {
+  o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(50257, 8));
+  o.batch = 1 << 20;  // 8 Mi positions of 50257 fp32 logits alone: 1.5 TiB
+  try {
+    run_eval(o);
+    FAIL() << "no error";
+  } catch (const EnvironmentError& e) {
+    const std::string m = e.what();
+    EXPECT_TRUE(std::regex_match(
+        m, std::regex("--batch 1048576: scoring 1048576 x 8 tokens per forward pass needs "
+                      "[0-9]+\\.[0-9] MiB on cpu \\(parameters .*\\), but [0-9]+\\.[0-9] MiB "
+                      "of memory is available; lower --batch")))
+        << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+  }
 }
 
 }  // namespace

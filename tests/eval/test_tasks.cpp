@@ -6,11 +6,10 @@
 
 #include <cstdlib>
 
-#include "data/sha256.h"
-#include "data/shard.h"
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "eval/tasks.h"
 #include "eval_test_util.h"
-#include "model/yaml_reader.h"
 
 namespace merino::eval {
 namespace {

@@ -4,10 +4,9 @@
 
 #include <filesystem>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "eval/tasks.h"
 #include "eval/zero_shot_tasks.h"
-#include "model/yaml_reader.h"
 #include "zero_shot_test_util.h"
 
 namespace merino::eval {

@@ -2,8 +2,6 @@
 // counts with --limit, and --task merino skipping (and naming) the tasks without data.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "eval/run_zero_shot.h"
 #include "eval/zero_shot_tasks.h"
 #include "zero_shot_test_util.h"
@@ -14,27 +12,28 @@ namespace {
 struct zero_shot_run : ::testing::Test {
   test::TempDir dir;
   RunZeroShotOptions o;
+  // the report as the --json file holds it
+  nlohmann::json run(const std::vector<std::string>& tasks) {
+    return nlohmann::json::parse(run_zero_shot(o, plan_zero_shot(tasks, o.data_dir)).report.dump());
+  }
   void SetUp() override {
-    if (!test::zero_shot_data_here()) GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
+    if (!test::zero_shot_data_here())
+      GTEST_SKIP() << "no " << test::kZeroShotData << ": run `merino fetch zero-shot`";
     o.checkpoint = test::save_zero_checkpoint(dir.path + "/run", test::model_yaml(50257, 16), 7);
     o.data_dir = test::kZeroShotRoot;
-    o.progress = false;
-    o.json_out = dir.path + "/zs.json";
     o.limit = 3;
   }
 };
 
 TEST_F(zero_shot_run, results_layout) {
-  o.tasks = {"cb", "boolq", "lambada_openai"};
-  run_zero_shot(o);
-  std::ifstream in(o.json_out);
-  const nlohmann::json j = nlohmann::json::parse(in);
+  const nlohmann::json j = run({"cb", "boolq", "lambada_openai"});
   // a zero model ties every one-token answer, so the first choice is picked: CB's "True"
   // (entailment), BoolQ's "no"
   const nlohmann::json& cb = j["results"]["cb"];
   EXPECT_EQ(cb["alias"], "cb");
   EXPECT_EQ(cb["n"], 3);
-  for (const char* key : {"acc,none", "acc_stderr,none", "f1,none", "f1_stderr,none"}) EXPECT_TRUE(cb.contains(key)) << key;
+  for (const char* key : {"acc,none", "acc_stderr,none", "f1,none", "f1_stderr,none"})
+    EXPECT_TRUE(cb.contains(key)) << key;
   EXPECT_EQ(cb["f1_stderr,none"], "N/A");
   EXPECT_FALSE(j["results"]["boolq"].contains("acc_norm,none"));  // not in lm-eval's boolq metrics
   EXPECT_TRUE(j["results"]["lambada_openai"].contains("perplexity,none"));
@@ -49,15 +48,16 @@ TEST_F(zero_shot_run, results_layout) {
 }
 
 TEST_F(zero_shot_run, merino_set_skips_tasks_without_data) {
-  o.tasks = {"merino"};
   o.limit = 1;
-  const nlohmann::json j = run_zero_shot(o);
+  const nlohmann::json j = run({"merino"});
   // every task of MeRino's table either ran or is named as missing, with no data file present
   // (shared/data lacks hellaswag and winogrande)
   EXPECT_EQ(j["results"].size() + j["missing"].size(), 12u);
   for (const std::string& name : merino_task_names())
-    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kZeroShotRoot)) << name;
-  for (const auto& name : j["missing"]) EXPECT_FALSE(zero_shot_data_present(name, test::kZeroShotRoot)) << name;
+    EXPECT_EQ(j["results"].contains(name), zero_shot_data_present(name, test::kZeroShotRoot))
+        << name;
+  for (const auto& name : j["missing"])
+    EXPECT_FALSE(zero_shot_data_present(name, test::kZeroShotRoot)) << name;
   EXPECT_FALSE(j["results"].contains("piqa"));  // not in MeRino's table
 }
 

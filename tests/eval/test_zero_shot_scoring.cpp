@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "base/errors.h"
 #include "eval/loglikelihood.h"
 #include "eval/zero_shot_evaluate.h"
 #include "kernels/cpu/cpu_backend.h"

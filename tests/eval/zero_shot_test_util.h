@@ -4,7 +4,7 @@
 #include <string>
 
 #include "data/data_paths.h"
-#include "data/tokenizer.h"
+#include "data/tokenizer/tokenizer.h"
 #include "eval_test_util.h"
 
 namespace merino::test {

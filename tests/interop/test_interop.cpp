@@ -14,13 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/shard.h"
+#include "base/errors.h"
 #include "interop/export_dir.h"
 #include "interop/hf_config.h"
 #include "interop/import_dir.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "model/model.h"
 #include "model/param_layout.h"
+#include "model/yaml_reader.h"
 #include "temp_path.h"
 #include "train/safetensors.h"
 

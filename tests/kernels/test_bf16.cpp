@@ -329,6 +329,9 @@ TEST_F(Bf16VsDouble, ElementwiseOps) {
   lo.gelu_backward(o.data(), dbf.data(), xb.data(), n);
   ref.gelu_backward(r.data(), d.data(), x.data(), n);
   expect_bf16_matches("gelu backward", {o.begin(), o.begin() + n}, {r.begin(), r.begin() + n});
+  lo.relu_forward(o.data(), xb.data(), n);
+  ref.relu_forward(r.data(), x.data(), n);
+  expect_bf16_matches("relu", {o.begin(), o.begin() + n}, {r.begin(), r.begin() + n});
   lo.relu_backward(o.data(), dbf.data(), xb.data(), n);
   ref.relu_backward(r.data(), d.data(), x.data(), n);
   expect_bf16_matches("relu backward", {o.begin(), o.begin() + n}, {r.begin(), r.begin() + n});

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <string>
 
+#include "base/errors.h"
 #include "model/config.h"
 #include "temp_path.h"
 

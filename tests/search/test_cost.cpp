@@ -2,9 +2,9 @@
 // candidates, FLOPs equal count_model's, and the latency model behaves like a roofline.
 #include <gtest/gtest.h>
 
-#include "data/splitmix.h"
+#include "base/errors.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "search/cost.h"
 #include "search/default_budget.h"
 #include "search/mutation.h"

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <set>
 
-#include "data/splitmix.h"
+#include "base/errors.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "search/evolution.h"
 #include "search/mutation.h"
 

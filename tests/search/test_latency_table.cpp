@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "search/latency_table.h"
 #include "temp_path.h"
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "search/objective.h"
 #include "search_test_util.h"
 

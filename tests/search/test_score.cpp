@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/splitmix.h"
+#include "base/errors.h"
+#include "base/splitmix.h"
 #include "model/param_layout.h"
-#include "model/yaml_reader.h"
 #include "search/evolution.h"
 #include "search/mutation.h"
 #include "search/report.h"

@@ -1,7 +1,7 @@
 // Budget and integer options: what parses, and the one-line errors for what does not.
 #include <gtest/gtest.h>
 
-#include "model/yaml_reader.h"
+#include "base/errors.h"
 #include "search/units.h"
 
 namespace ms = merino::search;

@@ -32,40 +32,22 @@ one() { "$merino" train "$work/cfg.yaml" --set run.precision=$precision "$@"; }
 two() { "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.precision=$precision "$@"; }
 
 
-# compare.py A B TOL: per-step training losses of two metrics.jsonl files (TOL 0: identical)
-cat > "$work/compare.py" <<'PY'
-import json, sys
-def losses(path):
-    out = {}
-    for line in open(path):
-        r = json.loads(line)
-        if "loss" in r:
-            assert r["step"] not in out, f"{path}: step {r['step']} logged twice"
-            out[r["step"]] = r["loss"]
-    return out
-a, b, tol = losses(sys.argv[1]), losses(sys.argv[2]), float(sys.argv[3])
-assert sorted(a) == sorted(b) and len(a) > 0, (sorted(a), sorted(b))
-worst = max(abs(a[s] - b[s]) / abs(a[s]) for s in a)
-print(f"{len(a)} steps, largest relative loss difference {worst:.3g} (allowed {tol:g})")
-assert worst <= tol, [(s, a[s], b[s]) for s in a if abs(a[s] - b[s]) > tol * abs(a[s])]
-PY
-compare() { python3 "$work/compare.py" "$@"; }
 descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 
 case "$mode" in
 equivalence)
   one --set run.dir="$work/one" --set batch.grad_accum=2 >/dev/null
   two --set run.dir="$work/two" | grep -E "data parallel: 2 ranks over MPI"
-  compare "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" 1e-5
+  compare_losses "$work/one/metrics.jsonl" "$work/two/metrics.jsonl" 1e-5
   two --set run.dir="$work/blocking" --set distributed.overlap=false >/dev/null
   two --set run.dir="$work/buckets" --set distributed.bucket_mb=0.004 >/dev/null
-  compare "$work/blocking/metrics.jsonl" "$work/buckets/metrics.jsonl" 0
+  compare_losses "$work/blocking/metrics.jsonl" "$work/buckets/metrics.jsonl" 0
   cmp "$work/blocking/latest/model.safetensors" "$work/buckets/latest/model.safetensors"
   ;;
 zero)
   two --set run.dir="$work/dp" >/dev/null
   two --set run.dir="$work/z" --set distributed.zero1=true | grep -E "ZeRO-1 optimizer sharding"
-  compare "$work/dp/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
+  compare_losses "$work/dp/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
   # rank 0 gathers the shards: the checkpoint has the same layout and values as plain DP's
   python3 - "$work/dp/latest" "$work/z/latest" <<'PY'
 import json, struct, sys
@@ -101,13 +83,13 @@ resume)
   two --set run.dir="$work/a" >/dev/null
   killed_after_20 "$work/b"
   two --set run.dir="$work/b" --resume auto | grep -E "resumed from .*step_00000020"
-  compare "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" 0
+  compare_losses "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" 0
   for f in model.safetensors optimizer.safetensors; do cmp "$work/a/latest/$f" "$work/b/latest/$f"; done
   # ZeRO-1 on 2 ranks, resumed on 1 process (re-sharded) with the same global batch
   killed_after_20 "$work/z" --set distributed.zero1=true
   one --set run.dir="$work/z" --set distributed.zero1=true --set batch.grad_accum=2 --resume auto \
     | grep -E "resumed from .*step_00000020"
-  compare "$work/a/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
+  compare_losses "$work/a/metrics.jsonl" "$work/z/metrics.jsonl" 1e-5
   ;;
 killed)
   "${launch[@]}" -np 2 "$merino" train "$work/cfg.yaml" --set run.dir="$work/k" \
@@ -138,10 +120,7 @@ stop)
   kill -USR1 "$pid"
   wait "$pid" || { cat "$work/log"; echo "mpirun exited non-zero after SIGUSR1"; exit 1; }
   grep -E "signal 10: stopped after step" "$work/log"
-  step=$(python3 -c "import json;print(json.load(open('$work/s/latest/state.json'))['step'])")
-  last=$(python3 -c "import json;print(max(json.loads(l)['step'] for l in open('$work/s/metrics.jsonl')))")
-  echo "checkpoint step $step, last logged step $last"
-  [ "$step" = "$last" ]
+  stopped_at_checkpoint "$work/s"
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac

@@ -8,11 +8,12 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "base/errors.h"
 #include "model/config.h"
 #include "model/param_layout.h"
+#include "temp_path.h"
 #include "train/checkpoint.h"
 #include "train/safetensors.h"
-#include "temp_path.h"
 
 namespace fs = std::filesystem;
 using namespace merino;

@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/sha256.h"
-#include "data/shard.h"
+#include "base/errors.h"
+#include "base/sha256.h"
 #include "model/config.h"
 #include "model/param_layout.h"
+#include "temp_path.h"
 #include "train/checkpoint.h"
 #include "train/run_dir_lock.h"
-#include "temp_path.h"
 
 namespace fs = std::filesystem;
 using namespace merino;

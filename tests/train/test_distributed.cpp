@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "model/yaml_reader.h"
-#include "train/communicator.h"
-#include "train/grad_sync.h"
-#include "train/launch_env.h"
+#include "base/errors.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/grad_sync.h"
+#include "train/distributed/launch_env.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// The NCCL communicator (train/nccl_communicator.cpp) on device buffers; label gpu, SKIPPED
-// without a device. Every collective of the Communicator interface is checked against sums
+// The NCCL communicator (train/distributed/nccl_communicator.cpp) on device buffers; label gpu,
+// SKIPPED without a device. Every collective of the Communicator interface is checked against sums
 // computed here: on one GPU as a world of 1 (the unique id stays in the process), and with two
 // GPUs as two processes joined by the TCP rendezvous, with an odd length so that ZeRO-1's
 // shards differ by one element (the staged path, in two rounds) and an even one (NCCL's own
@@ -23,8 +23,8 @@
 #include <gtest/gtest.h>
 
 #include "kernels/cuda/cuda_check.cuh"
-#include "train/communicator.h"
-#include "train/launch_env.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/launch_env.h"
 
 namespace {
 

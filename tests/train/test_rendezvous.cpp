@@ -1,5 +1,5 @@
-// The rendezvous that hands rank 0's NCCL id to every rank (train/rendezvous.h), without a GPU:
-// each rank is a thread of this process, talking over loopback TCP or through files in a
+// The rendezvous that hands rank 0's NCCL id to every rank (train/distributed/rendezvous.h),
+// without a GPU: each rank is a thread of this process, talking over loopback TCP or through files in a
 // temporary directory, with timeouts of a fraction of a second. Plus the choice of method from
 // the launcher's environment.
 #include <arpa/inet.h>
@@ -19,9 +19,9 @@
 
 #include <gtest/gtest.h>
 
-#include "model/yaml_reader.h"
-#include "train/communicator.h"
-#include "train/rendezvous.h"
+#include "base/errors.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/rendezvous.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// The NCCL communicator's reduce-scatter and all-gather of unequal shards (train/staged_shards.h)
-// run here on the CPU: each rank is a thread, and the equal-count collectives are simulated
+// The NCCL communicator's reduce-scatter and all-gather of unequal shards
+// (train/distributed/staged_shards.h) run here on the CPU: each rank is a thread, and the equal-count collectives are simulated
 // over shared memory with a barrier. The index arithmetic is exactly what the GPU runs; small
 // rounds force many of them, and the staging starts out as NaN, so that any element of an unused
 // slot end that reached a result would show.
@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "train/communicator.h"
-#include "train/staged_shards.h"
+#include "train/distributed/communicator.h"
+#include "train/distributed/staged_shards.h"
 
 namespace {
 

@@ -5,8 +5,9 @@
 
 #include <fstream>
 
-#include "train/train_config.h"
+#include "base/errors.h"
 #include "temp_path.h"
+#include "train/train_config.h"
 
 using namespace merino;
 

@@ -35,21 +35,7 @@ resume)
   for f in model.safetensors optimizer.safetensors; do
     cmp "$work/a/step_00000040/$f" "$work/b/step_00000040/$f"
   done
-  python3 - "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" <<'PY'
-import json, sys
-def losses(path):
-    out = {}
-    for line in open(path):
-        r = json.loads(line)
-        if "loss" in r:
-            assert r["step"] not in out, f"{path}: step {r['step']} logged twice"
-            out[r["step"]] = r["loss"]
-    return out
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-assert sorted(a) == list(range(1, 41)), sorted(a)
-assert a == b, [(s, a[s], b.get(s)) for s in a if a[s] != b.get(s)]
-print("per-step losses identical for", len(a), "steps")
-PY
+  compare_losses "$work/a/metrics.jsonl" "$work/b/metrics.jsonl" 0 40
   ;;
 sigterm)
   "$merino" train "$work/cfg.yaml" --set run.dir="$work/s" --set train.max_steps=100000 \
@@ -59,10 +45,7 @@ sigterm)
   kill -TERM "$pid"
   wait "$pid"  # must exit 0
   grep -E "signal 15: stopped after step" "$work/log"
-  step=$(python3 -c "import json;print(json.load(open('$work/s/latest/state.json'))['step'])")
-  last=$(python3 -c "import json;print(max(json.loads(l)['step'] for l in open('$work/s/metrics.jsonl')))")
-  echo "checkpoint step $step, last logged step $last"
-  [ "$step" = "$last" ]
+  stopped_at_checkpoint "$work/s"
   ;;
 fresh)
   train --set run.dir="$work/f" --set train.max_steps=2 --set schedule.warmup_steps=0 >/dev/null
