@@ -8,10 +8,12 @@
 // speedup_vs_batch1 against the Batch1 rate (best of 2) measured in this process.
 //
 // Zero-shot scoring (eval/loglikelihood.h), same model, synthetic requests of two shapes:
-//   HellaSwag  16 documents, a 48-token context, 4 endings of 18-28 tokens
+//   HellaSwag  16 documents, a 32-64-token context, 4 endings of 18-28 tokens
 //   BoolQ      48 documents, a 120-token context, 2 one-token answers
 // ZeroShot*_Naive runs one forward pass per request (score_naive); ZeroShot*_Engine/N the
-// engine with N rows per pass; speedup_vs_naive is the ratio of their requests/s in this run.
+// engine with N rows per pass (positions: the positions it ran, padding included);
+// speedup_vs_naive and cpu_speedup_vs_naive are its wall and CPU time against the naive
+// scorer's best of 2 in this run.
 //
 // Data: WikiText-2 test (`merino fetch wikitext2`) and the committed GPT-2 tokenizer, found
 // through the data lookup (data/data_paths.h).
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <random>
@@ -46,8 +49,7 @@ struct Setup {
     model = std::make_unique<Model<float>>(
         load_model_config(std::string(MERINO_SOURCE_DIR) + "/configs/tiny.yaml"), backend);
     model->init_weights(1);
-    tokenizer = std::make_unique<Tokenizer>(
-        load_named_tokenizer("gpt2").tokenizer);
+    tokenizer = std::make_unique<Tokenizer>(load_named_tokenizer("gpt2").tokenizer);
     task = eval::load_task("wikitext2");
     task.documents.resize(kDocuments);
   }
@@ -60,7 +62,8 @@ Setup& setup() {
 
 // tokens/s of one full pass over the documents
 double rate(int batch) {
-  const eval::EvalResult r = eval::evaluate(*setup().model, *setup().tokenizer, setup().task, {0, batch, nullptr});
+  const eval::EvalResult r =
+      eval::evaluate(*setup().model, *setup().tokenizer, setup().task, {0, batch, nullptr});
   return double(r.totals.tokens) / r.seconds;
 }
 
@@ -93,12 +96,15 @@ struct Requests {
   std::vector<size_t> group;
 };
 
-Requests shaped(size_t docs, size_t context, size_t choices, size_t min_len, size_t max_len) {
+// docs documents of `choices` continuations of min_len..max_len tokens after a context of
+// min_context..max_context tokens
+Requests shaped(size_t docs, size_t min_context, size_t max_context, size_t choices, size_t min_len,
+                size_t max_len) {
   std::mt19937 rng(5);
   auto tok = [&] { return int32_t(rng() % 50000); };
   Requests r;
   for (size_t d = 0; d < docs; ++d) {
-    std::vector<int32_t> ctx(context);
+    std::vector<int32_t> ctx(min_context + rng() % (max_context - min_context + 1));
     for (auto& t : ctx) t = tok();
     for (size_t c = 0; c < choices; ++c) {
       std::vector<int32_t> cont(min_len + rng() % (max_len - min_len + 1));
@@ -111,65 +117,113 @@ Requests shaped(size_t docs, size_t context, size_t choices, size_t min_len, siz
 }
 
 const Requests& hellaswag_shaped() {
-  static const Requests r = shaped(16, 48, 4, 18, 28);
+  static const Requests r = shaped(16, 32, 64, 4, 18, 28);
   return r;
 }
 const Requests& boolq_shaped() {
-  static const Requests r = shaped(48, 120, 2, 1, 1);
+  static const Requests r = shaped(48, 120, 120, 2, 1, 1);
   return r;
 }
 
-double seconds_of(const std::function<void()>& f) {
+// Wall and process CPU seconds: on a shared machine the CPU time of a one-thread run
+// (OMP_NUM_THREADS=1) is the steadier of the two.
+struct Seconds {
+  double wall = 0, cpu = 0;
+};
+
+Seconds seconds_of(const std::function<void()>& f) {
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+          double(std::clock() - cpu_start) / CLOCKS_PER_SEC};
 }
 
-double naive_rate(const Requests& r) {
-  return double(r.requests.size()) / seconds_of([&] { eval::score_naive(*setup().model, r.requests); });
+// the best of two naive runs, per kind of time
+Seconds naive_seconds(const Requests& r) {
+  const Seconds a = seconds_of([&] { eval::score_naive(*setup().model, r.requests); });
+  const Seconds b = seconds_of([&] { eval::score_naive(*setup().model, r.requests); });
+  return {std::min(a.wall, b.wall), std::min(a.cpu, b.cpu)};
 }
 
 void zero_shot_naive(benchmark::State& state, const Requests& r) {
-  for (auto _ : state) state.SetIterationTime(seconds_of([&] { eval::score_naive(*setup().model, r.requests); }));
-  state.counters["requests/s"] = benchmark::Counter(double(r.requests.size()), benchmark::Counter::kIsIterationInvariantRate);
+  for (auto _ : state)
+    state.SetIterationTime(seconds_of([&] { eval::score_naive(*setup().model, r.requests); }).wall);
+  state.counters["requests/s"] =
+      benchmark::Counter(double(r.requests.size()), benchmark::Counter::kIsIterationInvariantRate);
+  const size_t window = size_t(setup().model->config().context_length) + 1;
+  double positions = 0;  // one whole window per request
+  for (const eval::TokenRequest& q : r.requests)
+    positions += double(std::min(q.context.size() + q.continuation.size(), window) - 1);
+  state.counters["positions"] = positions;
 }
 
-void zero_shot_engine(benchmark::State& state, const Requests& r, double naive) {
+void zero_shot_engine(benchmark::State& state, const Requests& r, const Seconds& naive) {
   const int batch = int(state.range(0));
-  double seconds = 0;
+  Seconds total;
   eval::LoglikelihoodStats stats;
   for (auto _ : state) {
-    const double s = seconds_of([&] { eval::score_requests(*setup().model, r.requests, r.group, {batch, nullptr}, &stats); });
-    seconds += s;
-    state.SetIterationTime(s);
+    const Seconds s = seconds_of([&] {
+      eval::score_requests(*setup().model, r.requests, r.group, {batch, nullptr}, &stats);
+    });
+    total.wall += s.wall;
+    total.cpu += s.cpu;
+    state.SetIterationTime(s.wall);
   }
-  const double rate = double(r.requests.size()) * double(state.iterations()) / seconds;
-  state.counters["requests/s"] = rate;
+  const double n = double(state.iterations());
+  state.counters["requests/s"] = double(r.requests.size()) * n / total.wall;
   state.counters["rows"] = double(stats.rows);
-  state.counters["speedup_vs_naive"] = rate / naive;
+  state.counters["positions"] = double(stats.positions);
+  state.counters["speedup_vs_naive"] = naive.wall * n / total.wall;
+  state.counters["cpu_speedup_vs_naive"] = naive.cpu * n / total.cpu;
 }
 
-double hellaswag_naive() {
-  static const double best = std::max(naive_rate(hellaswag_shaped()), naive_rate(hellaswag_shaped()));
+const Seconds& hellaswag_naive() {
+  static const Seconds best = naive_seconds(hellaswag_shaped());
   return best;
 }
-double boolq_naive() {
-  static const double best = std::max(naive_rate(boolq_shaped()), naive_rate(boolq_shaped()));
+const Seconds& boolq_naive() {
+  static const Seconds best = naive_seconds(boolq_shaped());
   return best;
 }
 
-void BM_ZeroShotHellaSwag_Naive(benchmark::State& state) { zero_shot_naive(state, hellaswag_shaped()); }
-void BM_ZeroShotHellaSwag_Engine(benchmark::State& state) { zero_shot_engine(state, hellaswag_shaped(), hellaswag_naive()); }
+void BM_ZeroShotHellaSwag_Naive(benchmark::State& state) {
+  zero_shot_naive(state, hellaswag_shaped());
+}
+void BM_ZeroShotHellaSwag_Engine(benchmark::State& state) {
+  zero_shot_engine(state, hellaswag_shaped(), hellaswag_naive());
+}
 void BM_ZeroShotBoolQ_Naive(benchmark::State& state) { zero_shot_naive(state, boolq_shaped()); }
-void BM_ZeroShotBoolQ_Engine(benchmark::State& state) { zero_shot_engine(state, boolq_shaped(), boolq_naive()); }
+void BM_ZeroShotBoolQ_Engine(benchmark::State& state) {
+  zero_shot_engine(state, boolq_shaped(), boolq_naive());
+}
 
 }  // namespace
 
-BENCHMARK(BM_ZeroShotHellaSwag_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_ZeroShotHellaSwag_Engine)->Arg(1)->Arg(16)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotHellaSwag_Naive)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+BENCHMARK(BM_ZeroShotHellaSwag_Engine)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK(BM_ZeroShotBoolQ_Naive)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_ZeroShotBoolQ_Engine)->Arg(1)->Arg(16)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_ZeroShotBoolQ_Engine)
+    ->Arg(1)
+    ->Arg(16)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK(BM_EvalTiny_Batch1)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
 BENCHMARK(BM_EvalTiny_Auto)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK(BM_EvalTiny_Batch)->Arg(4)->Arg(64)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_EvalTiny_Batch)
+    ->Arg(4)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK_MAIN();

@@ -135,8 +135,8 @@ class ForwardingBackend : public Backend<T> {
   }
   void attention_cached_forward(T* out, T* k_cache, T* v_cache, const T* qkv, int B, int Tq,
                                 int Tk, int cap, int H, int KVH, int hd) override {
-    observe({"attention_cached_forward", {double(B), double(Tq), double(Tk), double(cap),
-                                          double(H), double(KVH), double(hd)}},
+    observe({"attention_cached_forward",
+             {double(B), double(Tq), double(Tk), double(cap), double(H), double(KVH), double(hd)}},
             [&] {
               inner_.attention_cached_forward(out, k_cache, v_cache, qkv, B, Tq, Tk, cap, H, KVH,
                                               hd);

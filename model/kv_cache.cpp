@@ -33,14 +33,16 @@ KVCache<T>::~KVCache() {
 }
 
 template <class T>
-void KVCache<T>::copy_prefix_from(const KVCache& src, int src_row, int n) {
+void KVCache<T>::copy_prefix_from(const KVCache& src, int src_row, int n, int first, int count) {
+  if (count < 0) count = batch - first;
   if (src.layers.size() != layers.size() || src_row < 0 || src_row >= src.batch || n < 0 ||
-      n > src.length || n > capacity)
+      n > src.length || n > capacity || first < 0 || first > batch || first + count > batch)
     throw std::invalid_argument("KVCache::copy_prefix_from: cannot copy " + std::to_string(n) +
                                 " positions of row " + std::to_string(src_row) +
                                 " (source: " + std::to_string(src.batch) + " rows, " +
                                 std::to_string(src.length) + " positions; destination capacity " +
-                                std::to_string(capacity) + ")");
+                                std::to_string(capacity) + ", rows " + std::to_string(first) +
+                                " .. " + std::to_string(first + count - 1) + ")");
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer& s = src.layers[i];
     const Layer& d = layers[i];
@@ -50,7 +52,7 @@ void KVCache<T>::copy_prefix_from(const KVCache& src, int src_row, int n) {
     const size_t len = size_t(n) * size_t(d.width);
     const T* sk = s.k + size_t(src_row) * size_t(src.capacity) * size_t(s.width);
     const T* sv = s.v + size_t(src_row) * size_t(src.capacity) * size_t(s.width);
-    for (int r = 0; r < batch; ++r) {
+    for (int r = first; r < first + count; ++r) {
       T* dk = d.k + size_t(r) * size_t(capacity) * size_t(d.width);
       if (dk == sk) continue;  // the source row itself
       backend.copy(dk, sk, len);

@@ -37,10 +37,12 @@ struct KVCache {
   KVCache(const KVCache&) = delete;
   KVCache& operator=(const KVCache&) = delete;
 
-  // Every row of this cache gets positions 0 .. n - 1 of row src_row of src (src may be this
-  // cache: the other rows are overwritten), and length becomes n. src must be a cache of the
-  // same model with n <= src.length and n <= capacity.
-  void copy_prefix_from(const KVCache& src, int src_row, int n);
+  // Rows first .. first + count - 1 of this cache (count < 0: through the last row; by default
+  // every row) get positions 0 .. n - 1 of row src_row of src (src may be this cache: the source
+  // row is skipped), and length becomes n. src must be a cache of the same model with n <=
+  // src.length and n <= capacity. A range forks each context of one batched run into its own
+  // rows; rows outside it keep what they held.
+  void copy_prefix_from(const KVCache& src, int src_row, int n, int first = 0, int count = -1);
 
   Backend<T>& backend;
   int batch = 0, capacity = 0;
