@@ -18,6 +18,7 @@ Action add_eval_command(CLI::App& app);
 Action add_fetch_command(CLI::App& app);
 Action add_export_command(CLI::App& app);
 Action add_import_command(CLI::App& app);
+Action add_generate_command(CLI::App& app);
 
 // Prints "merino: error: <prefix><message>" on stderr and returns the exit code for the
 // exception: 2 for bad input (config or data), 1 for anything else.

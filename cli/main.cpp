@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add(merino::cli::add_fetch_command);
   add(merino::cli::add_export_command);
   add(merino::cli::add_import_command);
+  add(merino::cli::add_generate_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

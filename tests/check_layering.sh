@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Layers are one-way: base/ (the ground floor) includes nothing of ours but base/, and nothing
 # under the lower layers (base/, data/, kernels/, model/) may include from the layers above them
-# (train/, eval/, search/, interop/, cli/). Prints every offending include.
+# (train/, eval/, search/, interop/, generate/, cli/). Prints every offending include.
 # --self-test: checks that a planted upward include is caught, in model/ and in base/.
 set -euo pipefail
 if [[ ${1:-} == --self-test ]]; then
@@ -24,7 +24,7 @@ sources=(--include='*.h' --include='*.cpp' --include='*.cu' --include='*.cuh')
 lower=()
 for d in base data kernels model; do [[ -d $d ]] && lower+=("$d"); done
 offending="$(
-  grep -rnE "$include(train|eval|search|interop|cli)/" "${sources[@]}" "${lower[@]}" || true
+  grep -rnE "$include(train|eval|search|interop|generate|cli)/" "${sources[@]}" "${lower[@]}" || true
   # base/: any project folder but base/ itself (system and library headers use <...>)
   if [[ -d base ]]; then
     grep -rnE "$include[a-z_]+/" "${sources[@]}" base |
@@ -36,4 +36,4 @@ if [[ -n $offending ]]; then
   echo "$offending"
   exit 1
 fi
-echo "layering: base/ includes only base/; ${lower[*]} include nothing from train/, eval/, search/, interop/ or cli/"
+echo "layering: base/ includes only base/; ${lower[*]} include nothing from train/, eval/, search/, interop/, generate/ or cli/"

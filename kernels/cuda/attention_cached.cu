@@ -32,6 +32,8 @@ constexpr size_t kMaxSmemBytes = 48 * 1024;
 
 using vec::from_float;
 using vec::to_float;
+using vec::warp_max;
+using vec::warp_sum;
 
 template <class T>
 __global__ void __launch_bounds__(kThreads)
@@ -47,14 +49,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
-__device__ __forceinline__ float warp_max(float x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
 // the block-wide reduction of one value per thread, returned to every thread
 template <bool kMax>
 __device__ float block_reduce(float x, float* red) {

@@ -7,6 +7,7 @@
 //   rounded once to float -- then rotates the q and k heads of the rows (b, t) of several b, so
 //   each table is computed once per block and reused across rows and heads. No global table and
 //   no scratch: the table costs hd/2 double sincos per block, next to the row's memory traffic.
+//   rope_forward_at (decoding) puts row t at position pos0 + t: the table's angle uses that.
 // * In place, one thread per (head, pair vector): it reads x[i..i+E) and x[i+half..i+half+E)
 //   and writes both, so no element is read after another thread wrote it. 16-byte vectors (4
 //   floats or 8 bf16) when hd/2 is a multiple of E and the buffer is 16-byte aligned (then every
