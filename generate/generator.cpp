@@ -30,10 +30,10 @@ GenerateResult generate(Model<float>& model, const std::vector<int32_t>& prompt,
   std::vector<float> row(static_cast<size_t>(V));
   GenerateResult r;
   auto t0 = std::chrono::steady_clock::now();
-  const float* logits = model.forward_cached(cache, prompt.data(), 1, P);
-  size_t last = size_t(P - 1);  // the logit row predicting the next token
+  // the prefill asks for the head on its last position only: one logit row, the next token's
+  const float* logits = model.forward_cached(cache, prompt.data(), 1, P, P - 1);
   for (;;) {
-    model.backend().download(row.data(), logits + last * size_t(cfg.padded_vocab()), size_t(V));
+    model.backend().download(row.data(), logits, size_t(V));
     if (r.tokens.empty()) {
       r.prefill_seconds = seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
@@ -54,7 +54,6 @@ GenerateResult generate(Model<float>& model, const std::vector<int32_t>& prompt,
       break;
     }
     logits = model.forward_cached(cache, &next, 1, 1);
-    last = 0;
   }
   r.decode_seconds = seconds_since(t0);
   return r;
