@@ -465,12 +465,14 @@ elif gpu_step_ready sanitizer; then
   box_end=$(( SECONDS + box ))
   runs=("racecheck|cuda_production_check|--sanitize|30"
         "synccheck|cuda_production_check|--sanitize|15"
-        "memcheck|test_cuda_norms|--gtest_filter=-*Deterministic*:*Bitwise*|8"
+        "memcheck|test_cuda_norms|--gtest_filter=-*Deterministic*:*Bitwise*|7"
         "memcheck|test_cuda_crossentropy|--gtest_filter=*|4"
-        "memcheck|test_cuda_attention|--gtest_filter=*RejectsUnsupportedShapes*:*UnalignedPointers*|12"
-        "memcheck|test_cuda_embedding|--gtest_filter=-*Deterministic*|8"
+        "memcheck|test_cuda_attention|--gtest_filter=*RejectsUnsupportedShapes*:*UnalignedPointers*|11"
+        "memcheck|test_cuda_embedding|--gtest_filter=-*Deterministic*|5"
+        "memcheck|test_cuda_rope|--gtest_filter=*|4"
         "memcheck|test_cuda_activation|--gtest_filter=*Bf16*|8"
-        "memcheck|test_cuda_optim|--gtest_filter=AdamW.*:AdamWBf16.CopyIsStochasticRoundingOfMaster:NarrowBf16.*:SumSquares.*|8"
+        "memcheck|test_cuda_adamw|--gtest_filter=AdamW.*:AdamWBf16.CopyIsStochasticRoundingOfMaster:NarrowBf16.*|5"
+        "memcheck|test_cuda_reduce|--gtest_filter=SumSquares.*|4"
         "memcheck|test_cuda_matmul|--gtest_filter=*ForwardGeluMatchesCpuBf16:*BackwardMatchesCpuBf16|7")
   for r in "${runs[@]}"; do
     IFS='|' read -r tool prog args share <<<"$r"

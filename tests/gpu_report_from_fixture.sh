@@ -20,8 +20,8 @@ printf 'preflight\t-\tok\t3\t\nbuild\tcritical\tok\t60\t\nbuild\trest\tfailed (e
 printf 'checks\tcuda_production_check\tfailed (exit 1)\t12\t\nmodel\tbench_cuda_model\tok\t20\t\n' >>"$raw/runs.tsv"
 printf 'tests\tctest\tstopped at its budget\t60\t\npytorch\tgpt2-124m bf16\tfailed (exit 1)\t30\tcompile error\n' >>"$raw/runs.tsv"
 printf 'kernels\tbench_cuda_optim\tfailed (exit 139)\t2\tSegmentation fault\n' >>"$raw/runs.tsv"
-printf 'bench_cuda_model\tbuilt\ntest_cuda_optim\tfailed\nmerino\tnot built\n' >"$raw/targets.tsv"
-echo "FAILED: tests/cuda/CMakeFiles/test_cuda_optim.dir/test_cuda_optim.cpp.o" >"$raw/build.log"
+printf 'bench_cuda_model\tbuilt\ntest_cuda_adamw\tfailed\nmerino\tnot built\n' >"$raw/targets.tsv"
+echo "FAILED: tests/cuda/CMakeFiles/test_cuda_adamw.dir/test_cuda_adamw.cpp.o" >"$raw/build.log"
 cat >"$raw/checks.json" <<'J'
 [{"check": "model.gpt2-124m.initial_loss", "passed": true, "detail": "step-0 loss 10.83"},
  {"check": "model.gpt2-124m.finite_losses", "passed": false, "detail": "step 7: loss nan"}]
@@ -58,7 +58,7 @@ python3 - "$raw/out/gpu-report.json" "$raw/out/gpu-report.md" <<'PY'
 import json, sys
 r, md = json.load(open(sys.argv[1])), open(sys.argv[2]).read()
 f = "\n".join(r["failures"])
-for must in ("test_cuda_optim failed to build", "model.gpt2-124m.finite_losses", "step 7: loss nan",
+for must in ("test_cuda_adamw failed to build", "model.gpt2-124m.finite_losses", "step 7: loss nan",
              "test cuda_attention.CudaAttention.ForwardBf16MatchesCpu failed",
              "kernels / bench_cuda_optim: failed (exit 139)"):
     assert must in f, f"no failure naming '{must}' in {r['failures']}"

@@ -79,6 +79,11 @@ Floats to_float(const std::vector<T>& v) {
   for (size_t i = 0; i < v.size(); ++i) out[i] = as_float(v[i]);
   return out;
 }
+// the values a bf16 tensor holds after storing v (rounded to nearest even), widened exactly
+inline Floats round_bf16(const Floats& v) { return to_float(to_bf16(v)); }
+
+// fp32 unit roundoff u = 2^-24 (Higham's u: one rounding moves a value by at most u of itself)
+constexpr double kU = 1.0 / (1 << 24);
 
 // Owning device buffer of n elements; offset > 0 hands out a pointer `offset` elements into the
 // allocation, which for offset = 1 is 2- or 4-byte aligned: the kernels' unaligned paths.

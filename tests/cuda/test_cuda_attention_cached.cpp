@@ -1,8 +1,7 @@
 // CUDA attention over a KV cache (kernels/cuda/attention_cached.cuh) against its CPU twin
 // (kernels/cpu/attention_cached.h) on seeded random inputs: decode steps (Tq = 1) and short
 // chunks (Tq = 3) after 0, 1 and 300 cached tokens, head sizes 32, 64, 80 and 128, GQA groups of
-// 3, plain MHA and multi-query; fp32 and bf16. Also RoPE at an offset (rope_forward_at) against
-// the CPU twin. Without a device every test reports SKIPPED.
+// 3, plain MHA and multi-query; fp32 and bf16. Without a device every test reports SKIPPED.
 //
 // The cache rows the op appends are copies and must match bit for bit; rows past the appended
 // ones start as NaN on the device, so reading one would poison out. Tolerances
@@ -19,9 +18,7 @@
 #include <vector>
 
 #include "kernels/cpu/attention_cached.h"
-#include "kernels/cpu/rope.h"
 #include "kernels/cuda/attention_cached.cuh"
-#include "kernels/cuda/rope.cuh"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace {
@@ -92,19 +89,6 @@ TEST(AttentionCached, Bf16MatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   uint32_t seed = 80;
   for (const Case& c : kCases) check<bf16>(c, 1e-3, 0x1p-7, seed++);
-}
-
-// rows of a decode chunk at position pos0: the CPU twin's table, so the same float rotation
-TEST(RopeAt, Fp32MatchesCpu) {
-  REQUIRE_CUDA_DEVICE();
-  const int B = 2, Tn = 3, H = 6, KVH = 2, hd = 64, pos0 = 1000;
-  std::mt19937 rng(90);
-  const Floats x = uniform(size_t(B) * Tn * (H + 2 * KVH) * hd, rng, -1.f, 1.f);
-  Floats ref = x;
-  merino::cpu::rope_forward_at(ref.data(), B, Tn, H, KVH, hd, 10000.0, pos0);
-  DeviceBuffer<float> d(x);
-  merino::cuda::rope_forward_at(d.get(), B, Tn, H, KVH, hd, 10000.0, pos0);
-  expect_close("rope at 1000", d.download(), ref, 1e-6, 1e-6);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-// Fused AdamW (kernels/cuda/adamw.cu) and the deterministic sum of squares / clip factor
-// (kernels/cuda/reduce.cu) against their CPU twins in kernels/cpu/adamw.h, on seeded random
-// inputs with odd sizes (n = 1, 3, 7, a prime above the 4-wide vector split, several million to
-// exercise the strided, multi-block and unrolled paths) and offset pointers (the peeled and the
-// scalar fallback); narrow_bf16 (the stochastic rounding alone) against the host rule. Every
-// GPU test first checks for a device and reports SKIPPED (never passes) without one. The
-// StochasticRoundingRule tests check the host copy of the rounding rule and need no device.
+// Fused AdamW (kernels/cuda/adamw.cu) against its CPU twin in kernels/cpu/adamw.h, on seeded
+// random inputs with odd sizes (n = 1, 3, 7, a prime above the 4-wide vector split) and offset
+// pointers (the peeled and the scalar fallback); the device-side clip chain (reduce.cu's sum of
+// squares and clip factor feeding AdamW) against the trainer's host formula; narrow_bf16 (the
+// stochastic rounding alone) against the host rule. Every GPU test first checks for a device and
+// reports SKIPPED (never passes) without one. The StochasticRoundingRule tests check the host
+// copy of the rounding rule and need no device.
 //
 // Tolerances.
 // * AdamW: the kernel performs the CPU twin's float operations in the same order with
@@ -13,13 +13,9 @@
 //   absolute term for moments near zero, so a host build that contracts a*b+c into an FMA (one
 //   rounding fewer per step, <= 1 ulp per operation, 3 steps) still passes while any formula or
 //   indexing error (relative error >= 1e-3) fails.
-// * sum of squares: both sides add exact double squares in double; only the order differs (CPU:
-//   4096-element chunks, GPU: strided per thread then a tree). The relative error of a sum of n
-//   positive terms is at most ~n * 2^-53 in the worst case and ~sqrt(n) * 2^-53 typically; for
-//   n <= 5e6 that is < 5.6e-10 worst case. rtol 1e-9 bounds that; a missed or doubled element
-//   moves the sum by ~1/n ~ 2e-7 relative, far above it.
 // * clip factor: max_norm / norm in double rounded to float; the GPU norm differs from the CPU's
-//   by < 1e-9 relative (above), so the floats agree to 1 ulp (rtol 2^-23).
+//   by < 1e-9 relative (the sum of squares' bound, derived in test_cuda_reduce.cpp), so the
+//   floats agree to 1 ulp (rtol 2^-23).
 #include <gtest/gtest.h>
 
 #include <cuda_bf16.h>
@@ -343,73 +339,6 @@ TEST(NarrowBf16, MatchesHostRuleAndAdamWCopy) {
     EXPECT_EQ(std::memcmp(from_adamw.data(), from_narrow.data(), c.n * sizeof(bf16)), 0)
         << "narrow of the new master differs from AdamW's copy";
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sum of squares.
-
-constexpr double kSumRtol = 1e-9;
-
-// n = 0 and 1, under one 16-byte chunk, one block, a few blocks, and > 1024 blocks' worth so
-// the grid strides and the 4-chunk unroll run with partial groups
-const size_t kSumSizes[] = {1, 5, 4097, 1000003, 5000011};
-
-TEST(SumSquares, Fp32MatchesCpu) {
-  REQUIRE_CUDA_DEVICE();
-  for (size_t n : kSumSizes) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    std::mt19937 rng(static_cast<unsigned>(n));
-    const Floats x = uniform(n, rng, -3.f, 3.f);
-    const double ref = merino::cpu::sum_squares(x.data(), n);
-    DeviceBuffer<float> dx(x);
-    EXPECT_NEAR(merino::cuda::sum_squares(dx.get(), n), ref, kSumRtol * ref);
-    DeviceBuffer<double> dsum(1);
-    merino::cuda::sum_squares_device(dsum.get(), dx.get(), n);
-    EXPECT_NEAR(dsum.download()[0], ref, kSumRtol * ref);
-  }
-}
-
-TEST(SumSquares, Bf16MatchesCpu) {
-  REQUIRE_CUDA_DEVICE();
-  for (size_t n : kSumSizes) {
-    SCOPED_TRACE("n=" + std::to_string(n));
-    std::mt19937 rng(unsigned(n) + 1);
-    const std::vector<bf16> x = to_bf16(uniform(n, rng, -3.f, 3.f));
-    const Floats xf = to_float(x);
-    const double ref = merino::cpu::sum_squares(xf.data(), n);
-    DeviceBuffer<bf16> dx(x);
-    EXPECT_NEAR(merino::cuda::sum_squares(dx.get(), n), ref, kSumRtol * ref);
-  }
-}
-
-TEST(SumSquares, EmptyIsZero) {
-  REQUIRE_CUDA_DEVICE();
-  DeviceBuffer<float> dx(1);
-  DeviceBuffer<double> dsum(std::vector<double>{123.0});
-  merino::cuda::sum_squares_device(dsum.get(), dx.get(), 0);
-  EXPECT_EQ(dsum.download()[0], 0.0);  // written, not left alone
-}
-
-// Same bits on every run, with or without caller scratch, and whatever the buffer's alignment
-// (the chunk-to-thread assignment does not depend on the vector path).
-TEST(SumSquares, DeterministicAndAlignmentIndependent) {
-  REQUIRE_CUDA_DEVICE();
-  const size_t n = 3000017;
-  std::mt19937 rng(8);
-  const Floats x = uniform(n, rng, -1.f, 1.f);
-  DeviceBuffer<float> aligned(x), shifted(x, 1);
-  DeviceBuffer<double> scratch(merino::cuda::sum_squares_scratch_doubles()), dsum(1);
-  const double first = merino::cuda::sum_squares(aligned.get(), n);
-  for (int run = 0; run < 3; ++run) {
-    EXPECT_EQ(merino::cuda::sum_squares(aligned.get(), n), first);
-  }
-  merino::cuda::sum_squares_device(dsum.get(), aligned.get(), n, 0, scratch.get());
-  EXPECT_EQ(dsum.download()[0], first);
-  EXPECT_EQ(merino::cuda::sum_squares(shifted.get(), n), first);
-  const std::vector<bf16> xb = to_bf16(x);
-  DeviceBuffer<bf16> b_aligned(xb), b_shifted(xb, 3);
-  EXPECT_EQ(merino::cuda::sum_squares(b_aligned.get(), n),
-            merino::cuda::sum_squares(b_shifted.get(), n));
 }
 
 }  // namespace
