@@ -89,12 +89,6 @@ BENCHMARK(BM_AttentionDecode)
 }  // namespace
 
 int main(int argc, char** argv) {
-  return merino::bench::cuda_benchmark_main(argc, argv, [] {
-    int clock_khz = 0, bus_bits = 0;
-    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) == cudaSuccess &&
-        cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) == cudaSuccess) {
-      g_peak_gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // double data rate
-      benchmark::AddCustomContext("peak_dram_GB/s", std::to_string(g_peak_gbs));
-    }
-  });
+  return merino::bench::cuda_benchmark_main(
+      argc, argv, [] { g_peak_gbs = merino::bench::record_peak_dram_gbs(); });
 }

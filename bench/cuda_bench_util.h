@@ -114,6 +114,18 @@ inline bool skipped_without_cuda_device() {
   return true;
 }
 
+// The device's peak DRAM bandwidth in GB/s from its memory clock and bus width (double data
+// rate), recorded in the JSON context as peak_dram_GB/s; 0 when the attributes are unavailable.
+inline double record_peak_dram_gbs() {
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) != cudaSuccess)
+    return 0.0;
+  const double gbs = 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+  benchmark::AddCustomContext("peak_dram_GB/s", std::to_string(gbs));
+  return gbs;
+}
+
 // main() of a CUDA benchmark program: the SKIPPED line without a device; otherwise records the
 // device's name in the JSON context, calls add_context (if any) for more, and runs the
 // benchmarks the command line selects.
