@@ -82,8 +82,9 @@ EvalModel load_eval_model(const LoadedCheckpoint& ckpt, const std::string& devic
   } else {
     try {
       m.device.backend->reserve(plan);
-    } catch (const std::runtime_error& e) {  // the CUDA backend names its plan and the free memory
-      throw EnvironmentError("--batch " + std::to_string(batch) + ": " + e.what());
+    } catch (const EnvironmentError& e) {  // the CUDA backend names its plan and the free memory
+      throw EnvironmentError("--batch " + std::to_string(batch) + ": " + e.what() +
+                             "; lower --batch");
     }
   }
   m.model = std::make_unique<Model<float>>(ckpt.config, *m.device.backend);

@@ -86,6 +86,9 @@ MemoryPlan reserve_memory(Backend<T>& be, const TrainConfig& cfg, bool zero1, co
     throw EnvironmentError("cannot allocate " + mebibytes(plan.total()) + " on " + be.name() +
                            " for training (plan: " + plan.describe() +
                            "); reduce batch.micro_batch, batch.seq_len or the model");
+  } catch (const EnvironmentError& e) {  // a device backend's refusal names the plan and free memory
+    throw EnvironmentError(std::string(e.what()) +
+                           "; reduce batch.micro_batch, batch.seq_len or the model");
   }
   return plan;
 }

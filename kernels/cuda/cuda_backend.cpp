@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/errors.h"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/adamw.cuh"
 #include "kernels/cuda/attention.cuh"
@@ -137,11 +138,11 @@ void CudaBackend<T>::reserve(const MemoryPlan& plan) {
   size_t free_bytes = 0, device_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &device_bytes));
   if (total + kReserveHeadroom > free_bytes)
-    throw std::runtime_error(name() + ": the run needs " + mebibytes(total) + " of device memory (" +
-                             plan.describe() + ", kernel scratch " + mebibytes(scratch) + ") and " +
-                             mebibytes(kReserveHeadroom) + " left free for NCCL and CUDA, but " +
-                             mebibytes(free_bytes) + " of " + mebibytes(device_bytes) +
-                             " are free; lower batch.micro_batch or batch.seq_len");
+    // the caller adds what to lower: the trainer's batch keys, eval's --batch
+    throw EnvironmentError(name() + ": the run needs " + mebibytes(total) + " of device memory (" +
+                           plan.describe() + ", kernel scratch " + mebibytes(scratch) + ") and " +
+                           mebibytes(kReserveHeadroom) + " left free for NCCL and CUDA, but " +
+                           mebibytes(free_bytes) + " of " + mebibytes(device_bytes) + " are free");
   s_->mem.reserve(total);
   s_->scratch.get(scratch, s_->stream);
 }
