@@ -60,15 +60,20 @@ void score_position(const float* logits, int V, int32_t target, ScoredRequest& o
 }
 
 // Adds continuation tokens j0 .. j1 - 1 to s, token j predicted by logit row first_row + j - j0
-// of the last forward pass. Tokens are added in order, so a request scored over two passes
-// sums exactly as over one.
+// of the last forward pass. The rows are consecutive, so they come down up to 32 at a time (a
+// device synchronisation per 32 tokens, not per token, in at most 32 rows of host memory).
+// Tokens are added in order, so a request scored over two passes sums exactly as over one.
 void score_tokens(Model<float>& model, size_t first_row, const std::vector<int32_t>& cont,
                   size_t j0, size_t j1, ScoredRequest& s, std::vector<float>& logits) {
+  constexpr size_t kRowsPerTransfer = 32;
   const int V = model.config().vocab_size;
   const size_t ld = size_t(model.config().padded_vocab());
-  for (size_t j = j0; j < j1; ++j) {
-    model.backend().download(logits.data(), model.logits() + (first_row + j - j0) * ld, size_t(V));
-    score_position(logits.data(), V, cont[j], s);
+  for (size_t a = j0; a < j1; a += kRowsPerTransfer) {
+    const size_t b = std::min(j1, a + kRowsPerTransfer);
+    const size_t n = (b - a - 1) * ld + size_t(V);  // the last row without its padding
+    if (logits.size() < n) logits.resize(n);
+    model.backend().download(logits.data(), model.logits() + (first_row + a - j0) * ld, n);
+    for (size_t j = a; j < b; ++j) score_position(logits.data() + (j - a) * ld, V, cont[j], s);
   }
 }
 
