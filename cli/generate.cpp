@@ -11,13 +11,12 @@
 #include "base/errors.h"
 #include "cli/commands.h"
 #include "data/tokenizer/named_tokenizer.h"
+#include "eval/eval_checkpoint.h"
 #include "generate/generator.h"
 #include "generate/text_stream.h"
 #include "interop/tokenizer_export.h"
 #include "kernels/device_backend.h"
 #include "model/config.h"
-#include "model/param_layout.h"
-#include "train/checkpoint.h"
 
 namespace merino::cli {
 namespace {
@@ -45,14 +44,11 @@ void print(const std::string& text) {
 }
 
 int run_generate(GenerateCliOptions o) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(o.checkpoint, ec))
-    throw DataError(o.checkpoint + ": no such checkpoint directory");
-  const ModelConfig cfg = load_model_config(o.checkpoint + "/config.yaml");
-  const CheckpointData data =
-      load_checkpoint(o.checkpoint, build_param_layout(cfg), /*with_optimizer=*/false);
+  const eval::LoadedCheckpoint ckpt = eval::load_for_eval(o.checkpoint);
+  const ModelConfig& cfg = ckpt.config;
   std::string spec =
-      o.tokenizer.empty() ? interop::tokenizer_of_run(data.config_yaml) : o.tokenizer;
+      o.tokenizer.empty() ? interop::tokenizer_of_run(ckpt.config_yaml) : o.tokenizer;
+  std::error_code ec;
   const std::filesystem::path dir(o.checkpoint);
   if (spec.empty() && (std::filesystem::exists(dir / "tokenizer.json", ec) ||
                        std::filesystem::exists(dir / "encoder.json", ec)))
@@ -89,7 +85,7 @@ int run_generate(GenerateCliOptions o) {
 
   const DeviceBackend<float> device = make_device_backend<float>(o.device, 0);
   Model<float> model(cfg, *device.backend);
-  model.set_params(data.params);
+  model.set_params(ckpt.params);
   generate::TextStream text(tok.tokenizer, prompt);
   print(o.prompt);
   const generate::GenerateResult r =

@@ -18,6 +18,7 @@ LoadedCheckpoint load_for_eval(const std::string& dir) {
   CheckpointData data = load_checkpoint(dir, build_param_layout(c.config), /*with_optimizer=*/false);
   c.params = std::move(data.params);
   c.step = data.state.step;
+  c.config_yaml = std::move(data.config_yaml);
   c.resolved_dir = fs::canonical(dir, ec).string();
   return c;
 }
