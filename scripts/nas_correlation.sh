@@ -18,6 +18,10 @@
 # uniform shape that default comes from, and a MobileLLM-style deep and thin shape at the same
 # parameter and FLOP budgets; each trained with the same recipe, tokens and seeds.
 #
+# Interim: NAS_REPORT_ONLY=1 trains nothing and writes the tables from the runs finished so
+# far, marked interim (the seed-1 runs go in an order spread over entropy, so an interim table
+# covers the range).
+#
 # Resumable: runs save a checkpoint every NAS_CHECKPOINT_EVERY steps and restart from it with
 # `--resume auto`; finished runs are skipped. Stop it with SIGTERM (the current step finishes
 # and is saved) and run the same command again. Outputs under OUT_DIR: results.md (also
@@ -46,6 +50,7 @@ settings (environment):
   PTB_DIR=datasets/ptb         ptb.train.txt and ptb.valid.txt (committed)
   OMP_NUM_THREADS=1            threads per training run
   NAS_KEEP_CHECKPOINTS=0       1: keep each finished run's checkpoint
+  NAS_REPORT_ONLY=0            1: train nothing, report the finished runs (interim)
 EOF
 }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
@@ -75,6 +80,7 @@ ckpt_every=${NAS_CHECKPOINT_EVERY:-250}
 ptb=${PTB_DIR:-datasets/ptb}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 keep=${NAS_KEEP_CHECKPOINTS:-0}
+report_only=${NAS_REPORT_ONLY:-0}
 context=128
 
 [ -x "$merino" ] ||
@@ -92,10 +98,14 @@ for v in $designed_budgets $designed_seeds; do
 done
 [[ $tolerance =~ ^0?\.[0-9]+$ ]] || die "NAS_TOLERANCE='$tolerance' is not a fraction like 0.02"
 [ "$n_candidates" -ge 3 ] || die "NAS_CANDIDATES must be at least 3"
+[[ $report_only =~ ^[01]$ ]] || die "NAS_REPORT_ONLY='$report_only' is neither 0 nor 1"
 search_help=$("$merino" search --help 2>&1 || true)
 [[ $search_help == *--projection-weight* ]] ||
   die "'$merino' has no 'search --projection-weight'; rebuild it from this tree"
 
+if [ "$report_only" = 1 ] && [ ! -s "$out/runs.txt" ]; then
+  die "NAS_REPORT_ONLY=1: '$out' holds no started study (give its OUT_DIR)"
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 merino=$(cd "$(dirname "$merino")" && pwd)/$(basename "$merino")
@@ -116,7 +126,7 @@ echo "$settings" >"$out/settings.txt"
 
 # 1. Data: PTB with the GPT-2 tokenizer, validation file first (README.md).
 data=$out/data/ptb
-if ! ls "$data"/train_*.bin "$data"/val_*.bin >/dev/null 2>&1; then
+if [ "$report_only" = 0 ] && ! ls "$data"/train_*.bin "$data"/val_*.bin >/dev/null 2>&1; then
   echo "== preparing Penn Treebank into $data"
   "$merino" prepare --input "$ptb/ptb.valid.txt" --input "$ptb/ptb.train.txt" \
     --val-tokens 92831 --out "$data" --tokenizer gpt2
@@ -166,6 +176,7 @@ train_run() {
     echo "== $name seed $run_seed: finished earlier, skipped"
     return
   fi
+  [ "$report_only" = 0 ] || return 0
   if [ -e "$run/latest" ]; then
     echo "== $name seed $run_seed: resuming from its last checkpoint"
   else
@@ -214,7 +225,7 @@ if [ "$mode" = correlation ]; then
     train_run "$name" "$out/candidates/$name.yaml" "$run_seed"
   done <"$out/runs.txt"
   py report "$out/candidates.jsonl" "$out/runs.txt" "$out/runs" "$steps" "$out/results.md" \
-    "$out/results.json" "$header"
+    "$out/results.json" "$header" "$report_only"
 else
   # 3. At each budget: the search's winner and the two designed shapes at its budgets.
   : >"$out/runs.txt.tmp"
@@ -228,11 +239,11 @@ else
         --iterations 200000 --seed 1 --out "$dir/searched.yaml"
       py designed-shapes "$dir/searched.yaml" "$context" "$dir"
     fi
-    for shape in searched uniform mobile; do
-      shapes+=("$dir/$shape.yaml")
-      for run_seed in $designed_seeds; do echo "budget-$budget-$shape $run_seed"; done \
-        >>"$out/runs.txt.tmp"
-    done
+    for shape in searched uniform mobile; do shapes+=("$dir/$shape.yaml"); done
+    # Seed by seed, so a budget's first comparison is complete after three runs.
+    for run_seed in $designed_seeds; do
+      for shape in searched uniform mobile; do echo "budget-$budget-$shape $run_seed"; done
+    done >>"$out/runs.txt.tmp"
   done
   mv "$out/runs.txt.tmp" "$out/runs.txt"
   "$merino" search --score "${shapes[@]}" --device phone-cpu >"$out/shapes.jsonl"
@@ -242,5 +253,5 @@ else
     train_run "$name" "$out/candidates/budget-$budget/${name##*-}.yaml" "$run_seed"
   done <"$out/runs.txt"
   py designed-report "$out/shapes.jsonl" "$out/runs.txt" "$out/runs" "$steps" \
-    "$out/results.md" "$out/results.json" "$header"
+    "$out/results.md" "$out/results.json" "$header" "$report_only"
 fi

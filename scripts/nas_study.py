@@ -156,11 +156,36 @@ def cmd_runs(cands_jsonl, extra_seeds):
     m = min(int(extra_seeds), len(names))
     twice = {names[round(i * (len(names) - 1) / (m - 1))] for i in range(m)} if m > 1 else (
         {names[len(names) // 2]} if m == 1 else set())
-    for name in names:
+    for name in spread_order(names):
         print(name, 1)
     for name in names:
         if name in twice:
             print(name, 2)
+
+
+def spread_order(items):
+    """Both ends, then the middle, then the middles of what is left: a study stopped early
+    (interim report) has finished runs across the whole entropy range, not only its low end."""
+    if len(items) < 3:
+        return list(items)
+    order, seen = [], set()
+    segments = [(0, len(items) - 1)]
+    for i in (0, len(items) - 1):
+        order.append(i)
+        seen.add(i)
+    while segments:
+        nxt = []
+        for lo, hi in segments:
+            mid = (lo + hi) // 2
+            if mid not in seen:
+                order.append(mid)
+                seen.add(mid)
+            if mid - lo > 1:
+                nxt.append((lo, mid))
+            if hi - mid > 1:
+                nxt.append((mid, hi))
+        segments = nxt
+    return [items[i] for i in order]
 
 
 def final_val_loss(metrics, steps):
@@ -282,15 +307,25 @@ def fmt(x, spec="%.3f"):
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else spec % x
 
 
-def load_losses(runs_dir, name, seeds, steps):
+def load_losses(runs_dir, name, seeds, steps, interim):
+    """Final validation loss per seed; an unfinished run is an error, or left out when
+    `interim` (a report while the study is still running)."""
     losses = {}
     for s in seeds:
         loss = final_val_loss(os.path.join(runs_dir, "%s-s%d" % (name, s), "metrics.jsonl"),
                               steps)
-        if loss is None:
+        if loss is None and not interim:
             sys.exit("nas_correlation: error: no final val_loss for %s seed %d" % (name, s))
-        losses[s] = loss
+        if loss is not None:
+            losses[s] = loss
     return losses
+
+
+def interim_note(finished, total):
+    """Lines that say a report is interim, before its table; none when every run finished."""
+    return [] if finished == total else [
+        "**Interim: %d of %d runs finished; the figures below change as the rest finish.**"
+        % (finished, total), ""]
 
 
 def seconds(runs_dir, name, seed):
@@ -307,14 +342,20 @@ def run_seeds(runs_txt):
     return seeds
 
 
-def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header):
+def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
+               interim="0"):
     seeds = run_seeds(runs_txt)
     rows = []
     for line in open(cands_jsonl):
         c = json.loads(line)
-        losses = load_losses(runs_dir, c["name"], seeds[c["name"]], steps)
+        losses = load_losses(runs_dir, c["name"], seeds[c["name"]], steps, interim == "1")
+        if not losses:
+            continue
         rows.append(dict(c, losses=losses, val_loss=sum(losses.values()) / len(losses),
                          train_seconds=sum(seconds(runs_dir, c["name"], s) for s in losses)))
+    if len(rows) < 3:
+        sys.exit("nas_correlation: error: %d candidates finished; a correlation needs 3"
+                 % len(rows))
     neg = [-r["val_loss"] for r in rows]
     stats = [correlation_block(label, [r[key] for r in rows], neg) for label, key in (
         ("entropy (with projections)", "entropy"), ("score (with projections)", "score"),
@@ -322,7 +363,8 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header)
         ("score (before: --projection-weight 0)", "score_before"))]
     pairs = [r for r in rows if len(r["losses"]) > 1]
     diffs = [abs(r["losses"][1] - r["losses"][2]) for r in pairs]
-    md = [header, "",
+    finished = sum(len(r["losses"]) for r in rows)
+    md = [header, ""] + interim_note(finished, sum(len(v) for v in seeds.values())) + [
           "| cand. | kind | blocks (layers x d_model/heads, ffn ratio) | executed layers | params "
           "| fwd FLOPs/token | entropy | entropy before | score | eff. rho | val loss "
           "(mean of seeds) | seeds | train s |",
@@ -400,7 +442,8 @@ def cmd_designed_shapes(searched_yaml, context, out_dir):
             y.write(model_yaml(name, blocks, context, False, "nas_correlation designed: " + note))
 
 
-def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header):
+def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
+                        interim="0"):
     seeds = run_seeds(runs_txt)
     rows = []
     for line in open(scores_jsonl):
@@ -408,10 +451,15 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         name = os.path.splitext(os.path.basename(s["file"]))[0]
         budget = os.path.basename(os.path.dirname(s["file"]))
         run = budget + "-" + name
-        losses = load_losses(runs_dir, run, seeds[run], steps)
-        rows.append(dict(s, budget=budget, shape_name=name, losses=losses,
-                         val_loss=sum(losses.values()) / len(losses)))
-    md = [header, "", "| budget | shape | blocks | executed layers | params | fwd FLOPs/token "
+        losses = load_losses(runs_dir, run, seeds[run], steps, interim == "1")
+        if losses:
+            rows.append(dict(s, budget=budget, shape_name=name, losses=losses,
+                             val_loss=sum(losses.values()) / len(losses)))
+    if not rows:
+        sys.exit("nas_correlation: error: no run has finished yet")
+    finished = sum(len(r["losses"]) for r in rows)
+    md = [header, ""] + interim_note(finished, sum(len(v) for v in seeds.values())) + [
+          "| budget | shape | blocks | executed layers | params | fwd FLOPs/token "
           "| entropy | eff. rho | val loss per seed | mean |",
           "|---|---|---|---:|---:|---:|---:|---:|---|---:|"]
     verdicts = []

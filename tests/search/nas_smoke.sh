@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nas_smoke.sh MERINO PTB_DIR DIR: scripts/nas_correlation.sh end to end at toy scale (3
-# candidates with one second seed, then searched vs designed at one budget, 2 steps each), to
+# candidates with one second seed, an interim report, then searched vs designed at one budget, 2 steps each), to
 # prove the plumbing: draw, score, train, report. The numbers mean nothing. PTB_DIR: the
 # committed datasets/ptb.
 set -eu
@@ -21,6 +21,12 @@ grep -q "^Seed noise: 1 candidates trained with two seeds" "$dir/corr/results.md
 skipped=$(NAS_CANDIDATES=3 NAS_EXTRA_SEEDS=1 bash "$script" "$merino" "$dir/corr" |
   grep -c "finished earlier" || true)
 [ "$skipped" -eq 4 ] || fail "the rerun skipped $skipped runs, not the four finished ones"
+# an interim report while a run is unfinished trains nothing and says what it left out
+mv "$dir/corr/runs/c02-s2" "$dir/c02-s2.away"
+out=$(NAS_REPORT_ONLY=1 NAS_CANDIDATES=3 NAS_EXTRA_SEEDS=1 bash "$script" "$merino" "$dir/corr")
+[[ $out != *"== training"* ]] || fail "NAS_REPORT_ONLY=1 trained a run"
+grep -q '^\*\*Interim: 3 of 4 runs finished' "$dir/corr/results.md" || fail "no interim line"
+grep -q "^| entropy (with projections) | 3 | " "$dir/corr/results.md" || fail "interim table"
 
 mkdir -p "$dir/designed" && ln -s "$dir/corr/data" "$dir/designed/data"  # PTB prepared once
 NAS_MODE=designed NAS_DESIGNED_BUDGETS=7000000 NAS_DESIGNED_SEEDS=1 \
