@@ -22,10 +22,11 @@ int run_export(const ExportOptions& o) {
   const ModelConfig cfg = load_model_config(o.checkpoint + "/config.yaml");
   if (o.format == "hf") interop::hf_family_for(cfg);  // refuse before reading the weights
   const CheckpointData data = load_checkpoint(o.checkpoint, build_param_layout(cfg), /*with_optimizer=*/false);
-  const std::string spec = o.tokenizer.empty() ? interop::tokenizer_of_run(data.config_yaml) : o.tokenizer;
+  const std::string spec =
+      o.tokenizer.empty() ? interop::tokenizer_of_checkpoint(o.checkpoint, data.config_yaml) : o.tokenizer;
   std::unique_ptr<interop::TokenizerExport> tok;
   if (spec.empty())
-    std::fprintf(stderr, "merino: warning: the tokenizer of %s is unknown (its data directory has no manifest); "
+    std::fprintf(stderr, "merino: warning: the tokenizer of %s is unknown (no data manifest, no tokenizer files in it); "
                  "no tokenizer files written (pass --tokenizer)\n", o.checkpoint.c_str());
   else
     tok = std::make_unique<interop::TokenizerExport>(interop::tokenizer_export(spec, o.data_dir, cfg.context_length));

@@ -3,7 +3,6 @@
 // checkpoint, streamed to stdout as the tokens arrive; the speed goes to stderr.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,18 +45,14 @@ void print(const std::string& text) {
 int run_generate(GenerateCliOptions o) {
   const eval::LoadedCheckpoint ckpt = eval::load_for_eval(o.checkpoint);
   const ModelConfig& cfg = ckpt.config;
-  std::string spec =
-      o.tokenizer.empty() ? interop::tokenizer_of_run(ckpt.config_yaml) : o.tokenizer;
-  std::error_code ec;
-  const std::filesystem::path dir(o.checkpoint);
-  if (spec.empty() && (std::filesystem::exists(dir / "tokenizer.json", ec) ||
-                       std::filesystem::exists(dir / "encoder.json", ec)))
-    spec = o.checkpoint;  // `merino import` keeps the HF directory's tokenizer files there
+  std::string spec = o.tokenizer.empty()
+                         ? interop::tokenizer_of_checkpoint(o.checkpoint, ckpt.config_yaml)
+                         : o.tokenizer;
   if (spec.empty()) {
     spec = "gpt2";
     std::fprintf(stderr,
-                 "merino: warning: the tokenizer of %s is unknown (its data directory has no "
-                 "manifest); using gpt2 (pass --tokenizer)\n",
+                 "merino: warning: the tokenizer of %s is unknown (no data manifest, no tokenizer "
+                 "files in it); using gpt2 (pass --tokenizer)\n",
                  o.checkpoint.c_str());
   }
   const NamedTokenizer tok = load_named_tokenizer(spec, o.data_dir);

@@ -59,6 +59,8 @@ TokenizerExport tokenizer_export(const std::string& spec, const std::string& dat
   return out;
 }
 
+namespace {
+
 std::string tokenizer_of_run(const std::string& config_yaml) {
   try {
     const YAML::Node root = YAML::Load(config_yaml);
@@ -67,8 +69,19 @@ std::string tokenizer_of_run(const std::string& config_yaml) {
     if (!m || !m->settings.contains("tokenizer")) return "";
     return m->settings["tokenizer"].value("name", "");
   } catch (const std::exception&) {
-    return "";  // unknown: the caller asks for --tokenizer
+    return "";  // unknown: the caller decides (a default, or asking for --tokenizer)
   }
+}
+
+}  // namespace
+
+std::string tokenizer_of_checkpoint(const std::string& checkpoint_dir, const std::string& config_yaml) {
+  const std::string of_run = tokenizer_of_run(config_yaml);
+  if (!of_run.empty()) return of_run;
+  std::error_code ec;
+  const fs::path dir(checkpoint_dir);
+  if (fs::exists(dir / "tokenizer.json", ec) || fs::exists(dir / "encoder.json", ec)) return checkpoint_dir;
+  return "";
 }
 
 }  // namespace merino::interop

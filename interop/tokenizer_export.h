@@ -23,8 +23,10 @@ struct TokenizerExport {
 // DataError naming the file when it cannot be loaded.
 TokenizerExport tokenizer_export(const std::string& spec, const std::string& data_dir, int context_length);
 
-// The tokenizer the checkpoint's data was prepared with: config.yaml's data.dir, then that
-// directory's manifest.json (settings.tokenizer.name). Empty when either is unavailable.
-std::string tokenizer_of_run(const std::string& config_yaml);
+// The tokenizer of a checkpoint, as a `--tokenizer` spec: the one its data was prepared with
+// (config.yaml's data.dir, then that directory's manifest.json, settings.tokenizer.name), else
+// the checkpoint directory itself when it holds tokenizer files (`merino import` keeps a Hugging
+// Face directory's there). Empty when neither is available.
+std::string tokenizer_of_checkpoint(const std::string& checkpoint_dir, const std::string& config_yaml);
 
 }  // namespace merino::interop

@@ -62,7 +62,10 @@ imported="$(evaluate "$work/ck" "$work/b.json")"
 if [[ $original != "$imported" ]]; then
   echo "eval differs:"; echo "  original: $original"; echo "  imported: $imported"; exit 1
 fi
-# and the imported checkpoint exports to the same bytes
-"$merino" export "$work/ck" --format hf --out "$work/hf2" --tokenizer "$work/ck" >/dev/null
+# and the imported checkpoint exports to the same bytes, with the tokenizer import kept in it
+"$merino" export "$work/ck" --format hf --out "$work/hf2" >/dev/null
 cmp "$work/hf/model.safetensors" "$work/hf2/model.safetensors"
+for f in $tokenizer_files; do
+  [[ -s $work/hf2/$f ]] || { echo "export of the imported checkpoint wrote no $f"; exit 1; }
+done
 echo "export -> import -> eval: identical ($original)"
