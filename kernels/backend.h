@@ -34,8 +34,9 @@ struct Backend {
   virtual void copy_bytes(void* dst, const void* src, size_t bytes) = 0;
   // Planned memory (kernels/device_memory.h): takes the plan's buffers, with this backend's own
   // workspaces for the plan's shapes, as one block that later allocations come from. Once per
-  // backend, before the planned allocations; throws std::runtime_error naming the sizes when the
-  // device cannot hold them. Without it every allocation is made on its own.
+  // backend, before the planned allocations; throws EnvironmentError, one line naming the sizes
+  // and what the device or host has, when it cannot hold them (the caller adds what to lower).
+  // Without it every allocation is made on its own.
   virtual void reserve(const MemoryPlan& plan) = 0;
   virtual MemoryUse memory_use() const = 0;
 

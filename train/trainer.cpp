@@ -82,11 +82,7 @@ MemoryPlan reserve_memory(Backend<T>& be, const TrainConfig& cfg, bool zero1, co
       optimizer_numel(build_param_layout(cfg.model).total, zero1, comm), zero1);
   try {
     be.reserve(plan);
-  } catch (const std::bad_alloc&) {
-    throw EnvironmentError("cannot allocate " + mebibytes(plan.total()) + " on " + be.name() +
-                           " for training (plan: " + plan.describe() +
-                           "); reduce batch.micro_batch, batch.seq_len or the model");
-  } catch (const EnvironmentError& e) {  // a device backend's refusal names the plan and free memory
+  } catch (const EnvironmentError& e) {  // the backend's refusal names the plan and what it has
     throw EnvironmentError(std::string(e.what()) +
                            "; reduce batch.micro_batch, batch.seq_len or the model");
   }

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "kernels/cpu/activation.h"
+#include "kernels/cpu/host_memory.h"
 #include "kernels/cpu/adamw.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/attention_cached.h"
@@ -67,7 +68,7 @@ void CpuBackend<T>::release(void* p) {
 }
 template <class T>
 void CpuBackend<T>::reserve(const MemoryPlan& plan) {
-  mem_.reserve(plan.total());  // the CPU kernels keep no workspace of their own
+  reserve_host_block(mem_, plan, name());
 }
 template <class T>
 MemoryUse CpuBackend<T>::memory_use() const {

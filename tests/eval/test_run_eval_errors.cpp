@@ -71,9 +71,9 @@ TEST_F(eval_run_errors, batch_beyond_the_memory_names_the_sizes) {
   } catch (const EnvironmentError& e) {
     const std::string m = e.what();
     EXPECT_TRUE(std::regex_match(
-        m, std::regex("--batch 1048576: scoring 1048576 x 8 tokens per forward pass needs "
-                      "[0-9]+\\.[0-9] MiB on cpu \\(parameters .*\\), but [0-9]+\\.[0-9] MiB "
-                      "of memory is available; lower --batch")))
+        m, std::regex("--batch 1048576 \\(1048576 x 8 tokens per forward pass\\): cpu: the run "
+                      "needs [0-9]+\\.[0-9] MiB of memory \\(parameters .*\\), but "
+                      "[0-9]+\\.[0-9] MiB are available; lower --batch")))
         << m;
     EXPECT_EQ(m.find('\n'), std::string::npos);
   }

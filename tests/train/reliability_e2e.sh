@@ -143,7 +143,7 @@ PY
   done
   ;;
 memory)
-  expect 1 "cannot allocate [0-9.]+ [MG]iB on cpu for training \(plan: parameters [0-9.]+ MiB.*activations [0-9.]+ [MG]iB" -- \
+  expect 1 "cpu: the run needs [0-9.]+ [MG]iB of memory \(parameters [0-9.]+ MiB.*activations [0-9.]+ [MG]iB.*; reduce batch.micro_batch" -- \
     bash -c "ulimit -v 2000000; exec \"$merino\" train \"$work/cfg.yaml\" --set run.dir=\"$work/m\" --set batch.micro_batch=65536"
   ;;
 small_address_space)
@@ -155,7 +155,7 @@ small_address_space)
   set -e
   echo "exit $code: $err"
   if [ "$code" -ne 0 ]; then
-    [ "$code" -eq 1 ] && [ "$(grep -c . <<<"$err")" -eq 1 ] && grep -Eq "cannot allocate .*MiB" <<<"$err" ||
+    [ "$code" -eq 1 ] && [ "$(grep -c . <<<"$err")" -eq 1 ] && grep -Eq "cannot allocate .*MiB|the run needs .*MiB" <<<"$err" ||
       fail "neither a run nor one line with sizes"
   fi
   ;;
