@@ -16,9 +16,11 @@ struct EvalModel {
   std::unique_ptr<Model<float>> model;
 };
 
-// batch: rows of the context length per forward pass (--batch, already resolved). Throws
+// batch: rows of the context length per forward pass (--batch, already resolved); kv_cache:
+// also a KV cache of that many rows (the zero-shot scorer's prefix reuse). Throws
 // EnvironmentError in one line naming --batch, the bytes the run needs and the memory available
 // (or the limit) when it cannot have them.
-EvalModel load_eval_model(const LoadedCheckpoint& ckpt, const std::string& device, int batch);
+EvalModel load_eval_model(const LoadedCheckpoint& ckpt, const std::string& device, int batch,
+                          bool kv_cache);
 
 }  // namespace merino::eval

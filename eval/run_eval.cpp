@@ -46,7 +46,7 @@ EvalRun run_eval(const RunEvalOptions& o) {
   const LoadedCheckpoint ckpt = load_for_eval(o.checkpoint);
   const NamedTokenizer tok = load_named_tokenizer(o.tokenizer, o.data_dir);
   const int batch = o.batch > 0 ? o.batch : auto_batch(ckpt.config.context_length);
-  EvalModel m = load_eval_model(ckpt, o.device, batch);
+  EvalModel m = load_eval_model(ckpt, o.device, batch, /*kv_cache=*/false);
   EvalRun run;
   run.result = evaluate(*m.model, tok.tokenizer, task,
                         {o.stride, o.batch, o.progress ? o.progress(task.name) : nullptr});

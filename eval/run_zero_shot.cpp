@@ -82,7 +82,7 @@ ZeroShotRun run_zero_shot(const RunZeroShotOptions& o, const ZeroShotPlan& plan)
   const NamedTokenizer tok = load_named_tokenizer(o.tokenizer, o.data_dir);
   const int L = ckpt.config.context_length;
   const int batch = o.batch > 0 ? o.batch : auto_batch(L);
-  EvalModel m = load_eval_model(ckpt, o.device, batch);
+  EvalModel m = load_eval_model(ckpt, o.device, batch, /*kv_cache=*/true);
 
   ZeroShotRun run;
   nlohmann::ordered_json& j = run.report;

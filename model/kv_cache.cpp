@@ -2,8 +2,22 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace merino {
+
+namespace {
+
+// k and v widths (n_kv_heads * head_dim) of the executed layers, in the order Model executes
+// them: blocks in order, each layer `repeat` times
+std::vector<int> executed_kv_widths(const ModelConfig& cfg) {
+  std::vector<int> widths;
+  for (const BlockConfig& b : cfg.blocks)
+    for (int e = 0; e < b.executed_layers(); ++e) widths.push_back(b.n_kv_heads * b.head_dim());
+  return widths;
+}
+
+}  // namespace
 
 template <class T>
 KVCache<T>::KVCache(Backend<T>& be, const ModelConfig& cfg, int rows, int cap)
@@ -12,16 +26,21 @@ KVCache<T>::KVCache(Backend<T>& be, const ModelConfig& cfg, int rows, int cap)
     throw std::invalid_argument("KVCache: " + std::to_string(rows) + " rows of " +
                                 std::to_string(cap) + " positions (capacity must be in [1, " +
                                 std::to_string(cfg.context_length) + "], the context length)");
-  // the order Model executes layers in: blocks in order, each layer `repeat` times
-  for (const BlockConfig& b : cfg.blocks)
-    for (int e = 0; e < b.executed_layers(); ++e) {
-      Layer l;
-      l.width = b.n_kv_heads * b.head_dim();
-      const size_t n = size_t(rows) * size_t(cap) * size_t(l.width);
-      l.k = be.alloc(n);
-      l.v = be.alloc(n);
-      layers.push_back(l);
-    }
+  for (int width : executed_kv_widths(cfg)) {
+    Layer l;
+    l.width = width;
+    const size_t n = size_t(rows) * size_t(cap) * size_t(width);
+    l.k = be.alloc(n);
+    l.v = be.alloc(n);
+    layers.push_back(l);
+  }
+}
+
+template <class T>
+void KVCache<T>::add_to_plan(MemoryPlan& plan, const ModelConfig& cfg, int rows, int cap) {
+  for (int width : executed_kv_widths(cfg))
+    for (int kv = 0; kv < 2; ++kv)
+      plan.add("KV cache", size_t(rows) * size_t(cap) * size_t(width) * sizeof(T));
 }
 
 template <class T>

@@ -34,6 +34,9 @@ struct KVCache {
   // batch rows of `capacity` positions each (at most the model's context_length); length 0
   KVCache(Backend<T>& backend, const ModelConfig& cfg, int batch, int capacity);
   ~KVCache();
+  // What such a cache takes, added to `plan` as part "KV cache" buffer by buffer, as the
+  // constructor allocates them: a caller that reserves memory up front counts the cache too.
+  static void add_to_plan(MemoryPlan& plan, const ModelConfig& cfg, int batch, int capacity);
   KVCache(const KVCache&) = delete;
   KVCache& operator=(const KVCache&) = delete;
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels/cpu/cpu_backend.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 #include "model_test_util.h"
 
@@ -56,6 +57,31 @@ TEST(MemoryPlan, CountsPartsAndLargestShapes) {
   EXPECT_EQ(fp32.parts[0].bytes,
             Arena::rounded((layout.total + layout.head_padding) * sizeof(float)));
   EXPECT_EQ(bf16.parts[1].bytes, Arena::rounded(layout.total * sizeof(float)));
+}
+
+// The zero-shot scorer reserves a KV cache of its batch beside the model (eval/eval_model.h):
+// KVCache::add_to_plan must count exactly what the cache allocates, and a cached forward pass
+// of the whole batch must take nothing beyond the model's own plan.
+TEST(MemoryPlan, KVCachePlanCoversTheCacheAndACachedPass) {
+  for (const char* config : {"tiny-gpt2", "tiny-opt", "tiny-llama", "tiny-merino"}) {
+    SCOPED_TRACE(config);
+    const merino::ModelConfig cfg = merino::test::tiny_config(config);
+    const int B = 3, L = cfg.context_length;
+    merino::MemoryPlan plan = merino::Model<float>::memory_plan(cfg, B, L);
+    const size_t model_bytes = plan.total();
+    merino::KVCache<float>::add_to_plan(plan, cfg, B, L);
+    ASSERT_GT(plan.total(), model_bytes);
+    merino::CpuBackend<float> be;
+    be.reserve(plan);
+    merino::Model<float> model(cfg, be);
+    model.init_weights(1);
+    merino::KVCache<float> cache(be, cfg, B, L);
+    const auto tokens = merino::test::random_tokens(size_t(B) * L, cfg.vocab_size, 2);
+    model.forward_cached(cache, tokens.data(), B, L);
+    const merino::MemoryUse use = be.memory_use();
+    EXPECT_EQ(use.outside_peak, 0u) << "the plan missed buffers";
+    EXPECT_EQ(use.peak, plan.total()) << "the plan counted buffers nothing takes";
+  }
 }
 
 // The check above can fail: a plan for a smaller batch than the model then runs leaves the
