@@ -38,24 +38,16 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/cuda/model_twins.h"
 #include "tests/model/model_test_util.h"
 
 namespace {
 
 using merino::bf16;
 
+using merino::testing::rel_l2;
 merino::ModelConfig config(const std::string& name) {
-  return merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/tests/cuda/configs/" +
-                                   name + ".yaml");
-}
-
-double rel_l2(const float* a, const float* b, size_t n) {
-  double diff = 0, ref = 0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    ref += double(b[i]) * b[i];
-  }
-  return std::sqrt(diff / std::max(ref, 1e-30));
+  return merino::testing::cuda_test_config(name);
 }
 
 class WholeModel : public ::testing::TestWithParam<std::string> {};
@@ -91,14 +83,9 @@ std::vector<uint16_t> working_copy_bits(merino::Backend<bf16>& be, merino::Model
 template <class T>
 void loss_and_every_gradient_match(const merino::ModelConfig& cfg, double loss_rtol,
                                    double grad_tol) {
-  merino::CpuBackend<T> cpu_be;
-  merino::CudaBackend<T> gpu_be(0);
-  merino::Model<T> cpu(cfg, cpu_be), gpu(cfg, gpu_be);
-  cpu.init_weights(11);
-  if constexpr (std::is_same_v<T, float>) {
-    gpu.set_params(cpu.get_params());
-  } else {
-    gpu.init_weights(11);
+  merino::testing::ModelTwins<T> twins(cfg, 11);
+  auto& [cpu_be, gpu_be, cpu, gpu] = twins;
+  if constexpr (!std::is_same_v<T, float>) {
     EXPECT_TRUE(gpu.get_params() == cpu.get_params()) << "same seed, same fp32 master weights";
     EXPECT_TRUE(working_copy_bits(gpu_be, gpu) == working_copy_bits(cpu_be, cpu))
         << "the GPU's narrow() must round the masters exactly as the CPU's";
@@ -132,11 +119,8 @@ TEST_P(WholeModel, Bf16LossAndEveryGradientMatchCpuMixedPrecision) {
 TEST_P(WholeModel, AdamWStepsTrackCpu) {
   REQUIRE_CUDA_DEVICE();
   const merino::ModelConfig cfg = config(GetParam());
-  merino::CpuBackend<float> cpu_be;
-  merino::CudaBackend<float> gpu_be(0);
-  merino::Model<float> cpu(cfg, cpu_be), gpu(cfg, gpu_be);
-  cpu.init_weights(3);
-  gpu.set_params(cpu.get_params());
+  merino::testing::ModelTwins<float> twins(cfg, 3);
+  auto& [cpu_be, gpu_be, cpu, gpu] = twins;
   const size_t n = cpu.num_params();
   const Moments<float> cpu_mv(cpu_be, n), gpu_mv(gpu_be, n);
   const int B = 2, T = cfg.context_length;
@@ -176,11 +160,8 @@ TEST_P(WholeModel, AdamWStepsTrackCpu) {
 TEST_P(WholeModel, Bf16AdamWStepsTrackCpuMixedPrecision) {
   REQUIRE_CUDA_DEVICE();
   const merino::ModelConfig cfg = config(GetParam());
-  merino::CpuBackend<bf16> cpu_be;
-  merino::CudaBackend<bf16> gpu_be(0);
-  merino::Model<bf16> cpu(cfg, cpu_be), gpu(cfg, gpu_be);
-  cpu.init_weights(3);
-  gpu.init_weights(3);
+  merino::testing::ModelTwins<bf16> twins(cfg, 3);
+  auto& [cpu_be, gpu_be, cpu, gpu] = twins;
   const size_t n = cpu.num_params();
   const Moments<bf16> cpu_mv(cpu_be, n), gpu_mv(gpu_be, n);
   const int B = 2, T = cfg.context_length;

@@ -17,13 +17,14 @@
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/cuda/model_twins.h"
 #include "tests/model/model_test_util.h"
 
 namespace {
 
+using merino::testing::rel_l2;
 merino::ModelConfig config(const std::string& name) {
-  return merino::load_model_config(std::string(MERINO_SOURCE_DIR) + "/tests/cuda/configs/" + name +
-                                   ".yaml");
+  return merino::testing::cuda_test_config(name);
 }
 
 std::vector<float> logits(merino::Model<float>& m, const float* dev, int rows) {
@@ -32,25 +33,13 @@ std::vector<float> logits(merino::Model<float>& m, const float* dev, int rows) {
   return h;
 }
 
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, ref = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    ref += double(b[i]) * b[i];
-  }
-  return std::sqrt(diff / std::max(ref, 1e-30));
-}
-
 class CudaKVCache : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CudaKVCache, CachedLogitsMatchCpu) {
   REQUIRE_CUDA_DEVICE();
   const merino::ModelConfig cfg = config(GetParam());
-  merino::CpuBackend<float> cpu_be;
-  merino::CudaBackend<float> gpu_be(0);
-  merino::Model<float> cpu(cfg, cpu_be), gpu(cfg, gpu_be);
-  cpu.init_weights(5);
-  gpu.set_params(cpu.get_params());
+  merino::testing::ModelTwins<float> twins(cfg, 5);
+  auto& [cpu_be, gpu_be, cpu, gpu] = twins;
   const int B = 2, T = cfg.context_length;
   const auto tokens = merino::test::random_tokens(size_t(B) * T, cfg.vocab_size, 3);
   merino::KVCache<float> cc(cpu_be, cfg, B, T), gc(gpu_be, cfg, B, T);
@@ -78,11 +67,8 @@ TEST_P(CudaKVCache, CachedLogitsMatchCpu) {
 TEST_P(CudaKVCache, GreedyGenerationMatchesCpu) {
   REQUIRE_CUDA_DEVICE();
   const merino::ModelConfig cfg = config(GetParam());
-  merino::CpuBackend<float> cpu_be;
-  merino::CudaBackend<float> gpu_be(0);
-  merino::Model<float> cpu(cfg, cpu_be), gpu(cfg, gpu_be);
-  cpu.init_weights(9);
-  gpu.set_params(cpu.get_params());
+  merino::testing::ModelTwins<float> twins(cfg, 9);
+  auto& [cpu_be, gpu_be, cpu, gpu] = twins;
   merino::generate::GenerateOptions o;
   o.max_new_tokens = 20;
   o.sampling.temperature = 0;
