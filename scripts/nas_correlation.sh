@@ -220,7 +220,9 @@ if [ "$mode" = correlation ]; then
     mv "$out/candidates.jsonl.tmp" "$out/candidates.jsonl"
     rm -rf "$pool_dir"
   fi
-  py runs "$out/candidates.jsonl" "$extra_seeds" >"$out/runs.txt"
+  # replaced, not rewritten: a study still running reads the file it opened
+  py runs "$out/candidates.jsonl" "$extra_seeds" >"$out/runs.txt.tmp"
+  mv "$out/runs.txt.tmp" "$out/runs.txt"
   while read -r name run_seed; do
     train_run "$name" "$out/candidates/$name.yaml" "$run_seed"
   done <"$out/runs.txt"

@@ -342,6 +342,57 @@ def run_seeds(runs_txt):
     return seeds
 
 
+# ---- other proxies: the objective's variants and trivial baselines ------------------------
+#
+# Fixed before any result of the 1,500-step study was seen, so that choosing among them is not
+# fitting noise in the losses: each is a change the first study or MeRino/DeepMAD suggest, or a
+# baseline a proxy has to beat to be worth its theory.
+
+def subspace_terms(c):
+    """Per-candidate sums of docs/NAS.md's objective: attention and FFN branch entropies over
+    executed layers, and the width projections' terms (search/objective.cpp)."""
+    blocks = c["blocks"]
+    attn = sum(b["layers"] * 2 * math.log(b["d_model"]) for b in blocks)
+    ffn = sum(b["layers"] * (math.log(b["d_model"]) + math.log(b["ffn_dim"])) for b in blocks)
+    proj = sum(math.log(blocks[i - 1]["d_model"]) for i in range(1, len(blocks))
+               if blocks[i]["d_model"] != blocks[i - 1]["d_model"])
+    if blocks[-1]["d_model"] != blocks[0]["d_model"]:
+        proj += math.log(blocks[-1]["d_model"])
+    return attn, ffn, proj
+
+
+def depth_cv2(c):
+    depths = [b["layers"] for b in c["blocks"]]
+    mean = sum(depths) / len(depths)
+    return sum(d * d for d in depths) / len(depths) / (mean * mean) - 1
+
+
+def body_params(c):
+    """Parameters outside the token and position tables."""
+    first = c["blocks"][0]["d_model"]
+    return c["params"] - (VOCAB + int(c["seq_len"])) * first
+
+
+def other_proxies(c):
+    attn, ffn, proj = subspace_terms(c)
+    if abs(attn + ffn + proj - c["entropy"]) > 1e-6 * c["entropy"]:
+        sys.exit("nas_correlation: error: %s: entropy %.6f from merino, %.6f from "
+                 "nas_study.py's formula; the two disagree (update subspace_terms)"
+                 % (c["name"], c["entropy"], attn + ffn + proj))
+    h = attn + ffn + proj
+    return [
+        ("entropy, depth balance gamma = 2 (4x the default)", h * math.exp(-2 * depth_cv2(c))),
+        ("entropy, candidates with eff. rho > 0.15 ranked last",
+         h if c["rho"] <= 0.15 else -1e9 + h),
+        ("entropy of the attention branch only", attn),
+        ("entropy of the FFN branch only (--objective ffn-only)", ffn),
+        ("baseline: parameters outside the embedding tables", body_params(c)),
+        ("baseline: forward FLOPs/token", c["flops"]),
+        ("baseline: executed layers", sum(b["layers"] for b in c["blocks"])),
+        ("baseline: embedding width (first block's d_model)", c["blocks"][0]["d_model"]),
+    ]
+
+
 def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
                interim="0"):
     seeds = run_seeds(runs_txt)
@@ -386,6 +437,17 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
             interval_text(s["spearman_bootstrap95"]), fmt(s["spearman_p_one_sided"]),
             fmt(s["kendall"]), interval_text(s["kendall_fisher95"]),
             interval_text(s["kendall_bootstrap95"])))
+    others = [other_proxies(r) for r in rows]
+    other_stats = [correlation_block(label, [o[k][1] for o in others], neg)
+                   for k, (label, _) in enumerate(others[0])]
+    md += ["", "Other proxies on the same runs (fixed before the results; scripts/nas_study.py "
+           "other_proxies):", "",
+           "| proxy vs -(val loss) | Spearman | 95% bootstrap | one-sided p | Kendall tau-b |",
+           "|---|---:|---|---:|---:|"]
+    for s in other_stats:
+        md.append("| %s | %s | %s | %s | %s |" % (
+            s["proxy"], fmt(s["spearman"]), interval_text(s["spearman_bootstrap95"]),
+            fmt(s["spearman_p_one_sided"]), fmt(s["kendall"])))
     noise = ("%d candidates trained with two seeds, |loss(seed 1) - loss(seed 2)| mean %.4f, "
              "max %.4f" % (len(diffs), sum(diffs) / len(diffs), max(diffs))
              if diffs else "no candidate has two seeds")
@@ -393,7 +455,7 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
         noise, sum(r["train_seconds"] for r in rows))]
     text = "\n".join(md) + "\n"
     open(out_md, "w").write(text)
-    json.dump({"correlations": stats, "seed_differences": diffs, "candidates": rows},
+    json.dump({"correlations": stats, "other_proxies": other_stats, "seed_differences": diffs, "candidates": rows},
               open(out_json, "w"), indent=1)
     print(text, end="")
 
