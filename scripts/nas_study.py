@@ -515,7 +515,7 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         run = budget + "-" + name
         losses = load_losses(runs_dir, run, seeds[run], steps, interim == "1")
         if losses:
-            rows.append(dict(s, budget=budget, shape_name=name, losses=losses,
+            rows.append(dict(s, name=run, budget=budget, shape_name=name, losses=losses,
                              val_loss=sum(losses.values()) / len(losses)))
     if not rows:
         sys.exit("nas_correlation: error: no run has finished yet")
@@ -536,10 +536,37 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         best = min(group, key=lambda r: r["val_loss"])
         verdicts.append("%s: lowest mean validation loss %s (%.4f)" % (
             budget, best["shape_name"], best["val_loss"]))
-    text = "\n".join(md + ["", "; ".join(verdicts) + "."]) + "\n"
+    md += ["", "; ".join(verdicts) + "."] + proxy_picks(rows)
+    text = "\n".join(md) + "\n"
     open(out_md, "w").write(text)
     json.dump(rows, open(out_json, "w"), indent=1)
     print(text, end="")
+
+
+def proxy_picks(rows):
+    """Which trained shape each proxy would have chosen at each budget: the designed shapes are
+    a check the proxies were not chosen on (the correlation runs are where they are compared)."""
+    budgets = sorted({r["budget"] for r in rows}, key=lambda b: int(b.split("-")[-1]))
+    groups = [[r for r in rows if r["budget"] == b] for b in budgets]
+    if any(len(g) < 2 for g in groups):
+        return []
+    proxies = [("entropy (the search's objective)", lambda r: r["entropy"])] + [
+        (label, (lambda k: lambda r: other_proxies(r)[k][1])(k))
+        for k, (label, _) in enumerate(other_proxies(rows[0]))]
+    md = ["", "Shape each proxy ranks first among the trained shapes (highest value; the trained "
+          "best in the header):", "",
+          "| proxy | " + " | ".join("%s (best: %s)" % (b, min(g, key=lambda r: r["val_loss"])
+                                                       ["shape_name"])
+                                   for b, g in zip(budgets, groups)) + " |",
+          "|---|" + "---|" * len(budgets)]
+    for label, value in proxies:
+        picks = []
+        for g in groups:
+            top = max(g, key=value)
+            tied = [r for r in g if value(r) == value(top)]
+            picks.append("tie" if len(tied) > 1 else top["shape_name"])
+        md.append("| %s | %s |" % (label, " | ".join(picks)))
+    return md
 
 
 CMDS = {"pool": cmd_pool, "choose": cmd_choose, "runs": cmd_runs, "done": cmd_done,

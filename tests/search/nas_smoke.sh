@@ -34,4 +34,6 @@ NAS_MODE=designed NAS_DESIGNED_BUDGETS=7000000 NAS_DESIGNED_SEEDS=1 \
 for shape in searched uniform mobile; do
   grep -q "^| budget-7000000 | $shape | " "$dir/designed/results.md" || fail "no $shape row"
 done
+grep -Eq "^\| entropy \(the search's objective\) \| (searched|uniform|mobile|tie) \|$" \
+  "$dir/designed/results.md" || fail "no proxy-picks row for the entropy"
 echo "ok"
