@@ -346,7 +346,8 @@ def run_seeds(runs_txt):
 #
 # Fixed before any result of the 1,500-step study was seen, so that choosing among them is not
 # fitting noise in the losses: each is a change the first study or MeRino/DeepMAD suggest, or a
-# baseline a proxy has to beat to be worth its theory.
+# baseline a proxy has to beat to be worth its theory. The rows marked "(added)" came later,
+# after the first interim results (see their comment); 12 of the 15 runs were unseen then.
 
 def subspace_terms(c):
     """Per-candidate sums of docs/NAS.md's objective: attention and FFN branch entropies over
@@ -390,6 +391,11 @@ def other_proxies(c):
         ("baseline: forward FLOPs/token", c["flops"]),
         ("baseline: executed layers", sum(b["layers"] for b in c["blocks"])),
         ("baseline: embedding width (first block's d_model)", c["blocks"][0]["d_model"]),
+        # added on 2026-12-07 with 3 of the 15 correlation runs and 3 designed runs finished
+        ("(added) entropy of the whole output vector: first width x entropy",
+         c["blocks"][0]["d_model"] * h),
+        ("(added) entropy per executed layer", h / sum(b["layers"] for b in c["blocks"])),
+        ("(added) effectiveness alone: -rho", -c["rho"]),
     ]
 
 
