@@ -82,6 +82,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 keep=${NAS_KEEP_CHECKPOINTS:-0}
 report_only=${NAS_REPORT_ONLY:-0}
 context=128
+micro_batch=8
 
 [ -x "$merino" ] ||
   die "merino binary '$merino' not found or not executable (build it, or pass its path)"
@@ -143,7 +144,7 @@ run:
   dir: $out/runs/unset
   seed: 1
 batch:
-  micro_batch: 8
+  micro_batch: $micro_batch
   seq_len: $context
   grad_accum: 1
 optimizer:
@@ -197,6 +198,11 @@ train_run() {
   echo "   $(tail -1 "$run/metrics.jsonl")"
 }
 
+# What counting alone reaches on the same validation targets, the scale the losses are read at.
+ngram_reference() {
+  { echo; py ngram "$data" "$context" "$micro_batch" "$val_batches"; } | tee -a "$out/results.md"
+}
+
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 version=$(git -C "$here" describe --always --dirty 2>/dev/null || echo '?')
 header="Measured $(date -u +%Y-%m-%d) on ${cpu:-$(uname -m)} ($(nproc --all) cores, \
@@ -228,6 +234,7 @@ if [ "$mode" = correlation ]; then
   done <"$out/runs.txt"
   py report "$out/candidates.jsonl" "$out/runs.txt" "$out/runs" "$steps" "$out/results.md" \
     "$out/results.json" "$header" "$report_only"
+  ngram_reference
 else
   # 3. At each budget: the search's winner and the two designed shapes at its budgets.
   : >"$out/runs.txt.tmp"
@@ -256,4 +263,5 @@ else
   done <"$out/runs.txt"
   py designed-report "$out/shapes.jsonl" "$out/runs.txt" "$out/runs" "$steps" \
     "$out/results.md" "$out/results.json" "$header" "$report_only"
+  ngram_reference
 fi

@@ -7,12 +7,16 @@ intervals, permutation p-values). Standard library only; every subcommand is cal
 shell script, so the study has one entry point (docs/NAS.md, "Does the entropy rank trained
 models?").
 """
+import array
+import collections
+import glob
 import itertools
 import json
 import math
 import os
 import random
 import re
+import struct
 import sys
 
 VOCAB = 50257
@@ -200,6 +204,107 @@ def final_val_loss(metrics, steps):
 
 def cmd_done(metrics, steps):
     sys.exit(0 if final_val_loss(metrics, steps) is not None else 1)
+
+
+# ---- n-gram reference: what counting alone reaches on the same tokens ------------------------
+
+def read_shard(path):
+    """Tokens of one shard. The format's owner is data/shard.cpp (docs/DATA.md, llm.c's layout):
+    a 1024-byte header of int32 (magic 20240520, version, count), then uint16 (version 1) or
+    uint32 (version 2) tokens; checked as ShardReader checks it."""
+    raw = open(path, "rb").read()
+    if len(raw) < 1024:
+        sys.exit("nas_correlation: error: %s: shorter than a shard header" % path)
+    magic, version, count = struct.unpack("<3i", raw[:12])
+    width = {1: 2, 2: 4}.get(version)
+    if magic != 20240520 or width is None or count < 0 or len(raw) != 1024 + count * width:
+        sys.exit("nas_correlation: error: %s: not a token shard (magic %d, version %d, %d tokens, "
+                 "%d bytes)" % (path, magic, version, count, len(raw)))
+    tokens = array.array("H" if width == 2 else "I")
+    tokens.frombytes(raw[1024:])
+    if sys.byteorder != "little":
+        tokens.byteswap()
+    return tokens.tolist()
+
+
+class KneserNey:
+    """Interpolated Kneser-Ney (Chen and Goodman 1998, one discount D per order) up to trigrams:
+    the highest order uses counts, the lower ones continuation counts (how many distinct tokens
+    precede), and the unigram level is add-one smoothed over the vocabulary so that every token
+    has a probability."""
+
+    def __init__(self, tokens, vocab, discount=0.75):
+        self.vocab, self.d = vocab, discount
+        self.unigram = collections.Counter(tokens)
+        self.total = len(tokens)
+        self.tri = collections.Counter(zip(tokens, tokens[1:], tokens[2:]))
+        self.bi = collections.Counter(zip(tokens, tokens[1:]))
+        # continuation counts: distinct left neighbours of a bigram / of a token
+        self.bi_cont = collections.Counter((v, w) for (_, v, w) in self.tri)
+        self.uni_cont = collections.Counter(w for (_, w) in self.bi)
+        self.uni_cont_total = len(self.bi)
+        self.ctx = {}  # context -> (count, distinct followers), per table
+        for name, table in (("tri", self.tri), ("bi", self.bi), ("bi_cont", self.bi_cont)):
+            c = collections.defaultdict(lambda: [0, 0])
+            for key, n in table.items():
+                entry = c[key[:-1]]
+                entry[0] += n
+                entry[1] += 1
+            self.ctx[name] = c
+
+    def p_unigram_ml(self, w):  # add-one maximum likelihood, the unigram reference
+        return (self.unigram[w] + 1) / (self.total + self.vocab)
+
+    def p1(self, w):
+        return (self.uni_cont[w] + 1) / (self.uni_cont_total + self.vocab)
+
+    def interpolate(self, name, table, key, lower):
+        entry = self.ctx[name].get(key[:-1])
+        if entry is None:
+            return lower
+        count, followers = entry
+        return max(table.get(key, 0) - self.d, 0) / count + self.d * followers / count * lower
+
+    def p2(self, v, w, table="bi"):
+        counts = self.bi if table == "bi" else self.bi_cont
+        return self.interpolate(table, counts, (v, w), self.p1(w))
+
+    def p3(self, u, v, w):
+        return self.interpolate("tri", self.tri, (u, v, w), self.p2(v, w, "bi_cont"))
+
+
+def cmd_ngram(data_dir, seq_len, batch, val_batches):
+    """Validation loss of n-gram models counted on the training shards, over the targets the
+    trainer's validation reads (the first val_batches x batch sequences of seq_len + 1 tokens,
+    unshuffled; each window's context starts at its first token, as the transformer's does)."""
+    shards = sorted(glob.glob(os.path.join(data_dir, "train_*.bin")))
+    val = sorted(glob.glob(os.path.join(data_dir, "val_*.bin")))
+    if not shards or not val:
+        print("n-gram reference: no prepared data in %s (a report-only run in a fresh checkout "
+              "skips it)" % data_dir)
+        return
+    train = [t for path in shards for t in read_shard(path)]
+    tokens = [t for path in val for t in read_shard(path)]
+    model = KneserNey(train, VOCAB)
+    T, rows = int(seq_len), int(batch) * int(val_batches)
+    nll = [0.0, 0.0, 0.0]
+    n = 0
+    for r in range(rows):
+        window = tokens[r * T:r * T + T + 1]
+        if len(window) < T + 1:
+            sys.exit("nas_correlation: error: %s: %d validation tokens, fewer than %d batches "
+                     "need" % (data_dir, len(tokens), int(val_batches)))
+        for i in range(1, T + 1):
+            w = window[i]
+            nll[0] -= math.log(model.p_unigram_ml(w))
+            nll[1] -= math.log(model.p2(window[i - 1], w))
+            nll[2] -= math.log(model.p3(window[i - 2], window[i - 1], w) if i >= 2
+                               else model.p2(window[i - 1], w))
+            n += 1
+    print("n-gram reference on the same %d validation targets, counted on the %s training "
+          "tokens: unigram %.4f, Kneser-Ney bigram %.4f, Kneser-Ney trigram %.4f "
+          "(nats/token; scripts/nas_study.py KneserNey)."
+          % (n, format(len(train), ","), nll[0] / n, nll[1] / n, nll[2] / n))
 
 
 # ---- statistics ---------------------------------------------------------------------------
@@ -575,7 +680,7 @@ def proxy_picks(rows):
     return md
 
 
-CMDS = {"pool": cmd_pool, "choose": cmd_choose, "runs": cmd_runs, "done": cmd_done,
+CMDS = {"ngram": cmd_ngram, "pool": cmd_pool, "choose": cmd_choose, "runs": cmd_runs, "done": cmd_done,
         "report": cmd_report, "designed-shapes": cmd_designed_shapes,
         "designed-report": cmd_designed_report}
 
