@@ -504,6 +504,41 @@ def other_proxies(c):
     ]
 
 
+def noise_ceiling(rows, diffs, draws=4000, seed=0):
+    """How well even a perfect proxy can rank these runs, given seed noise: the Spearman
+    correlation between the true mean losses and the measured ones, simulated.
+
+    The seed-to-seed SD is sigma = sqrt(mean(d^2) / 2) from the pairs' differences d (each d is
+    the difference of two draws). A candidate's measured mean over k seeds has noise variance
+    sigma^2 / k, so the spread of the true means is what is left of the measured spread:
+    var_true = var(measured) - mean(sigma^2 / k). Each draw takes true means at that spread (the
+    measured means shrunk toward their average), adds the noise, and ranks. Needs a pair."""
+    if not diffs or len(rows) < 3:
+        return None
+    sigma2 = sum(d * d for d in diffs) / (2 * len(diffs))
+    means = [r["val_loss"] for r in rows]
+    avg = sum(means) / len(means)
+    var_measured = sum((m - avg) ** 2 for m in means) / (len(means) - 1)
+    var_noise = sum(sigma2 / len(r["losses"]) for r in rows) / len(rows)
+    var_true = max(0.0, var_measured - var_noise)
+    shrink = math.sqrt(var_true / var_measured) if var_measured > 0 else 0.0
+    truth = [avg + shrink * (m - avg) for m in means]
+    rng, values = random.Random(seed), []
+    for _ in range(draws):
+        measured = [t + rng.gauss(0, math.sqrt(sigma2 / len(r["losses"])))
+                    for t, r in zip(truth, rows)]
+        values.append(spearman(truth, measured))
+    values.sort()
+    median, lo = values[len(values) // 2], values[int(0.05 * len(values))]
+    text = ("Noise ceiling: seed-to-seed SD %.4f (from %d pairs), spread (SD) of the true mean "
+            "losses about %.4f; a perfect proxy would reach a Spearman correlation of %.2f with "
+            "these measured losses (median of %d simulations; 5th percentile %.2f)."
+            % (math.sqrt(sigma2), len(diffs), math.sqrt(var_true), median, draws, lo))
+    return {"seed_sd": math.sqrt(sigma2), "true_sd": math.sqrt(var_true),
+            "perfect_proxy_spearman_median": median, "perfect_proxy_spearman_p5": lo,
+            "text": text}
+
+
 def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
                interim="0"):
     seeds = run_seeds(runs_txt)
@@ -564,9 +599,13 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
              if diffs else "no candidate has two seeds")
     md += ["", "Seed noise: %s. Training took %.0f s in all." % (
         noise, sum(r["train_seconds"] for r in rows))]
+    ceiling = noise_ceiling(rows, diffs)
+    if ceiling:
+        md += ["", ceiling["text"]]
     text = "\n".join(md) + "\n"
     open(out_md, "w").write(text)
-    json.dump({"correlations": stats, "other_proxies": other_stats, "seed_differences": diffs, "candidates": rows},
+    json.dump({"correlations": stats, "other_proxies": other_stats, "seed_differences": diffs,
+               "noise_ceiling": ceiling, "candidates": rows},
               open(out_json, "w"), indent=1)
     print(text, end="")
 

@@ -17,6 +17,7 @@ for proxy in "entropy (with projections)" "entropy (before: --projection-weight 
 done
 grep -q "^Seed noise: 1 candidates trained with two seeds" "$dir/corr/results.md" ||
   fail "no seed-noise line"
+grep -q "^Noise ceiling: seed-to-seed SD" "$dir/corr/results.md" || fail "no noise ceiling"
 grep -q "^n-gram reference on the same 1024 validation targets" "$dir/corr/results.md" ||
   fail "no n-gram reference line"
 # a second call finds every run finished and only reports again

@@ -56,6 +56,27 @@ class AgainstScipy(unittest.TestCase):
         self.assertLess(nas.permutation_p(xs, xs, nas.spearman), 1e-3)
 
 
+class NoiseCeiling(unittest.TestCase):
+    def test_no_noise_ranks_perfectly(self):
+        rows = [{"val_loss": 4.4 + 0.01 * i, "losses": {1: 0.0}} for i in range(6)]
+        self.assertEqual(nas.noise_ceiling(rows, [0.0])["perfect_proxy_spearman_median"], 1.0)
+
+    def test_bivariate_normal_closed_form(self):
+        # true means ~ N(0, t^2), noise N(0, s^2): Pearson r = t / sqrt(t^2 + s^2) and, for a
+        # bivariate normal, Spearman = (6 / pi) asin(r / 2) (Pearson 1907)
+        rng = __import__("random").Random(3)
+        s = 0.04
+        rows = [{"val_loss": rng.gauss(4.5, 0.05), "losses": {1: 0.0}} for _ in range(400)]
+        c = nas.noise_ceiling(rows, [s * math.sqrt(2)], draws=60)
+        self.assertAlmostEqual(c["seed_sd"], s, places=12)
+        t = c["true_sd"]
+        expected = 6 / math.pi * math.asin(t / math.sqrt(t * t + s * s) / 2)
+        self.assertAlmostEqual(c["perfect_proxy_spearman_median"], expected, delta=0.03)
+
+    def test_needs_a_pair(self):
+        self.assertIsNone(nas.noise_ceiling([{"val_loss": 1.0, "losses": {1: 1.0}}] * 4, []))
+
+
 class KneserNeyReference(unittest.TestCase):
     corpus = [0, 1, 0, 1, 2, 3, 1, 2, 0, 1, 4, 1, 2]
     vocab = 7  # tokens 5 and 6 never occur
