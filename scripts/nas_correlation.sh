@@ -45,6 +45,8 @@ settings (environment):
   NAS_DESIGNED_BUDGETS="7000000 14000000"  designed: parameter budgets
   NAS_DESIGNED_SEEDS="1 2"                 designed: training seeds
   NAS_STEPS=1500         optimizer steps per run (batch 8 x 128 tokens)
+  NAS_LR=2.0e-3          peak learning rate (linear decay to a tenth of it)
+  NAS_ONLY=              names of the runs to train, e.g. "c01 c06 c12" (all when empty)
   NAS_VAL_BATCHES=40     validation batches at the last step
   NAS_CHECKPOINT_EVERY=250  steps between checkpoints (resume points)
   PTB_DIR=datasets/ptb         ptb.train.txt and ptb.valid.txt (committed)
@@ -81,6 +83,8 @@ ptb=${PTB_DIR:-datasets/ptb}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 keep=${NAS_KEEP_CHECKPOINTS:-0}
 report_only=${NAS_REPORT_ONLY:-0}
+lr=${NAS_LR:-2.0e-3}
+only=${NAS_ONLY:-}
 context=128
 micro_batch=8
 
@@ -100,6 +104,9 @@ done
 [[ $tolerance =~ ^0?\.[0-9]+$ ]] || die "NAS_TOLERANCE='$tolerance' is not a fraction like 0.02"
 [ "$n_candidates" -ge 3 ] || die "NAS_CANDIDATES must be at least 3"
 [[ $report_only =~ ^[01]$ ]] || die "NAS_REPORT_ONLY='$report_only' is neither 0 nor 1"
+[[ $lr =~ ^[0-9]*\.?[0-9]+(e-?[0-9]+)?$ ]] && awk -v x="$lr" 'BEGIN { exit !(x > 0 && x < 1) }' ||
+  die "NAS_LR='$lr' is not a learning rate between 0 and 1 (like 6e-4)"
+if [ "$lr" = 2.0e-3 ]; then min_lr=2.0e-4; else min_lr=$(awk -v x="$lr" 'BEGIN { printf "%.6g", x / 10 }'); fi
 search_help=$("$merino" search --help 2>&1 || true)
 [[ $search_help == *--projection-weight* ]] ||
   die "'$merino' has no 'search --projection-weight'; rebuild it from this tree"
@@ -120,6 +127,9 @@ else
   settings="mode=designed budgets=$designed_budgets seeds=$designed_seeds steps=$steps \
 val_batches=$val_batches"
 fi
+# (written only when set, so the folders of studies begun before these settings still match)
+[ "$lr" = 2.0e-3 ] || settings+=" lr=$lr"
+[ -z "$only" ] || settings+=" only=$only"
 if [ -f "$out/settings.txt" ] && [ "$(cat "$out/settings.txt")" != "$settings" ]; then
   die "$out holds a run with other settings ($(cat "$out/settings.txt")); use another OUT_DIR"
 fi
@@ -148,7 +158,7 @@ batch:
   seq_len: $context
   grad_accum: 1
 optimizer:
-  lr: 2.0e-3
+  lr: $lr
   beta1: 0.9
   beta2: 0.95
   eps: 1.0e-8
@@ -157,7 +167,7 @@ optimizer:
 schedule:
   kind: linear
   warmup_steps: $((steps / 10))
-  min_lr: 2.0e-4
+  min_lr: $min_lr
 train:
   max_steps: $steps
   val_every: 0
@@ -198,6 +208,16 @@ train_run() {
   echo "   $(tail -1 "$run/metrics.jsonl")"
 }
 
+# only_runs FILE: keeps the lines of a run list whose name NAS_ONLY names (all when unset).
+only_runs() {
+  [ -n "$only" ] || return 0
+  local name
+  for name in $only; do
+    grep -q "^$name " "$1" || die "NAS_ONLY: no run named '$name' (see $1)"
+  done
+  awk -v only=" $only " 'index(only, " " $1 " ")' "$1" >"$1.only" && mv "$1.only" "$1"
+}
+
 # What counting alone reaches on the same validation targets, the scale the losses are read at.
 ngram_reference() {
   { echo; py ngram "$data" "$context" "$micro_batch" "$val_batches"; } | tee -a "$out/results.md"
@@ -228,6 +248,7 @@ if [ "$mode" = correlation ]; then
   fi
   # replaced, not rewritten: a study still running reads the file it opened
   py runs "$out/candidates.jsonl" "$extra_seeds" >"$out/runs.txt.tmp"
+  only_runs "$out/runs.txt.tmp"
   mv "$out/runs.txt.tmp" "$out/runs.txt"
   while read -r name run_seed; do
     train_run "$name" "$out/candidates/$name.yaml" "$run_seed"
@@ -254,6 +275,7 @@ else
       for shape in searched uniform mobile; do echo "budget-$budget-$shape $run_seed"; done
     done >>"$out/runs.txt.tmp"
   done
+  only_runs "$out/runs.txt.tmp"
   mv "$out/runs.txt.tmp" "$out/runs.txt"
   "$merino" search --score "${shapes[@]}" --device phone-cpu >"$out/shapes.jsonl"
   while read -r name run_seed; do

@@ -545,7 +545,8 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
     rows = []
     for line in open(cands_jsonl):
         c = json.loads(line)
-        losses = load_losses(runs_dir, c["name"], seeds[c["name"]], steps, interim == "1")
+        losses = load_losses(runs_dir, c["name"], seeds.get(c["name"], []), steps,
+                             interim == "1")
         if not losses:
             continue
         rows.append(dict(c, losses=losses, val_loss=sum(losses.values()) / len(losses),
@@ -663,7 +664,7 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         name = os.path.splitext(os.path.basename(s["file"]))[0]
         budget = os.path.basename(os.path.dirname(s["file"]))
         run = budget + "-" + name
-        losses = load_losses(runs_dir, run, seeds[run], steps, interim == "1")
+        losses = load_losses(runs_dir, run, seeds.get(run, []), steps, interim == "1")
         if losses:
             rows.append(dict(s, name=run, budget=budget, shape_name=name, losses=losses,
                              val_loss=sum(losses.values()) / len(losses)))
