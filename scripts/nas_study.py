@@ -587,8 +587,8 @@ def cmd_report(cands_jsonl, runs_txt, runs_dir, steps, out_md, out_json, header,
     others = [other_proxies(r) for r in rows]
     other_stats = [correlation_block(label, [o[k][1] for o in others], neg)
                    for k, (label, _) in enumerate(others[0])]
-    md += ["", "Other proxies on the same runs (fixed before the results; scripts/nas_study.py "
-           "other_proxies):", "",
+    md += ["", "Other proxies on the same runs (fixed before the results, except those marked "
+           "(added); scripts/nas_study.py other_proxies):", "",
            "| proxy vs -(val loss) | Spearman | 95% bootstrap | one-sided p | Kendall tau-b |",
            "|---|---:|---|---:|---:|"]
     for s in other_stats:
