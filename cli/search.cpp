@@ -32,6 +32,7 @@ struct SearchOptions {
   std::string blocks = "3";
   bool share = false;             // every block one parameter set run L_i times
   std::string max_layers = "48";  // executed layers of the whole model
+  std::string embed_width;        // empty: the search chooses the first block's width
   std::string objective = "subspace";
   std::string rho_max = "0.3";
   std::string projection_weight = "1";
@@ -71,6 +72,7 @@ std::string command_line(const SearchOptions& o) {
   add("--seq-len", o.seq_len);
   add("--blocks", o.blocks);
   add("--max-layers", o.max_layers);
+  add("--embed-width", o.embed_width);
   if (o.share) c += " --share";
   add("--objective", o.objective);
   add("--rho-max", o.rho_max);
@@ -182,6 +184,9 @@ int run_search(SearchOptions o) {
   s.space.share = o.share;
   s.space.max_total_depth = int(parse_integer("--max-layers", o.max_layers, s.space.n_blocks,
                                               s.space.n_blocks * s.space.max_depth));
+  if (!o.embed_width.empty())
+    s.space.embed_width = int(parse_integer("--embed-width", o.embed_width, 1, 1 << 20));
+  check_space(s.space);
   // No compute budget given: assume the FLOPs of the obvious hand design at this parameter
   // count, say so, and spell it out in the recorded command (search/default_budget.h).
   std::string assumed_flops;
@@ -203,6 +208,9 @@ int run_search(SearchOptions o) {
   std::printf("at most %d executed layers (--max-layers), %s\n", s.space.max_total_depth,
               s.space.share ? "each block one shared parameter set (--share)"
                             : "no shared parameters (--share to share each block's layers)");
+  if (s.space.embed_width != 0)
+    std::printf("embedding and first block width fixed at %d (--embed-width)\n",
+                s.space.embed_width);
   s.population = int(parse_integer("--population", o.population, 2, 1 << 20));
   s.iterations = parse_integer("--iterations", o.iterations, 1, 1LL << 40);
   s.seed = uint64_t(parse_integer("--seed", o.seed, 0, (1LL << 62)));
@@ -285,6 +293,9 @@ Action add_search_command(CLI::App& app) {
   search_only.push_back(
       opt("--max-layers", o->max_layers, "N", "Cap on executed layers of the whole model")
           ->capture_default_str());
+  search_only.push_back(opt("--embed-width", o->embed_width, "N",
+                            "Fix the first block's width, which is also the embedding and tied "
+                            "head width (the entropy does not value it; docs/NAS.md)"));
   search_only.push_back(cmd->add_flag("--share", o->share,
                                       "Each block is one parameter set run L_i times (MeRino); "
                                       "depth then costs FLOPs but no parameters"));

@@ -15,8 +15,9 @@
 #
 # Designed: at each budget in NAS_DESIGNED_BUDGETS, the search's winner (`merino search
 # --params B --seq-len 128`, with the default FLOP budget that rule derives), the GPT-2-style
-# uniform shape that default comes from, and a MobileLLM-style deep and thin shape at the same
-# parameter and FLOP budgets; each trained with the same recipe, tokens and seeds.
+# uniform shape that default comes from, a MobileLLM-style deep and thin shape at the same
+# parameter and FLOP budgets, and the search's winner with its embedding width held at the
+# uniform shape's (--embed-width); each trained with the same recipe, tokens and seeds.
 #
 # Interim: NAS_REPORT_ONLY=1 trains nothing and writes the tables from the runs finished so
 # far, marked interim (the seed-1 runs go in an order spread over entropy, so an interim table
@@ -86,6 +87,7 @@ report_only=${NAS_REPORT_ONLY:-0}
 lr=${NAS_LR:-2.0e-3}
 only=${NAS_ONLY:-}
 context=128
+designed_shapes="searched uniform mobile anchored"
 micro_batch=8
 
 [ -x "$merino" ] ||
@@ -110,6 +112,8 @@ if [ "$lr" = 2.0e-3 ]; then min_lr=2.0e-4; else min_lr=$(awk -v x="$lr" 'BEGIN {
 search_help=$("$merino" search --help 2>&1 || true)
 [[ $search_help == *--projection-weight* ]] ||
   die "'$merino' has no 'search --projection-weight'; rebuild it from this tree"
+[[ $mode == correlation || $search_help == *--embed-width* ]] ||
+  die "'$merino' has no 'search --embed-width'; rebuild it from this tree"
 
 if [ "$report_only" = 1 ] && [ ! -s "$out/runs.txt" ]; then
   die "NAS_REPORT_ONLY=1: '$out' holds no started study (give its OUT_DIR)"
@@ -269,10 +273,18 @@ else
         --iterations 200000 --seed 1 --out "$dir/searched.yaml"
       py designed-shapes "$dir/searched.yaml" "$context" "$dir"
     fi
-    for shape in searched uniform mobile; do shapes+=("$dir/$shape.yaml"); done
-    # Seed by seed, so a budget's first comparison is complete after three runs.
+    # The search again with the embedding width held at the uniform shape's (--embed-width):
+    # what the search finds when it cannot narrow the tables to buy depth.
+    if [ ! -s "$dir/anchored.yaml" ]; then
+      width=$(sed -n 's/.*d_model: \([0-9]*\),.*/\1/p' "$dir/uniform.yaml" | head -1)
+      echo "== searching at $budget parameters with the embedding width fixed at $width"
+      "$merino" search --params "$budget" --seq-len "$context" --population 512 \
+        --iterations 200000 --seed 1 --embed-width "$width" --out "$dir/anchored.yaml"
+    fi
+    for shape in $designed_shapes; do shapes+=("$dir/$shape.yaml"); done
+    # Seed by seed, so a budget's first comparison is complete after one run of each shape.
     for run_seed in $designed_seeds; do
-      for shape in searched uniform mobile; do echo "budget-$budget-$shape $run_seed"; done
+      for shape in $designed_shapes; do echo "budget-$budget-$shape $run_seed"; done
     done >>"$out/runs.txt.tmp"
   done
   only_runs "$out/runs.txt.tmp"

@@ -47,7 +47,12 @@ bool mutate(Candidate& c, const SearchSpace& s, SplitMix64& rng) {
     if (i < 0) continue;
     BlockGene& b = c.blocks[i];
     switch (below(rng, 4)) {
-      case 0: mutate_width(b, rng); break;
+      case 0:
+        if (i == 0 && s.embed_width != 0)
+          mutate_heads(b, s, rng);  // a fixed width: its head count may still change
+        else
+          mutate_width(b, rng);
+        break;
       case 1: mutate_heads(b, s, rng); break;
       case 2: b.ffn_halves += step_of_one_or_two(rng); break;
       default: b.depth += step_of_one_or_two(rng); break;

@@ -77,7 +77,11 @@ std::string model_yaml(const SearchReport& r) {
   for (int i = 0; i < r.result.best.n_blocks; ++i) executed += r.result.best.blocks[i].depth;
   y += "# executed layers " + std::to_string(executed) + " (cap " +
        std::to_string(s.space.max_total_depth) + "), " +
-       (s.space.share ? "each block one shared parameter set" : "no shared parameters") + "\n";
+       (s.space.share ? "each block one shared parameter set" : "no shared parameters") +
+       (s.space.embed_width != 0
+            ? ", embedding width " + std::to_string(s.space.embed_width) + " fixed (--embed-width)"
+            : "") +
+       "\n";
   y += "model:\n";
   y += "  name: \"" + r.name + "\"\n";
   y += "  vocab_size: " + std::to_string(s.space.vocab_size) + "\n";
@@ -98,7 +102,7 @@ std::string search_log(const SearchReport& r) {
   const SearchSettings& s = r.settings;
   const SearchResult& res = r.result;
   std::string out;
-  const nlohmann::json start = {
+  nlohmann::json start = {
       {"event", "start"},
       {"command", r.command},
       {"objective", r.objective},
@@ -123,6 +127,7 @@ std::string search_log(const SearchReport& r) {
         {"latency_ms", budget_json(s.budgets.latency * 1e3)}}},
       {"assumed_flops",
        r.assumed_flops.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.assumed_flops)}};
+  if (s.space.embed_width != 0) start["embed_width"] = s.space.embed_width;  // absent: free
   out += start.dump() + "\n";
   for (const Improvement& imp : res.history) {
     nlohmann::json line = evaluation_json(imp.eval);

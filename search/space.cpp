@@ -14,6 +14,13 @@ std::string ratio_text(int halves) {
   return buf;
 }
 
+// The smallest head size of the space that divides `width`; 0 if none does.
+int smallest_head_dim(int width, const SearchSpace& s) {
+  for (int hd = s.min_head_dim; hd <= s.max_head_dim; hd += s.head_step)
+    if (width % hd == 0) return hd;
+  return 0;
+}
+
 }  // namespace
 
 bool operator==(const Candidate& a, const Candidate& b) {
@@ -45,6 +52,12 @@ void check_space(const SearchSpace& s) {
        "FFN ratio bounds out of order");
   need(s.max_depth >= 1, "max depth must be at least 1");
   need(s.max_total_depth >= s.n_blocks, "the total depth cap must allow one layer per block");
+  need(s.embed_width == 0 || (s.embed_width >= s.min_width && s.embed_width <= s.max_width &&
+                              smallest_head_dim(s.embed_width, s) != 0),
+       "embedding width " + std::to_string(s.embed_width) + " must be from " +
+           std::to_string(s.min_width) + " to " + std::to_string(s.max_width) +
+           " and a whole number of heads of a size from " + std::to_string(s.min_head_dim) +
+           " to " + std::to_string(s.max_head_dim) + " in steps of " + std::to_string(s.head_step));
 }
 
 Candidate smallest_candidate(const SearchSpace& s) {
@@ -56,11 +69,16 @@ Candidate smallest_candidate(const SearchSpace& s) {
   Candidate c;
   c.n_blocks = s.n_blocks;
   for (int i = 0; i < c.n_blocks; ++i) c.blocks[i] = b;
+  if (s.embed_width != 0) {
+    c.blocks[0].width = s.embed_width;
+    c.blocks[0].heads = s.embed_width / smallest_head_dim(s.embed_width, s);
+  }
   return c;
 }
 
 bool in_space(const Candidate& c, const SearchSpace& s) {
   if (c.n_blocks != s.n_blocks) return false;
+  if (s.embed_width != 0 && c.blocks[0].width != s.embed_width) return false;
   int total_depth = 0;
   for (int i = 0; i < c.n_blocks; ++i) {
     const BlockGene& b = c.blocks[i];

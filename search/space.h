@@ -47,6 +47,11 @@ struct SearchSpace {
   // Executed layers of the whole model (sum of L_i): a cap on depth whatever the budgets.
   int max_total_depth = 48;
   bool share = false;  // every block one parameter set run L_i times
+  // 0: the search chooses every width. Otherwise the first block's width, which is also the
+  // width of the token and position tables and of the tied head, is fixed at this value: the
+  // entropy does not count those tables, so when parameters bind a free search narrows them to
+  // buy depth (docs/NAS.md, "Results").
+  int embed_width = 0;
 };
 
 // Throws ConfigError naming the bad bound.

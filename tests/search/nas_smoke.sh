@@ -34,9 +34,9 @@ grep -q "^| entropy (with projections) | 3 | " "$dir/corr/results.md" || fail "i
 mkdir -p "$dir/designed" && ln -s "$dir/corr/data" "$dir/designed/data"  # PTB prepared once
 NAS_MODE=designed NAS_DESIGNED_BUDGETS=7000000 NAS_DESIGNED_SEEDS=1 \
   bash "$script" "$merino" "$dir/designed"
-for shape in searched uniform mobile; do
+for shape in searched uniform mobile anchored; do
   grep -q "^| budget-7000000 | $shape | " "$dir/designed/results.md" || fail "no $shape row"
 done
-grep -Eq "^\| entropy \(the search's objective\) \| (searched|uniform|mobile|tie) \|$" \
+grep -Eq "^\| entropy \(the search's objective\) \| (searched|uniform|mobile|anchored|tie) \|$" \
   "$dir/designed/results.md" || fail "no proxy-picks row for the entropy"
 echo "ok"

@@ -118,3 +118,37 @@ TEST(search_evolution, MutationsKeepToTheCudaAttentionHeadSizes) {
   space.head_step = 8;
   EXPECT_NO_THROW(ms::check_space(space));
 }
+
+// --embed-width: the first block's width (the embedding and tied head) stays where it was put,
+// in the start, in every mutation the search keeps and in the winner; the other blocks still
+// move, and a width no head size divides or outside the bounds is refused.
+TEST(search_evolution, AFixedEmbeddingWidthHolds) {
+  ms::SearchSettings s = settings(20000, 3);
+  s.space.embed_width = 384;
+  const ms::Candidate start = ms::smallest_candidate(s.space);
+  EXPECT_EQ(start.blocks[0].width, 384);
+  EXPECT_TRUE(ms::in_space(start, s.space));
+  const ms::SearchResult r = run(s);
+  ASSERT_FALSE(r.history.empty());
+  std::set<int> later_widths;
+  for (const auto& imp : r.history) {
+    EXPECT_EQ(imp.candidate.blocks[0].width, 384) << "at iteration " << imp.iteration;
+    for (int b = 1; b < imp.candidate.n_blocks; ++b)
+      later_widths.insert(imp.candidate.blocks[b].width);
+  }
+  EXPECT_EQ(r.best.blocks[0].width, 384);
+  EXPECT_GT(later_widths.size(), 1u);
+  // a free search from the same seed narrows the first block: the fixed one is a real constraint
+  s.space.embed_width = 0;
+  EXPECT_NE(run(s).best.blocks[0].width, 384);
+
+  ms::Candidate moved = start;
+  moved.blocks[0].width = 512;
+  moved.blocks[0].heads = 8;
+  s.space.embed_width = 384;
+  EXPECT_FALSE(ms::in_space(moved, s.space));
+  for (int bad : {100, 4096, 32}) {
+    s.space.embed_width = bad;
+    EXPECT_THROW(ms::check_space(s.space), merino::ConfigError) << bad;
+  }
+}
