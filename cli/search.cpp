@@ -251,6 +251,13 @@ int run_search(SearchOptions o) {
       e.value.score, e.value.entropy, e.value.rho, e.costs.params, e.costs.flops,
       e.costs.latency * 1e3, r.device.c_str());
   std::fputs(table_line.c_str(), stdout);
+  if (s.space.embed_width == 0 && r.result.best.blocks[0].width <= s.space.min_width)
+    std::printf(
+        "note: the first block, whose width is also the embedding and tied head's, is at the "
+        "smallest width the search allows (%d): the entropy does not count the embedding "
+        "tables, so a parameter budget pushes them to the minimum; --embed-width N fixes the "
+        "width (docs/NAS.md)\n",
+        s.space.min_width);
   return 0;
 }
 
