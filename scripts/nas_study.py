@@ -479,6 +479,15 @@ def body_params(c):
     return c["params"] - (VOCAB + int(c["seq_len"])) * first
 
 
+def levine_capped_entropy(c):
+    """The entropy with each block's executed layers counted up to log_3(width) only: Levine et
+    al. (NeurIPS 2020) find self-attention depth-efficient below that threshold and no better
+    than width above it, where the entropy still grows linearly."""
+    _, _, proj = subspace_terms(c)
+    return proj + sum(min(b["layers"], math.log(b["d_model"], 3)) *
+                      (3 * math.log(b["d_model"]) + math.log(b["ffn_dim"])) for b in c["blocks"])
+
+
 def other_proxies(c):
     attn, ffn, proj = subspace_terms(c)
     if abs(attn + ffn + proj - c["entropy"]) > 1e-6 * c["entropy"]:
@@ -497,10 +506,13 @@ def other_proxies(c):
         ("baseline: executed layers", sum(b["layers"] for b in c["blocks"])),
         ("baseline: embedding width (first block's d_model)", c["blocks"][0]["d_model"]),
         # added on 2026-12-07 with 3 of the 15 correlation runs and 3 designed runs finished
+        # (the last, Levine's cap, with 4 of 15 and 4 designed runs)
         ("(added) entropy of the whole output vector: first width x entropy",
          c["blocks"][0]["d_model"] * h),
         ("(added) entropy per executed layer", h / sum(b["layers"] for b in c["blocks"])),
         ("(added) effectiveness alone: -rho", -c["rho"]),
+        ("(added) entropy, each block's depth capped at log3(width) (Levine et al. 2020)",
+         levine_capped_entropy(c)),
     ]
 
 
