@@ -516,6 +516,12 @@ def other_proxies(c):
     ]
 
 
+def seed_variance(diffs):
+    """Seed-to-seed variance from differences of pairs of runs: each difference of two draws
+    has twice the variance of one."""
+    return sum(d * d for d in diffs) / (2 * len(diffs))
+
+
 def noise_ceiling(rows, diffs, draws=4000, seed=0):
     """How well even a perfect proxy can rank these runs, given seed noise: the Spearman
     correlation between the true mean losses and the measured ones, simulated.
@@ -527,7 +533,7 @@ def noise_ceiling(rows, diffs, draws=4000, seed=0):
     measured means shrunk toward their average), adds the noise, and ranks. Needs a pair."""
     if not diffs or len(rows) < 3:
         return None
-    sigma2 = sum(d * d for d in diffs) / (2 * len(diffs))
+    sigma2 = seed_variance(diffs)
     means = [r["val_loss"] for r in rows]
     avg = sum(means) / len(means)
     var_measured = sum((m - avg) ** 2 for m in means) / (len(means) - 1)
@@ -699,7 +705,12 @@ def cmd_designed_report(scores_jsonl, runs_txt, runs_dir, steps, out_md, out_jso
         best = min(group, key=lambda r: r["val_loss"])
         verdicts.append("%s: lowest mean validation loss %s (%.4f)" % (
             budget, best["shape_name"], best["val_loss"]))
-    md += ["", "; ".join(verdicts) + "."] + proxy_picks(rows)
+    diffs = [abs(r["losses"][1] - r["losses"][2]) for r in rows if {1, 2} <= set(r["losses"])]
+    noise = ("%d shapes trained with seeds 1 and 2: |difference| mean %.4f, max %.4f, "
+             "seed-to-seed SD %.4f" % (len(diffs), sum(diffs) / len(diffs), max(diffs),
+                                       math.sqrt(seed_variance(diffs)))
+             if diffs else "no shape has both seeds yet")
+    md += ["", "; ".join(verdicts) + ".", "", "Seed noise: %s." % noise] + proxy_picks(rows)
     text = "\n".join(md) + "\n"
     open(out_md, "w").write(text)
     json.dump(rows, open(out_json, "w"), indent=1)
