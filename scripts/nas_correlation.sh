@@ -276,7 +276,7 @@ else
     # The search again with the embedding width held at the uniform shape's (--embed-width):
     # what the search finds when it cannot narrow the tables to buy depth.
     if [ ! -s "$dir/anchored.yaml" ]; then
-      width=$(sed -n 's/.*d_model: \([0-9]*\),.*/\1/p' "$dir/uniform.yaml" | head -1)
+      width=$(py reference-width "$dir/searched.yaml")
       echo "== searching at $budget parameters with the embedding width fixed at $width"
       "$merino" search --params "$budget" --seq-len "$context" --population 512 \
         --iterations 200000 --seed 1 --embed-width "$width" --out "$dir/anchored.yaml"

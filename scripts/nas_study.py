@@ -646,13 +646,23 @@ def uniform_params_flops(width, layers, ffn, context):
     return params, flops
 
 
+def reference_shape(searched_yaml):
+    """(layers, width) of the GPT-2-style shape whose FLOPs the search assumed as its budget,
+    from the header of a search run without --flops."""
+    return tuple(map(int, header_value(searched_yaml, r"assumed: .*?(\d+) layers x (\d+)")))
+
+
+def cmd_reference_width(searched_yaml):
+    print(reference_shape(searched_yaml)[1])
+
+
 def cmd_designed_shapes(searched_yaml, context, out_dir):
     """Writes uniform.yaml (the GPT-2-style shape the search's default FLOP budget came from)
     and mobile.yaml (MobileLLM-style deep and thin: 3/4 of that width, MobileLLM's FFN ratio
     near 8/3 (2.5 in the search's steps), as many layers as the parameter and FLOP budgets
     allow) beside the search's winner, at its parameter and FLOP budgets."""
     context = int(context)
-    layers, width = map(int, header_value(searched_yaml, r"assumed: .*?(\d+) layers x (\d+)"))
+    layers, width = reference_shape(searched_yaml)
     budget_params = int(header_value(searched_yaml, r"--params (\d+)")[0])
     budget_flops = float(header_value(searched_yaml, r"--flops (\d+)")[0])
     uniform = [{"layers": layers, "d_model": width, "n_heads": width // 64, "ffn_dim": 4 * width}]
@@ -745,6 +755,7 @@ def proxy_picks(rows):
 
 CMDS = {"ngram": cmd_ngram, "pool": cmd_pool, "choose": cmd_choose, "runs": cmd_runs, "done": cmd_done,
         "report": cmd_report, "designed-shapes": cmd_designed_shapes,
+        "reference-width": cmd_reference_width,
         "designed-report": cmd_designed_report}
 
 if __name__ == "__main__":
