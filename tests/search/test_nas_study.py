@@ -56,6 +56,20 @@ class AgainstScipy(unittest.TestCase):
         self.assertLess(nas.permutation_p(xs, xs, nas.spearman), 1e-3)
 
 
+class Bootstrap(unittest.TestCase):
+    def test_a_monotone_relation_stays_perfect(self):
+        xs = [0.5 * i * i for i in range(8)]
+        self.assertEqual(nas.bootstrap_interval(xs, [3 * x + 1 for x in xs], nas.spearman),
+                         (1.0, 1.0))
+
+    def test_a_rare_value_gives_no_interval(self):
+        # one value of eight differs: (7/8)^8 = 34% of resamples lack it and have no correlation
+        widths = [128] * 7 + [64]
+        losses = [4.48, 4.55, 4.53, 4.54, 4.58, 4.57, 4.62, 4.65]
+        self.assertIsNone(nas.bootstrap_interval(widths, [-l for l in losses], nas.spearman))
+        self.assertIsNotNone(nas.bootstrap_interval(list(range(8)), losses, nas.spearman))
+
+
 class NoiseCeiling(unittest.TestCase):
     def test_no_noise_ranks_perfectly(self):
         rows = [{"val_loss": 4.4 + 0.01 * i, "losses": {1: 0.0}} for i in range(6)]
