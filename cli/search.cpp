@@ -185,11 +185,12 @@ int run_search(SearchOptions o) {
   s.space.max_total_depth = int(parse_integer("--max-layers", o.max_layers, s.space.n_blocks,
                                               s.space.n_blocks * s.space.max_depth));
   if (!o.embed_width.empty())
-    s.space.embed_width = int(parse_integer("--embed-width", o.embed_width, 1, 1 << 20));
+    s.space.embed_width = int(parse_integer("--embed-width", o.embed_width, 0, 1 << 20));
   check_space(s.space);
   // No compute budget given: assume the FLOPs of the obvious hand design at this parameter
   // count, say so, and spell it out in the recorded command (search/default_budget.h).
   std::string assumed_flops;
+  bool embed_width_assumed = false;
   if (o.flops.empty() && o.latency_ms.empty()) {
     const ReferenceShape ref = reference_shape(s.budgets.params, s.space);
     s.budgets.flops = ref.flops;
@@ -204,13 +205,22 @@ int run_search(SearchOptions o) {
     o.flops = flops;
     std::printf("no --flops or --latency-ms: assuming a budget of %.4g forward FLOPs/token (%s)\n",
                 ref.flops, text);
+    // The same reference sets the embedding width: the entropy does not value the tables, so
+    // a free search narrows them to buy depth, which trained worse (docs/NAS.md, "Defaults").
+    if (o.embed_width.empty()) {
+      s.space.embed_width = ref.width;
+      o.embed_width = std::to_string(ref.width);
+      check_space(s.space);
+      embed_width_assumed = true;
+    }
   }
   std::printf("at most %d executed layers (--max-layers), %s\n", s.space.max_total_depth,
               s.space.share ? "each block one shared parameter set (--share)"
                             : "no shared parameters (--share to share each block's layers)");
   if (s.space.embed_width != 0)
-    std::printf("embedding and first block width fixed at %d (--embed-width)\n",
-                s.space.embed_width);
+    std::printf("embedding and first block width fixed at %d (--embed-width%s)\n",
+                s.space.embed_width,
+                embed_width_assumed ? ": the assumed budget's width; --embed-width 0 frees it" : "");
   s.population = int(parse_integer("--population", o.population, 2, 1 << 20));
   s.iterations = parse_integer("--iterations", o.iterations, 1, 1LL << 40);
   s.seed = uint64_t(parse_integer("--seed", o.seed, 0, (1LL << 62)));
@@ -302,7 +312,9 @@ Action add_search_command(CLI::App& app) {
           ->capture_default_str());
   search_only.push_back(opt("--embed-width", o->embed_width, "N",
                             "Fix the first block's width, which is also the embedding and tied "
-                            "head width (the entropy does not value it; docs/NAS.md)"));
+                            "head width (the entropy does not value it; docs/NAS.md); 0 lets the "
+                            "search choose. Default: free, or the assumed budget's width when "
+                            "neither --flops nor --latency-ms is given"));
   search_only.push_back(cmd->add_flag("--share", o->share,
                                       "Each block is one parameter set run L_i times (MeRino); "
                                       "depth then costs FLOPs but no parameters"));

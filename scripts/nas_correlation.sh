@@ -13,11 +13,12 @@
 # seed, and reports Spearman and Kendall correlations between each proxy and -(final validation
 # loss) with Fisher and bootstrap 95% intervals and a permutation p-value.
 #
-# Designed: at each budget in NAS_DESIGNED_BUDGETS, the search's winner (`merino search
-# --params B --seq-len 128`, with the default FLOP budget that rule derives), the GPT-2-style
-# uniform shape that default comes from, a MobileLLM-style deep and thin shape at the same
-# parameter and FLOP budgets, and the search's winner with its embedding width held at the
-# uniform shape's (--embed-width); each trained with the same recipe, tokens and seeds.
+# Designed: at each budget in NAS_DESIGNED_BUDGETS, the free search's winner (`merino search
+# --params B --seq-len 128 --embed-width 0`, with the default FLOP budget that rule derives), the
+# GPT-2-style uniform shape that default comes from, a MobileLLM-style deep and thin shape at the
+# same parameter and FLOP budgets, and the search's winner with its embedding width held at the
+# uniform shape's (anchored: what `merino search` does by default since this study); each
+# trained with the same recipe, tokens and seeds.
 #
 # Interim: NAS_REPORT_ONLY=1 trains nothing and writes the tables from the runs finished so
 # far, marked interim (the seed-1 runs go in an order spread over entropy, so an interim table
@@ -268,9 +269,9 @@ else
     dir=$out/candidates/budget-$budget
     mkdir -p "$dir"
     if [ ! -s "$dir/mobile.yaml" ]; then
-      echo "== searching at $budget parameters (context $context, default FLOP budget)"
+      echo "== searching at $budget parameters (context $context, default FLOP budget, free width)"
       "$merino" search --params "$budget" --seq-len "$context" --population 512 \
-        --iterations 200000 --seed 1 --out "$dir/searched.yaml"
+        --iterations 200000 --seed 1 --embed-width 0 --out "$dir/searched.yaml"
       py designed-shapes "$dir/searched.yaml" "$context" "$dir"
     fi
     # The search again with the embedding width held at the uniform shape's (--embed-width):
