@@ -10,6 +10,7 @@ rm -rf "$dir"
 out=$("$merino" search --params 64M --iterations 3000 --seed 1 --out "$dir/m.yaml")
 printf '%s\n' "$out"
 fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/first_width.sh"
 grep -q '^no --flops or --latency-ms: assuming a budget of .* forward FLOPs/token' <<<"$out" ||
   fail "the console does not say which compute budget was assumed"
 grep -q '^# forward FLOPs/token .*assumed: a GPT-2-style uniform model' "$dir/m.yaml" ||
@@ -21,7 +22,7 @@ grep -q '^embedding and first block width fixed at 512 (--embed-width: the assum
 grep -q '^# executed layers .*embedding width 512 fixed (--embed-width)' "$dir/m.yaml" ||
   fail "the YAML header does not say the embedding width was fixed"
 grep -q -- '--embed-width 512' "$dir/m.yaml" || fail "the recorded command lacks --embed-width"
-[ "$(sed -n 's/^    - {layers: [0-9]*, d_model: \([0-9]*\),.*/\1/p' "$dir/m.yaml" | head -1)" = 512 ] ||
+[ "$(first_width "$dir/m.yaml")" = 512 ] ||
   fail "the first block is not 512 wide"
 given=$("$merino" search --params 64M --flops 0.2G --iterations 100 --seed 1 --out "$dir/g.yaml")
 ! grep -q 'embedding width .* fixed' "$dir/g.yaml" ||

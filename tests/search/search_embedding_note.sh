@@ -6,7 +6,7 @@ set -eu
 merino=$1 dir=$2
 rm -rf "$dir"
 fail() { echo "FAIL: $*"; exit 1; }
-first_width() { sed -n 's/^    - {layers: [0-9]*, d_model: \([0-9]*\),.*/\1/p' "$1" | head -1; }
+. "$(dirname "$0")/first_width.sh"
 out=$("$merino" search --params 7M --seq-len 128 --iterations 20000 --seed 1 --embed-width 0 \
   --out "$dir/free.yaml")
 printf '%s\n' "$out"
