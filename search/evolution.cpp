@@ -25,7 +25,10 @@ std::string smallest_breaks(const Evaluation& e, const Budgets& b) {
     std::snprintf(buf, sizeof buf, "the smallest candidate takes %.3g ms, above --latency-ms",
                   e.costs.latency * 1e3);
   else
-    std::snprintf(buf, sizeof buf, "the smallest candidate has rho %.3g, above --rho-max",
+    // the smallest candidate has one layer per block, so only fewer blocks lower its rho
+    std::snprintf(buf, sizeof buf,
+                  "the smallest candidate has rho %.3g, above --rho-max (fewer --blocks give "
+                  "shallower candidates)",
                   e.value.rho);
   return buf;
 }
